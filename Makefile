@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`.
+CONFIG ?= Release
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: run test build redis clean
+
+## run: Redis, ingest, persister and a simulated arena on loopback (Ctrl-C stops all)
+run:
+	@CONFIG=$(CONFIG) scripts/run-local.sh
+
+## test: every test, against real Redis, DuckDB files, HTTP and processes
+test: redis
+	dotnet test Arena.slnx -c $(CONFIG) --logger "console;verbosity=normal"
+
+build:
+	dotnet build Arena.slnx -c $(CONFIG)
+
+## redis: install redis-server with apt-get when it is missing
+redis:
+	@scripts/ensure-redis.sh
+
+## clean: remove local run data and build output
+clean:
+	rm -rf .arena
+	dotnet clean Arena.slnx -c $(CONFIG) -v quiet

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make run: Redis on loopback (AOF, fsync always) + ingest + persister + the simulated arena.
+# Ctrl-C stops everything it started; nothing is left running and no pid files are written.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+STATE="$ROOT/.arena"
+REDIS_PORT="${REDIS_PORT:-6379}"
+INGEST_PORT="${INGEST_PORT:-8081}"
+PERSISTER_PORT="${PERSISTER_PORT:-8082}"
+CONFIG="${CONFIG:-Release}"
+
+scripts/ensure-redis.sh
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT"; do
+  if port_busy "$port"; then
+    echo "Port $port on 127.0.0.1 is already in use. Stop what holds it, or choose another port:" >&2
+    echo "  REDIS_PORT=6380 INGEST_PORT=9081 PERSISTER_PORT=9082 make run" >&2
+    exit 1
+  fi
+done
+
+echo "Building ($CONFIG)..."
+dotnet build Arena.slnx -c "$CONFIG" -nologo -v quiet -clp:ErrorsOnly
+
+mkdir -p "$STATE/redis" "$STATE/data" "$STATE/logs"
+PIDS=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "Stopping..."
+  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do kill -TERM "${PIDS[$i]}" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "Stopped. Data is kept in $STATE (make clean removes it)."
+}
+trap cleanup INT TERM EXIT
+
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
+  --appendonly yes --appendfsync always --save "" \
+  --logfile "$STATE/logs/redis.log" &
+PIDS+=($!)
+
+wait_until() { # wait_until <what> <seconds> <command...>
+  local what=$1 seconds=$2; shift 2
+  for (( i=0; i<seconds*10; i++ )); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "$what did not become ready within ${seconds}s; see $STATE/logs/" >&2
+  exit 1
+}
+wait_until "Redis" 10 redis-cli -p "$REDIS_PORT" ping
+
+export Arena__Redis="127.0.0.1:$REDIS_PORT"
+export Arena__DataDir="$STATE/data"
+BIN="bin/$CONFIG/net10.0"
+ASPNETCORE_URLS="http://127.0.0.1:$INGEST_PORT" dotnet "services/ingest/$BIN/Arena.Ingest.dll" >"$STATE/logs/ingest.log" 2>&1 &
+PIDS+=($!)
+ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" dotnet "services/persister/$BIN/Arena.Persister.dll" >"$STATE/logs/persister.log" 2>&1 &
+PIDS+=($!)
+wait_until "ingest" 60 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz"
+wait_until "persister" 60 curl -fsS "http://127.0.0.1:$PERSISTER_PORT/readyz"
+
+cat <<INFO
+
+Arena pipeline is running.
+  ingest      http://127.0.0.1:$INGEST_PORT/v1/events   (POST events here)
+  persister   http://127.0.0.1:$PERSISTER_PORT/v1/runs     (runs and their events)
+  metrics     http://127.0.0.1:$INGEST_PORT/metrics, http://127.0.0.1:$PERSISTER_PORT/metrics
+  redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always)
+  logs        $STATE/logs/
+A simulated arena is playing; press Ctrl-C to stop everything.
+
+INFO
+
+dotnet "tools/Arena.Simulator/$BIN/arena-sim.dll" --ingest "http://127.0.0.1:$INGEST_PORT" &
+PIDS+=($!)
+
+# Returns when any child ends (or on Ctrl-C, through the trap).
+wait -n "${PIDS[@]}" || true

@@ -1,0 +1,25 @@
+using System.Diagnostics.Metrics;
+using Arena.ServiceDefaults;
+
+namespace Arena.Ingest;
+
+public sealed class IngestMetrics
+{
+    public const string MeterName = ArenaTelemetry.MeterPrefix + "Ingest";
+
+    public IngestMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        Accepted = meter.CreateCounter<long>("arena.ingest.events.accepted", "{event}", "Events accepted (202), duplicates included");
+        Duplicates = meter.CreateCounter<long>("arena.ingest.events.duplicate", "{event}", "Re-sent events answered with their original stream ID");
+        Rejected = meter.CreateCounter<long>("arena.ingest.requests.rejected", "{request}", "Requests rejected, by status code");
+        RedisRetries = meter.CreateCounter<long>("arena.ingest.redis.retries", "{retry}", "Redis commands retried");
+        PublishDuration = meter.CreateHistogram<double>("arena.ingest.publish.duration", "ms", "Time to write one request's events to Redis");
+    }
+
+    public Counter<long> Accepted { get; }
+    public Counter<long> Duplicates { get; }
+    public Counter<long> Rejected { get; }
+    public Counter<long> RedisRetries { get; }
+    public Histogram<double> PublishDuration { get; }
+}

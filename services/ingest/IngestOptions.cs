@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Arena.Ingest;
+
+/// <summary>Ingest limits and publishing settings, bound from the <c>Ingest</c> section (<c>Ingest__*</c>).</summary>
+public sealed class IngestOptions
+{
+    public const string Section = "Ingest";
+
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    [Range(1, 100_000)]
+    public int MaxEvents { get; set; } = 1000;
+
+    [Range(256, 16 * 1024 * 1024)]
+    public int MaxEventBytes { get; set; } = 64 * 1024;
+
+    /// <summary>How long a producer-supplied <c>event_id</c> is remembered for deduplication.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>The hard cap on each partition's stream (<c>XADD MAXLEN ~</c>); a last resort, not the retention policy.</summary>
+    [Range(1000, long.MaxValue)]
+    public long MaxStreamLength { get; set; } = 1_000_000;
+
+    /// <summary>How long a request may spend retrying Redis before it is answered 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan RedisBudget { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,11 @@
+using Arena.Ingest;
+using Arena.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("ingest", defaultPort: 8081);
+builder.AddIngest();
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.MapIngest();
+return await app.RunServiceAsync();

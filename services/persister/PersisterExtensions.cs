@@ -1,0 +1,45 @@
+using Arena.Persister.Storage;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Arena.Persister;
+
+public static class PersisterExtensions
+{
+    public static WebApplicationBuilder AddPersister(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<PersisterOptions>(PersisterOptions.Section);
+        builder.Services.AddSingleton<PersisterMetrics>();
+        builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
+        builder.Services.AddSingleton<EventQueries>();
+        builder.Services.AddHostedService<PersisterWorker>();
+        builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);
+        return builder;
+    }
+
+    public static WebApplication MapPersister(this WebApplication app)
+    {
+        app.MapHistory();
+        return app;
+    }
+}
+
+internal sealed class StoreHealthCheck(EventStore store) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var connection = store.OpenReader();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            command.ExecuteScalar();
+            return Task.FromResult(HealthCheckResult.Healthy(store.Path));
+        }
+        catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or IOException)
+        {
+            return Task.FromResult(HealthCheckResult.Unhealthy($"{store.Path}: {e.Message}"));
+        }
+    }
+}

@@ -1,0 +1,11 @@
+using Arena.Persister;
+using Arena.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults("persister", defaultPort: 8082);
+builder.AddPersister();
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.MapPersister();
+return await app.RunServiceAsync();

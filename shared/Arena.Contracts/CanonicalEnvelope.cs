@@ -1,0 +1,38 @@
+using System.Buffers;
+using System.Text.Json;
+using Arena.Contracts.Validation;
+
+namespace Arena.Contracts;
+
+/// <summary>
+/// The form in which an accepted envelope is stored and streamed: minified JSON with
+/// <c>event_id</c> first and every other field, known or not, as the producer sent it.
+/// </summary>
+public static class CanonicalEnvelope
+{
+    public static byte[] Write(ValidatedEvent evt, string eventId)
+    {
+        var buffer = new ArrayBufferWriter<byte>(evt.Json.ValueKind == JsonValueKind.Object ? 512 : 64);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("event_id", eventId);
+            foreach (var property in evt.Json.EnumerateObject())
+            {
+                if (!property.NameEquals("event_id"))
+                {
+                    property.WriteTo(writer);
+                }
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The envelope with <c>stream_id</c> added as its first field, as the history API and
+    /// the live stream return it.
+    /// </summary>
+    public static string WithStreamId(string envelopeJson, string streamId) =>
+        string.Concat("{\"stream_id\":\"", streamId, "\",", envelopeJson.AsSpan(1));
+}

@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Arena.Contracts;
+
+/// <summary>The envelope's field formats, shared by validation and the JSON Schema files.</summary>
+public static partial class EnvelopeRules
+{
+    public const int MaxIdLength = 128;
+    public const string IdPattern = "^[A-Za-z0-9._:-]{1,128}$";
+    public const string TypePattern = "^[a-z][a-z0-9_]{0,63}$";
+    public const int MinPlayers = 2;
+    public const int MaxPlayers = 8;
+    public const int MaxTextLength = 1024;
+
+    [GeneratedRegex(IdPattern, RegexOptions.CultureInvariant)]
+    public static partial Regex Id();
+
+    [GeneratedRegex(TypePattern, RegexOptions.CultureInvariant)]
+    public static partial Regex Type();
+
+    // RFC 3339 date-time: a 'T', seconds, an optional fraction and a mandatory offset.
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    private static partial Regex Rfc3339();
+
+    public static bool TryParseTimestamp(string text, out DateTimeOffset value)
+    {
+        value = default;
+        return Rfc3339().IsMatch(text)
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out value);
+    }
+}

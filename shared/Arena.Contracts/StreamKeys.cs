@@ -1,0 +1,45 @@
+using System.Globalization;
+
+namespace Arena.Contracts;
+
+/// <summary>
+/// Redis key names. Every key of a partition carries <c>{p}</c> as its hash tag, so a
+/// partition's stream and its dedupe keys live in one Redis Cluster slot and one Lua script
+/// may touch them together.
+/// </summary>
+public static class StreamKeys
+{
+    public const string DeadLetters = "arena:dlq";
+
+    /// <summary>Pub/sub channel on which ingest announces new entries; the message is the partition.</summary>
+    public const string WakeChannel = "arena:wake";
+
+    public static string Events(int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:events");
+
+    public static string Dedupe(int partition, string eventId) =>
+        string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{eventId}");
+
+    /// <summary>The partition of a stream key made by <see cref="Events"/>, or -1.</summary>
+    public static int PartitionOf(string streamKey)
+    {
+        var open = streamKey.IndexOf('{', StringComparison.Ordinal);
+        var close = streamKey.IndexOf('}', StringComparison.Ordinal);
+        return open >= 0 && close > open + 1
+            && int.TryParse(streamKey.AsSpan(open + 1, close - open - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var p)
+            ? p
+            : -1;
+    }
+}
+
+/// <summary>Field names of a stream entry written by ingest.</summary>
+public static class StreamFields
+{
+    public const string EventId = "event_id";
+    public const string RunId = "run_id";
+    public const string Type = "type";
+    /// <summary>The canonical envelope JSON (minified, <c>event_id</c> first).</summary>
+    public const string Envelope = "envelope";
+    /// <summary>Unix milliseconds at which ingest accepted the event.</summary>
+    public const string IngestedAt = "ingested_at";
+}

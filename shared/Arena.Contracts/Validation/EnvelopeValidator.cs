@@ -1,0 +1,97 @@
+using System.Text.Json;
+
+namespace Arena.Contracts.Validation;
+
+/// <summary>An event that passed validation, with its parsed envelope fields.</summary>
+public sealed record ValidatedEvent(
+    string? EventId,
+    string RunId,
+    long Seq,
+    string Type,
+    int SchemaVersion,
+    DateTimeOffset Ts,
+    JsonElement Json);
+
+/// <summary>
+/// Field-level validation of an envelope and, for the v1 types, of its payload. Unknown
+/// types and newer schema versions are accepted on their envelope alone; unknown extra
+/// fields are kept. The JSON Schema files in <c>schemas/</c> state the same rules.
+/// </summary>
+public static class EnvelopeValidator
+{
+    public static ValidatedEvent? Validate(JsonElement json, int index, List<ValidationError> errors)
+    {
+        if (json.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new ValidationError(index, "", $"an event must be a JSON object, not {FieldReader.Describe(json)}"));
+            return null;
+        }
+
+        var before = errors.Count;
+        var fields = new FieldReader(json, "", index, errors);
+        var eventId = Id(fields, "event_id", required: false);
+        var runId = Id(fields, "run_id", required: true);
+        var seq = fields.Integer("seq", required: true, minimum: 0);
+        var type = fields.String("type", required: true);
+        if (type is not null && !EnvelopeRules.Type().IsMatch(type))
+        {
+            fields.Fail("type", $"must be lower_snake_case matching {EnvelopeRules.TypePattern}");
+            type = null;
+        }
+        var version = fields.Integer("schema_version", required: true, minimum: 1);
+        if (version > int.MaxValue)
+        {
+            fields.Fail("schema_version", $"must be at most {int.MaxValue}");
+        }
+        var ts = Timestamp(fields);
+
+        JsonElement payload = default;
+        var hasPayload = fields.TryGet("payload", out payload);
+        if (!hasPayload)
+        {
+            fields.Fail("payload", "is required");
+        }
+        else if (payload.ValueKind != JsonValueKind.Object)
+        {
+            fields.Fail("payload", $"must be a JSON object, not {FieldReader.Describe(payload)}");
+            hasPayload = false;
+        }
+
+        if (hasPayload && type is not null && version is <= EventTypes.CurrentSchemaVersion)
+        {
+            PayloadRules.Validate(type, fields.Nested(payload, "payload"));
+        }
+
+        return errors.Count == before
+            ? new ValidatedEvent(eventId, runId!, seq!.Value, type!, (int)version!.Value, ts!.Value, json)
+            : null;
+    }
+
+    private static string? Id(FieldReader fields, string name, bool required)
+    {
+        var id = fields.String(name, required);
+        if (id is not null && !EnvelopeRules.Id().IsMatch(id))
+        {
+            fields.Fail(name, "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+            return null;
+        }
+        return id;
+    }
+
+    private static DateTimeOffset? Timestamp(FieldReader fields)
+    {
+        var text = fields.String("ts", required: true);
+        if (text is null)
+        {
+            return null;
+        }
+        if (!EnvelopeRules.TryParseTimestamp(text, out var ts))
+        {
+            fields.Fail("ts", $"must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T10:00:00.123Z (got \"{Truncate(text)}\")");
+            return null;
+        }
+        return ts;
+    }
+
+    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}

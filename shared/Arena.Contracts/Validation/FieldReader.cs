@@ -1,0 +1,142 @@
+using System.Text.Json;
+
+namespace Arena.Contracts.Validation;
+
+/// <summary>
+/// Reads the fields of one JSON object and records a precise error for each field that is
+/// missing or of the wrong shape. Optional fields may be absent or null.
+/// </summary>
+internal readonly struct FieldReader(JsonElement obj, string path, int index, List<ValidationError> errors)
+{
+    public string Path => path;
+
+    public string Of(string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    public void Fail(string field, string message) => errors.Add(new ValidationError(index, field, message));
+
+    public FieldReader Nested(JsonElement value, string nestedPath) => new(value, nestedPath, index, errors);
+
+    public bool TryGet(string name, out JsonElement value) =>
+        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+
+    private bool Required(string name, out JsonElement value)
+    {
+        if (TryGet(name, out value))
+        {
+            return true;
+        }
+        Fail(Of(name), "is required");
+        return false;
+    }
+
+    public string? String(string name, bool required, int maxLength = int.MaxValue)
+    {
+        if (!(required ? Required(name, out var value) : TryGet(name, out value)))
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            Fail(Of(name), $"must be a string, not {Describe(value)}");
+            return null;
+        }
+        var text = value.GetString()!;
+        if (required && text.Length == 0)
+        {
+            Fail(Of(name), "must not be empty");
+            return null;
+        }
+        if (text.Length > maxLength)
+        {
+            Fail(Of(name), $"must be at most {maxLength} characters (got {text.Length})");
+            return null;
+        }
+        return text;
+    }
+
+    public long? Integer(string name, bool required, long minimum)
+    {
+        if (!(required ? Required(name, out var value) : TryGet(name, out value)))
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+        {
+            Fail(Of(name), $"must be an integer, not {Describe(value)}");
+            return null;
+        }
+        if (number < minimum)
+        {
+            Fail(Of(name), $"must be at least {minimum} (got {number})");
+            return null;
+        }
+        return number;
+    }
+
+    public double? Number(string name, bool required, double minimum)
+    {
+        if (!(required ? Required(name, out var value) : TryGet(name, out value)))
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number))
+        {
+            Fail(Of(name), $"must be a number, not {Describe(value)}");
+            return null;
+        }
+        if (number < minimum)
+        {
+            Fail(Of(name), $"must be at least {minimum} (got {value.GetRawText()})");
+            return null;
+        }
+        return number;
+    }
+
+    public bool? Boolean(string name)
+    {
+        if (!Required(name, out var value))
+        {
+            return null;
+        }
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            Fail(Of(name), $"must be true or false, not {Describe(value)}");
+            return null;
+        }
+        return value.GetBoolean();
+    }
+
+    /// <summary>A required field that may hold any JSON value except null.</summary>
+    public void Present(string name) => Required(name, out _);
+
+    public JsonElement? Array(string name, int minItems, int maxItems)
+    {
+        if (!Required(name, out var value))
+        {
+            return null;
+        }
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            Fail(Of(name), $"must be an array, not {Describe(value)}");
+            return null;
+        }
+        var count = value.GetArrayLength();
+        if (count < minItems || count > maxItems)
+        {
+            Fail(Of(name), $"must have {minItems} to {maxItems} entries (got {count})");
+            return null;
+        }
+        return value;
+    }
+
+    public static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => $"the number {value.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        _ => "nothing",
+    };
+}

@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Arena.Contracts.Validation;
+
+/// <summary>The v1 payload of each known type. Unknown types pass unchecked.</summary>
+internal static class PayloadRules
+{
+    public static void Validate(string type, FieldReader p)
+    {
+        switch (type)
+        {
+            case EventTypes.GameStart:
+                p.String("game", required: true, EnvelopeRules.MaxTextLength);
+                p.String("map", required: false, EnvelopeRules.MaxTextLength);
+                EachEntry(p, "players", player =>
+                {
+                    PlayerId(player, required: true);
+                    player.String("model", required: true, EnvelopeRules.MaxTextLength);
+                    player.String("civ", required: false, EnvelopeRules.MaxTextLength);
+                    player.Integer("team", required: false, minimum: 0);
+                });
+                break;
+            case EventTypes.TurnStart:
+                Turn(p);
+                PlayerId(p, required: true);
+                break;
+            case EventTypes.Observation:
+                Turn(p);
+                PlayerId(p, required: true);
+                p.Present("observation");
+                break;
+            case EventTypes.LlmResponse:
+                Turn(p);
+                PlayerId(p, required: true);
+                p.String("model", required: true, EnvelopeRules.MaxTextLength);
+                p.Integer("prompt_tokens", required: true, minimum: 0);
+                p.Integer("completion_tokens", required: true, minimum: 0);
+                p.Number("latency_ms", required: true, minimum: 0);
+                p.Number("cost_usd", required: false, minimum: 0);
+                p.String("text", required: false);
+                break;
+            case EventTypes.Action:
+                Turn(p);
+                PlayerId(p, required: true);
+                p.Present("action");
+                p.Boolean("valid");
+                p.String("error", required: false);
+                break;
+            case EventTypes.GameEnd:
+                EachEntry(p, "results", result =>
+                {
+                    PlayerId(result, required: true);
+                    result.String("model", required: true, EnvelopeRules.MaxTextLength);
+                    result.Integer("rank", required: true, minimum: 1);
+                });
+                p.String("reason", required: false, EnvelopeRules.MaxTextLength);
+                p.Number("duration_s", required: false, minimum: 0);
+                break;
+            case EventTypes.Error:
+                PlayerId(p, required: false);
+                p.String("message", required: true);
+                p.Boolean("fatal");
+                break;
+            default:
+                break;
+        }
+    }
+
+    private static void Turn(FieldReader p) => p.Integer("turn", required: true, minimum: 0);
+
+    private static void PlayerId(FieldReader p, bool required) =>
+        p.String("player_id", required, EnvelopeRules.MaxIdLength);
+
+    private static void EachEntry(FieldReader p, string name, Action<FieldReader> rules)
+    {
+        if (p.Array(name, EnvelopeRules.MinPlayers, EnvelopeRules.MaxPlayers) is not { } array)
+        {
+            return;
+        }
+        var i = 0;
+        foreach (var entry in array.EnumerateArray())
+        {
+            var path = string.Create(CultureInfo.InvariantCulture, $"{p.Of(name)}[{i++}]");
+            if (entry.ValueKind != JsonValueKind.Object)
+            {
+                p.Fail(path, $"must be an object, not {FieldReader.Describe(entry)}");
+                continue;
+            }
+            rules(p.Nested(entry, path));
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Arena.ServiceDefaults;
+
+/// <summary>Builds the one multiplexer a service shares.</summary>
+public static class RedisConnection
+{
+    public static ConfigurationOptions Options(string configuration, string clientName)
+    {
+        var options = ConfigurationOptions.Parse(configuration);
+        // Start and keep running while Redis is away; reconnect in the background.
+        options.AbortOnConnectFail = false;
+        // While disconnected, fail commands at once instead of queueing them: callers
+        // decide whether to retry (idempotent work) or answer 503, and never hang.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName ??= clientName;
+        return options;
+    }
+
+    public static IConnectionMultiplexer Connect(ConfigurationOptions options, ILogger logger)
+    {
+        // ToString() leaves the password out.
+        logger.LogInformation("Connecting to Redis at {Redis}", options.ToString(includePassword: false));
+        var multiplexer = ConnectionMultiplexer.Connect(options);
+        multiplexer.ConnectionFailed += (_, e) =>
+            logger.LogWarning("Redis connection to {Endpoint} lost: {FailureType}", e.EndPoint, e.FailureType);
+        multiplexer.ConnectionRestored += (_, e) =>
+            logger.LogInformation("Redis connection to {Endpoint} restored", e.EndPoint);
+        return multiplexer;
+    }
+}

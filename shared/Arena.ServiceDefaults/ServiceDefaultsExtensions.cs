@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using StackExchange.Redis;
+
+namespace Arena.ServiceDefaults;
+
+/// <summary>What every Arena service repeats: configuration, Redis, telemetry, health.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Health checks with this tag decide <c>/readyz</c>.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Binds and validates <see cref="ArenaOptions"/>, registers the one Redis multiplexer,
+    /// OpenTelemetry (Prometheus always, OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
+    /// set), health checks, and listens on <paramref name="defaultPort"/> on loopback unless
+    /// <c>ASPNETCORE_URLS</c> or <c>--urls</c> says otherwise.
+    /// </summary>
+    public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder, string serviceName, int defaultPort)
+    {
+        if (string.IsNullOrEmpty(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{defaultPort}"));
+        }
+
+        builder.Services.AddValidatedOptions<ArenaOptions>(ArenaOptions.Section);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(
+            RedisConnection.Options(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.Redis, serviceName),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Arena.Redis")));
+
+        builder.Services.AddSingleton<LoopHealth>();
+        builder.Services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag])
+            .AddCheck<LoopHealth>("loops", tags: [ReadyTag]);
+
+        builder.AddTelemetry(serviceName);
+        return builder;
+    }
+
+    /// <summary>Options bound from <paramref name="section"/>, validated by their data annotations at start-up.</summary>
+    public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class =>
+        services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+
+    private static void AddTelemetry(this WebApplicationBuilder builder, string serviceName)
+    {
+        var version = Assembly.GetEntryAssembly()?.GetName().Version?.ToString(3) ?? "0.0.0";
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(
+                serviceName,
+                serviceVersion: version,
+                serviceInstanceId: string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}")))
+            .WithMetrics(m => m
+                .AddAspNetCoreInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter(ArenaTelemetry.MeterPrefix + "*")
+                .AddPrometheusExporter())
+            .WithTracing(t => t
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsProbe(ctx.Request.Path))
+                .AddSource(ArenaTelemetry.MeterPrefix + "*"));
+
+        if (otlp)
+        {
+            builder.Logging.AddOpenTelemetry(o =>
+            {
+                o.IncludeFormattedMessage = true;
+                o.IncludeScopes = true;
+            });
+            telemetry.UseOtlpExporter();
+        }
+    }
+
+    private static bool IsProbe(PathString path) =>
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
+
+    /// <summary><c>/healthz</c> (the process answers), <c>/readyz</c> (Redis, store and loops), <c>/metrics</c>.</summary>
+    public static WebApplication MapServiceDefaults(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = WriteHealthAsync,
+        });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>Runs the service; a configuration error ends it with one clear line and exit code 2.</summary>
+    public static async Task<int> RunServiceAsync(this WebApplication app)
+    {
+        try
+        {
+            await app.RunAsync();
+            return 0;
+        }
+        catch (OptionsValidationException e)
+        {
+            app.Logger.LogCritical("Invalid configuration: {Problems}", string.Join("; ", e.Failures));
+            return 2;
+        }
+        catch (ServiceStartupException e)
+        {
+            app.Logger.LogCritical("Cannot start: {Problem}", e.Message);
+            return 2;
+        }
+    }
+
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status", report.Status.ToString());
+            writer.WriteStartObject("checks");
+            foreach (var (name, entry) in report.Entries)
+            {
+                writer.WriteStartObject(name);
+                writer.WriteString("status", entry.Status.ToString());
+                writer.WriteString("description", entry.Description);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return context.Response.Body.WriteAsync(buffer.ToArray()).AsTask();
+    }
+}

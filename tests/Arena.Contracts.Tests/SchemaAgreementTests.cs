@@ -1,0 +1,92 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Arena.Contracts.Validation;
+using Json.Schema;
+
+namespace Arena.Contracts.Tests;
+
+/// <summary>
+/// The C# validation and the published JSON Schema files must agree on every example of
+/// the shared corpus (schemas/corpus.json), and the C# validation must name the field.
+/// </summary>
+public sealed class SchemaAgreementTests
+{
+    private static readonly string SchemaDir = Path.Combine(AppContext.BaseDirectory, "schemas");
+    private static readonly Lazy<JsonSchema> Envelope = new(LoadSchemas);
+    private static readonly JsonDocument Corpus = JsonDocument.Parse(File.ReadAllText(Path.Combine(SchemaDir, "corpus.json")));
+
+    public static TheoryData<string> ValidNames() => Names("valid");
+
+    public static TheoryData<string> InvalidNames() => Names("invalid");
+
+    [Theory]
+    [MemberData(nameof(ValidNames))]
+    public void Valid_example_is_accepted_by_validation_and_schema(string name)
+    {
+        var example = Example("valid", name);
+        var errors = new List<ValidationError>();
+
+        var accepted = EnvelopeValidator.Validate(example.GetProperty("event"), 0, errors);
+
+        Assert.True(accepted is not null, $"C# rejected '{name}': {string.Join("; ", errors)}");
+        Assert.True(SchemaAccepts(example.GetProperty("event"), out var schemaErrors), $"schema rejected '{name}': {schemaErrors}");
+    }
+
+    [Theory]
+    [MemberData(nameof(InvalidNames))]
+    public void Invalid_example_is_rejected_by_validation_and_schema_with_its_field(string name)
+    {
+        var example = Example("invalid", name);
+        var errors = new List<ValidationError>();
+
+        var accepted = EnvelopeValidator.Validate(example.GetProperty("event"), 3, errors);
+
+        Assert.Null(accepted);
+        var field = example.GetProperty("field").GetString();
+        Assert.Contains(errors, e => e.Field == field && e.Index == 3 && e.Message.Length > 0);
+        Assert.False(SchemaAccepts(example.GetProperty("event"), out _), $"schema accepted '{name}'");
+    }
+
+    [Fact]
+    public void Corpus_covers_every_v1_type_both_ways()
+    {
+        string[] types = [EventTypes.GameStart, EventTypes.TurnStart, EventTypes.Observation, EventTypes.LlmResponse, EventTypes.Action, EventTypes.GameEnd, EventTypes.Error];
+        foreach (var kind in new[] { "valid", "invalid" })
+        {
+            var seen = Corpus.RootElement.GetProperty(kind).EnumerateArray()
+                .Select(e => e.GetProperty("event"))
+                .Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("type", out _))
+                .Select(e => e.GetProperty("type").GetString())
+                .ToHashSet();
+            Assert.All(types, t => Assert.Contains(t, seen));
+        }
+    }
+
+    private static bool SchemaAccepts(JsonElement instance, out string errors)
+    {
+        var result = Envelope.Value.Evaluate(JsonNode.Parse(instance.GetRawText()), new EvaluationOptions
+        {
+            OutputFormat = OutputFormat.List,
+            RequireFormatValidation = true,
+        });
+        errors = string.Join("; ", result.Details.Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
+        return result.IsValid;
+    }
+
+    private static JsonSchema LoadSchemas()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(SchemaDir, "v1"), "*.schema.json"))
+        {
+            SchemaRegistry.Global.Register(JsonSchema.FromFile(file));
+        }
+        var envelope = JsonSchema.FromFile(Path.Combine(SchemaDir, "envelope.schema.json"));
+        SchemaRegistry.Global.Register(envelope);
+        return envelope;
+    }
+
+    private static JsonElement Example(string kind, string name) =>
+        Corpus.RootElement.GetProperty(kind).EnumerateArray().Single(e => e.GetProperty("name").GetString() == name);
+
+    private static TheoryData<string> Names(string kind) =>
+        [.. Corpus.RootElement.GetProperty(kind).EnumerateArray().Select(e => e.GetProperty("name").GetString()!)];
+}

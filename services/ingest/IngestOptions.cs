@@ -24,6 +24,10 @@ public sealed class IngestOptions
     [Range(1000, long.MaxValue)]
     public long MaxStreamLength { get; set; } = 1_000_000;
 
+    /// <summary>Requests handled at once; more are answered 429 with <c>Retry-After</c> (backpressure).</summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentRequests { get; set; } = 256;
+
     /// <summary>How long a request may spend retrying Redis before it is answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RedisBudget { get; set; } = TimeSpan.FromSeconds(2);

@@ -1,0 +1,249 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Arena.Contracts;
+using Arena.Pipeline.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>Every status code of <c>POST /v1/events</c>, against a real ingest process and Redis.</summary>
+public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Key = "test-key-1";
+    private static readonly string Stream = StreamKeys.Events(0);
+
+    private RedisServer _redis = null!;
+    private ServiceProcess _ingest = null!;
+    private ConnectionMultiplexer _client = null!;
+    private IDatabase Db => _client.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(output);
+        _client = await _redis.ConnectAsync();
+        _ingest = await ServiceProcess.Ingest(_redis, output, new Dictionary<string, string>
+        {
+            ["Arena__ApiKeys"] = $"{Key}, test-key-2",
+            ["Ingest__MaxBodyBytes"] = "65536",
+            ["Ingest__MaxEvents"] = "50",
+            ["Ingest__MaxEventBytes"] = "2048",
+            ["Ingest__MaxStreamLength"] = "1000",
+        }).WaitReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ingest.DisposeAsync();
+        await _client.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private Task<HttpResponseMessage> Post(string body, string contentType = "application/json", string? key = Key) =>
+        Events.PostAsync(_ingest.Http, body, contentType, key);
+
+    [Fact]
+    public async Task Single_envelope_is_accepted_and_stored_in_canonical_form()
+    {
+        var results = await Events.AcceptedAsync(await Post(Events.TurnStart("run-a", 1, "run-a:1")));
+
+        var (eventId, streamId, duplicate) = Assert.Single(results);
+        Assert.Equal("run-a:1", eventId);
+        Assert.False(duplicate);
+        var entry = Assert.Single(await Db.StreamRangeAsync(Stream, streamId, streamId));
+        Assert.Equal("run-a:1", entry[StreamFields.EventId]);
+        Assert.Equal("run-a", entry[StreamFields.RunId]);
+        Assert.Equal("turn_start", entry[StreamFields.Type]);
+        Assert.StartsWith("{\"event_id\":\"run-a:1\",\"run_id\":\"run-a\"", entry[StreamFields.Envelope].ToString());
+        Assert.True(long.TryParse(entry[StreamFields.IngestedAt].ToString(), out _));
+    }
+
+    [Fact]
+    public async Task Array_and_ndjson_are_answered_in_request_order()
+    {
+        var events = Events.Run("run-b", 5);
+
+        var fromArray = await Events.AcceptedAsync(await Post(Events.Array(events.Take(3))));
+        var fromNdjson = await Events.AcceptedAsync(await Post(string.Join("\n", events.Skip(3)) + "\n", "application/x-ndjson"));
+
+        Assert.Equal(["run-b:1", "run-b:2", "run-b:3"], fromArray.Select(r => r.EventId));
+        Assert.Equal(["run-b:4", "run-b:5"], fromNdjson.Select(r => r.EventId));
+        var ids = fromArray.Concat(fromNdjson).Select(r => StreamId.Parse(r.StreamId)).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(5, (await Db.StreamRangeAsync(Stream)).Count(e => e[StreamFields.RunId] == "run-b"));
+    }
+
+    [Fact]
+    public async Task Event_without_event_id_gets_a_uuid_v7()
+    {
+        var result = Assert.Single(await Events.AcceptedAsync(await Post(Events.TurnStart("run-c", 1))));
+
+        Assert.True(Guid.TryParse(result.EventId, out var id));
+        Assert.Equal(7, id.Version);
+    }
+
+    [Fact]
+    public async Task Resent_event_id_returns_the_original_stream_id_and_adds_nothing()
+    {
+        var batch = Events.Array(Events.Run("run-d", 10));
+        var first = await Events.AcceptedAsync(await Post(batch));
+        var length = await Db.StreamLengthAsync(Stream);
+
+        var second = await Events.AcceptedAsync(await Post(batch));
+
+        Assert.All(first, r => Assert.False(r.Duplicate));
+        Assert.All(second, r => Assert.True(r.Duplicate));
+        Assert.Equal(first.Select(r => r.StreamId), second.Select(r => r.StreamId));
+        Assert.Equal(length, await Db.StreamLengthAsync(Stream));
+        Assert.True(await Db.KeyExistsAsync(StreamKeys.Dedupe(0, "run-d:1")));
+        var ttl = await Db.KeyTimeToLiveAsync(StreamKeys.Dedupe(0, "run-d:1"));
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public async Task Same_event_id_twice_in_one_request_is_written_once()
+    {
+        var evt = Events.TurnStart("run-e", 1, "run-e:1");
+
+        var results = await Events.AcceptedAsync(await Post(Events.Array([evt, evt])));
+
+        Assert.False(results[0].Duplicate);
+        Assert.True(results[1].Duplicate);
+        Assert.Equal(results[0].StreamId, results[1].StreamId);
+        Assert.Equal(1, (await Db.StreamRangeAsync(Stream)).Count(e => e[StreamFields.RunId] == "run-e"));
+    }
+
+    [Fact]
+    public async Task One_invalid_event_rejects_the_whole_request_and_writes_nothing()
+    {
+        var events = Events.Run("run-f", 3);
+        events[1] = events[1].Replace("\"seq\":2", "\"seq\":\"two\"", StringComparison.Ordinal);
+
+        var response = await Post(Events.Array(events));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await Events.ReadJsonAsync(response);
+        var error = Assert.Single(problem.GetProperty("errors").EnumerateArray());
+        Assert.Equal(1, error.GetProperty("index").GetInt32());
+        Assert.Equal("seq", error.GetProperty("field").GetString());
+        Assert.Contains("integer", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
+    public static TheoryData<string, string, string> MalformedBodies() => new()
+    {
+        { "application/json", "{\"run_id\":", "not valid JSON" },
+        { "application/json", "", "not valid JSON" },
+        { "application/json", "[]", "no events" },
+        { "application/json", "\"just a string\"", "must be a JSON object" },
+        { "application/json", new string('[', 100) + new string(']', 100), "not valid JSON" },
+        { "application/json", "{\"run_id\":\"a\",\"run_id\":\"b\"}", "not valid JSON" },
+        { "application/x-ndjson", Events.TurnStart("r", 1) + "\n{broken\n", "line 2" },
+        { "application/x-ndjson", "\n\n", "no events" },
+        { "application/json", "{\"run_id\":\"r\",\"seq\":1,\"type\":\"game_end\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00Z\",\"payload\":{\"results\":[]}}", "payload.results" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedBodies))]
+    public async Task Malformed_request_gets_400_with_a_precise_message_and_writes_nothing(string contentType, string body, string expected)
+    {
+        var response = await Post(body, contentType);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        Assert.Contains(expected, text, StringComparison.Ordinal);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+        Assert.True((await _ingest.Http.GetAsync("/healthz")).IsSuccessStatusCode);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_is_rejected()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Events.TurnStart("run-g", 1).Replace("p1", "p\u00e9", StringComparison.Ordinal));
+        var at = Array.IndexOf(bytes, (byte)0xC3);
+        bytes[at + 1] = 0x28; // a lead byte followed by a non-continuation byte
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Events.Raw(bytes, "application/json") };
+        request.Headers.Add("X-Api-Key", Key);
+        var response = await _ingest.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong-key")]
+    [InlineData("test-key-1x")]
+    public async Task Missing_or_wrong_api_key_gets_401(string? key)
+    {
+        var response = await Post(Events.TurnStart("run-h", 1), key: key);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Fact]
+    public async Task Every_configured_key_is_accepted_also_as_x_api_key()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Events.Json(Events.TurnStart("run-i", 1)) };
+        request.Headers.Add("X-Api-Key", "test-key-2");
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _ingest.Http.SendAsync(request)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Too_large_requests_get_413_and_write_nothing()
+    {
+        var tooMany = await Post(Events.Array(Events.Run("run-j", 51)));
+        var bigEvent = await Post(Events.TurnStart("run-j", 1).Replace("\"p1\"", $"\"p1\",\"pad\":\"{new string('x', 3000)}\"", StringComparison.Ordinal));
+        var bigBody = await Post(Events.Array(Enumerable.Range(0, 40).Select(i =>
+            Events.TurnStart("run-j", i).Replace("\"p1\"", $"\"p1\",\"pad\":\"{new string('x', 1800)}\"", StringComparison.Ordinal))));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooMany.StatusCode);
+        Assert.Contains("51 events", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, bigEvent.StatusCode);
+        Assert.Contains("Event 0", await bigEvent.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, bigBody.StatusCode);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/xml")]
+    [InlineData("application/json; charset=latin1")]
+    public async Task Unsupported_media_type_gets_415(string contentType)
+    {
+        var response = await Post(Events.TurnStart("run-k", 1), contentType);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Fact]
+    public async Task Stream_is_capped_near_the_configured_hard_limit()
+    {
+        for (var i = 0; i < 60; i++)
+        {
+            await Events.AcceptedAsync(await Post(Events.Array(Enumerable.Range(0, 50).Select(s => Events.TurnStart("run-l", i * 50 + s)))));
+        }
+
+        // MAXLEN ~ trims whole radix-tree nodes (100 entries by default), so a little more than the cap remains.
+        Assert.InRange(await Db.StreamLengthAsync(Stream), 1000, 1200);
+    }
+
+    [Fact]
+    public async Task Events_of_a_new_schema_version_and_unknown_type_are_accepted_as_is()
+    {
+        var body = """{"run_id":"run-m","seq":1,"type":"chat_message","schema_version":3,"ts":"2026-11-23T10:00:00Z","payload":{"results":"v3 shape"},"extra":{"a":1}}""";
+
+        var result = Assert.Single(await Events.AcceptedAsync(await Post(body)));
+
+        var entry = Assert.Single(await Db.StreamRangeAsync(Stream, result.StreamId, result.StreamId));
+        using var stored = JsonDocument.Parse(entry[StreamFields.Envelope].ToString());
+        Assert.Equal(3, stored.RootElement.GetProperty("schema_version").GetInt32());
+        Assert.Equal(1, stored.RootElement.GetProperty("extra").GetProperty("a").GetInt32());
+    }
+}

@@ -1,0 +1,240 @@
+using System.Net;
+using System.Text.Json;
+using Arena.Contracts;
+using Arena.Pipeline.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>The persister against real Redis, real DuckDB files and real processes killed with -9.</summary>
+public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _dataDir = Paths.NewTempDir("persister");
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _client = null!;
+    private ServiceProcess _ingest = null!;
+    private IDatabase Db => _client.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(output);
+        _client = await _redis.ConnectAsync();
+        _ingest = await ServiceProcess.Ingest(_redis, output).WaitReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ingest.DisposeAsync();
+        await _client.DisposeAsync();
+        await _redis.DisposeAsync();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    private ServiceProcess Persister(params (string Key, string Value)[] settings) =>
+        ServiceProcess.Persister(_redis, _dataDir, output, settings.ToDictionary(s => s.Key, s => s.Value));
+
+    /// <summary>Posts <paramref name="runs"/> × <paramref name="perRun"/> events in batches of 100; returns their event ids.</summary>
+    private async Task<HashSet<string>> PostAsync(int runs, int perRun, bool twice = false)
+    {
+        var ids = new HashSet<string>();
+        for (var r = 0; r < runs; r++)
+        {
+            var events = Events.Run($"run-{r}", perRun);
+            foreach (var batch in events.Chunk(100))
+            {
+                var body = Events.Array(batch);
+                var results = await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, body));
+                ids.UnionWith(results.Select(x => x.EventId));
+                if (twice)
+                {
+                    var again = await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, body));
+                    Assert.All(again, x => Assert.True(x.Duplicate));
+                }
+            }
+        }
+        return ids;
+    }
+
+    private async Task StopGracefullyAsync(ServiceProcess persister)
+    {
+        persister.Terminate();
+        Assert.Equal(0, await persister.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task Redelivered_batches_are_written_once()
+    {
+        var posted = await PostAsync(runs: 10, perRun: 100);
+        await using (var first = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
+        {
+            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the first pass");
+            await StopGracefullyAsync(first);
+        }
+
+        // Rewind the group: every entry is delivered a second time.
+        await Db.ExecuteAsync("XGROUP", "SETID", PipelineState.Stream, "persister", "0");
+        await using (var second = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
+        {
+            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the second pass");
+            var metrics = await second.Http.GetStringAsync("/metrics");
+            Assert.Contains("arena_persister_rows_redelivered_total", metrics, StringComparison.Ordinal);
+            Assert.Matches(@"arena_persister_rows_redelivered_total\{[^}]*\} 1000\b", metrics);
+            await StopGracefullyAsync(second);
+        }
+
+        var stored = PipelineState.ReadStore(_dataDir);
+        Assert.Equal(1000, stored.Count);
+        Assert.Equal(1000, stored.DistinctStreamIds);
+        Assert.Equal(posted, stored.EventIds);
+    }
+
+    [Fact]
+    public async Task Persister_killed_between_commit_and_ack_writes_nothing_twice_and_loses_nothing()
+    {
+        var posted = await PostAsync(runs: 4, perRun: 250);
+
+        await using (var crashing = Persister(("Persister__BatchSize", "100"), ("Persister__KillAfterCommits", "3")))
+        {
+            var exit = await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(137, exit); // 128 + SIGKILL
+        }
+        // The third batch is committed but was never acknowledged.
+        Assert.Equal(100, await PipelineState.PendingAsync(Db));
+        Assert.Equal(300, PipelineState.ReadStore(_dataDir).Count);
+
+        await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
+        {
+            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the restarted persister to drain");
+            await StopGracefullyAsync(restarted);
+        }
+
+        var stored = PipelineState.ReadStore(_dataDir);
+        Assert.Equal(1000, stored.Count);
+        Assert.Equal(1000, stored.DistinctStreamIds);
+        Assert.Equal(posted, stored.EventIds);
+    }
+
+    [Fact]
+    public async Task Ten_thousand_events_posted_twice_with_the_persister_killed_halfway_arrive_exactly_once()
+    {
+        var persister = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync();
+        var posting = PostAsync(runs: 10, perRun: 1000, twice: true);
+
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) >= 5000, "half the events to be persisted");
+        await persister.KillAsync();
+        await persister.DisposeAsync();
+        output.WriteLine($"killed with {PipelineState.ReadStore(_dataDir).Count} rows stored, {await PipelineState.PendingAsync(Db)} pending");
+
+        await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
+        {
+            var posted = await posting;
+            Assert.Equal(10_000, posted.Count);
+            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the restarted persister to drain");
+            Assert.Equal(10_000, await PipelineState.PersistedCountAsync(restarted.Http));
+            await StopGracefullyAsync(restarted);
+
+            var stored = PipelineState.ReadStore(_dataDir);
+            Assert.Equal(10_000, stored.Count);
+            Assert.Equal(10_000, stored.DistinctStreamIds);
+            Assert.Equal(posted, stored.EventIds);
+        }
+    }
+
+    [Fact]
+    public async Task Unparseable_entry_goes_to_the_dead_letter_stream_and_the_rest_is_written()
+    {
+        await PostAsync(runs: 1, perRun: 5);
+        var junk = await Db.StreamAddAsync(PipelineState.Stream, "envelope", "{not json");
+        await PostAsync(runs: 1, perRun: 5); // same ids: duplicates, nothing added
+        await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, Events.Array(Events.Run("run-z", 5))));
+
+        await using var persister = await Persister().WaitReadyAsync();
+        await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the persister to drain");
+
+        Assert.Equal(10, await PipelineState.PersistedCountAsync(persister.Http));
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters));
+        Assert.Equal(junk.ToString(), dead["original_id"].ToString());
+        Assert.Equal(PipelineState.Stream, dead["original_stream"].ToString());
+        Assert.Equal("persister", dead["group"].ToString());
+        Assert.Equal("{not json", dead["envelope"].ToString());
+        Assert.Contains("not valid JSON", dead["error"].ToString(), StringComparison.Ordinal);
+        Assert.Equal(1, (int)dead["deliveries"]);
+        Assert.True(DateTimeOffset.TryParse(dead["failed_at"].ToString(), System.Globalization.CultureInfo.InvariantCulture, out _));
+    }
+
+    [Fact]
+    public async Task History_api_lists_runs_and_pages_a_run_in_stream_order()
+    {
+        await PostAsync(runs: 2, perRun: 25);
+        await using var persister = await Persister().WaitReadyAsync();
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 50, "50 events");
+
+        var gameEnd = """{"event_id":"run-0:26","run_id":"run-0","seq":26,"type":"game_end","schema_version":1,"ts":"2026-11-23T10:05:00Z","payload":{"results":[{"player_id":"p1","model":"a","rank":1},{"player_id":"p2","model":"b","rank":2}]}}""";
+        await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, gameEnd));
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 51, "the game_end");
+
+        using var runs = JsonDocument.Parse(await persister.Http.GetStringAsync("/v1/runs"));
+        var byRun = runs.RootElement.GetProperty("runs").EnumerateArray().ToDictionary(r => r.GetProperty("run_id").GetString()!);
+        Assert.Equal(26, byRun["run-0"].GetProperty("events").GetInt64());
+        Assert.Equal("finished", byRun["run-0"].GetProperty("status").GetString());
+        Assert.Equal("running", byRun["run-1"].GetProperty("status").GetString());
+        Assert.Equal("2026-11-23T10:00:00.123+00:00", byRun["run-1"].GetProperty("first_ts").GetString());
+
+        var seqs = new List<long>();
+        var streamIds = new List<StreamId>();
+        string? after = null;
+        var pages = 0;
+        do
+        {
+            using var page = JsonDocument.Parse(await persister.Http.GetStringAsync($"/v1/runs/run-0/events?limit=10{(after is null ? "" : $"&after={after}")}"));
+            foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
+            {
+                seqs.Add(e.GetProperty("seq").GetInt64());
+                streamIds.Add(StreamId.Parse(e.GetProperty("stream_id").GetString()!));
+                Assert.Equal("run-0", e.GetProperty("run_id").GetString());
+            }
+            after = page.RootElement.GetProperty("next_after").GetString();
+            pages++;
+        }
+        while (after is not null);
+
+        Assert.Equal(3, pages);
+        Assert.Equal(Enumerable.Range(1, 26).Select(i => (long)i), seqs);
+        Assert.Equal(streamIds.Order(), streamIds);
+
+        var ndjson = await persister.Http.GetStringAsync("/v1/runs/run-0/export?format=ndjson");
+        Assert.Equal(26, ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        var parquet = await persister.Http.GetByteArrayAsync("/v1/runs/run-0/export?format=parquet");
+        Assert.Equal("PAR1"u8.ToArray(), parquet[..4]);
+    }
+
+    [Theory]
+    [InlineData("/v1/runs/run-0/events?after=12", "after")]
+    [InlineData("/v1/runs/run-0/events?after=a-b", "after")]
+    [InlineData("/v1/runs/run-0/events?limit=0", "limit")]
+    [InlineData("/v1/runs/run-0/events?limit=100001", "limit")]
+    [InlineData("/v1/runs/bad%20id/events", "run_id")]
+    [InlineData("/v1/runs?limit=x", "limit")]
+    [InlineData("/v1/runs/run-0/export?format=csv", "format")]
+    public async Task Bad_history_queries_get_400_naming_the_parameter(string url, string field)
+    {
+        await using var persister = await Persister().WaitReadyAsync();
+
+        var response = await persister.Http.GetAsync(url);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(field, problem.RootElement.GetProperty("errors")[0].GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task A_second_persister_on_the_same_file_refuses_to_start()
+    {
+        await using var first = await Persister().WaitReadyAsync();
+        await using var second = Persister();
+
+        Assert.Equal(2, await second.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Only one persister process may open the file", second.Output, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await first.Http.GetAsync("/readyz")).StatusCode);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Arena.Simulator;
 
 // arena-sim: plays simulated LLM matches against the ingest API.
@@ -15,7 +16,11 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancel.Cancel();
 };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => cancel.Cancel();
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancel.Cancel();
+});
 
 using var http = new HttpClient { BaseAddress = options.Ingest, Timeout = TimeSpan.FromSeconds(30) };
 var client = new IngestClient(http, options.ApiKey);

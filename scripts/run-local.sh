@@ -22,21 +22,26 @@ for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT"; do
 done
 
 echo "Building ($CONFIG)..."
-dotnet build Arena.slnx -c "$CONFIG" -nologo -v quiet -clp:ErrorsOnly
+dotnet build Arena.slnx -c "$CONFIG" -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 
 mkdir -p "$STATE/redis" "$STATE/data" "$STATE/logs"
 PIDS=()
+# Children run in their own sessions (setsid), so Ctrl-C reaches only this script, which
+# stops them in reverse order of start, each fully before the next: the simulator, then
+# the services (finishing their batches), Redis last.
 cleanup() {
   trap - INT TERM EXIT
   echo
   echo "Stopping..."
-  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do kill -TERM "${PIDS[$i]}" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for (( i=${#PIDS[@]}-1; i>=0; i-- )); do
+    kill -TERM "${PIDS[$i]}" 2>/dev/null || true
+    wait "${PIDS[$i]}" 2>/dev/null || true
+  done
   echo "Stopped. Data is kept in $STATE (make clean removes it)."
 }
 trap cleanup INT TERM EXIT
 
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
+setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
   --appendonly yes --appendfsync always --save "" \
   --logfile "$STATE/logs/redis.log" &
 PIDS+=($!)
@@ -55,9 +60,9 @@ wait_until "Redis" 10 redis-cli -p "$REDIS_PORT" ping
 export Arena__Redis="127.0.0.1:$REDIS_PORT"
 export Arena__DataDir="$STATE/data"
 BIN="bin/$CONFIG/net10.0"
-ASPNETCORE_URLS="http://127.0.0.1:$INGEST_PORT" dotnet "services/ingest/$BIN/Arena.Ingest.dll" >"$STATE/logs/ingest.log" 2>&1 &
+ASPNETCORE_URLS="http://127.0.0.1:$INGEST_PORT" setsid dotnet "services/ingest/$BIN/Arena.Ingest.dll" >"$STATE/logs/ingest.log" 2>&1 &
 PIDS+=($!)
-ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" dotnet "services/persister/$BIN/Arena.Persister.dll" >"$STATE/logs/persister.log" 2>&1 &
+ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" setsid dotnet "services/persister/$BIN/Arena.Persister.dll" >"$STATE/logs/persister.log" 2>&1 &
 PIDS+=($!)
 wait_until "ingest" 60 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz"
 wait_until "persister" 60 curl -fsS "http://127.0.0.1:$PERSISTER_PORT/readyz"
@@ -74,7 +79,7 @@ A simulated arena is playing; press Ctrl-C to stop everything.
 
 INFO
 
-dotnet "tools/Arena.Simulator/$BIN/arena-sim.dll" --ingest "http://127.0.0.1:$INGEST_PORT" &
+setsid dotnet "tools/Arena.Simulator/$BIN/arena-sim.dll" --ingest "http://127.0.0.1:$INGEST_PORT" &
 PIDS+=($!)
 
 # Returns when any child ends (or on Ctrl-C, through the trap).

@@ -1,7 +1,7 @@
 using Arena.Ingest;
 using Arena.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateBuilder(args);
 builder.AddServiceDefaults("ingest", defaultPort: 8081);
 builder.AddIngest();
 

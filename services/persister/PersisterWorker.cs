@@ -172,7 +172,8 @@ public sealed class PersisterWorker(
             metrics.CommitLag.Record((now - row.IngestedAt).TotalMilliseconds);
         }
 
-        if (_options.KillAfterCommits > 0 && Interlocked.Increment(ref _commits) >= _options.KillAfterCommits)
+        _commits++;
+        if (_options.KillAfterCommits > 0 && _commits >= _options.KillAfterCommits)
         {
             logger.LogCritical("KillAfterCommits={Commits} reached: killing the process between commit and ack", _options.KillAfterCommits);
             Process.GetCurrentProcess().Kill();

@@ -1,7 +1,7 @@
 using Arena.Persister;
 using Arena.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = ServiceDefaultsExtensions.CreateBuilder(args);
 builder.AddServiceDefaults("persister", defaultPort: 8082);
 builder.AddPersister();
 

@@ -25,6 +25,13 @@ public static class ServiceDefaultsExtensions
     public const string ReadyTag = "ready";
 
     /// <summary>
+    /// A web application builder whose content root is the service's own folder, so its
+    /// appsettings.json applies whatever directory it is started from.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+    /// <summary>
     /// Binds and validates <see cref="ArenaOptions"/>, registers the one Redis multiplexer,
     /// OpenTelemetry (Prometheus always, OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
     /// set), health checks, and listens on <paramref name="defaultPort"/> on loopback unless

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Arena.Contracts;
 using Arena.Contracts.Validation;
+using Arena.Messaging;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -15,22 +16,12 @@ namespace Arena.Ingest;
 public sealed class RedisUnavailableException(string message, Exception inner) : Exception(message, inner);
 
 /// <summary>
-/// Appends accepted events to their partition's stream. All events of a request are sent
-/// at once (the multiplexer pipelines them, in request order). A producer-supplied
-/// <c>event_id</c> goes through one Lua script that checks the dedupe key and XADDs
-/// atomically, so a re-sent event returns its original stream ID and adds nothing.
+/// Appends accepted events to their partition's stream through <see cref="StreamAppender"/>
+/// (dedupe of producer ids, the hard cap with overflow accounting). All events of a request
+/// are sent at once; the multiplexer pipelines them, in request order.
 /// </summary>
 public sealed class EventPublisher
 {
-    // KEYS[1] stream, KEYS[2] dedupe key (same hash slot); ARGV[1] MAXLEN, ARGV[2] window ms, ARGV[3..] field/value pairs.
-    private const string DedupeAndAdd = """
-        local existing = redis.call('GET', KEYS[2])
-        if existing then return {existing, 1} end
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
-        redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
-        return {id, 0}
-        """;
-
     private static readonly ResiliencePropertyKey<bool> Idempotent = new("arena.idempotent");
 
     private readonly IConnectionMultiplexer _redis;
@@ -39,9 +30,11 @@ public sealed class EventPublisher
     private readonly TimeProvider _time;
     private readonly IngestMetrics _metrics;
     private readonly ResiliencePipeline _pipeline;
+    private readonly ILogger<EventPublisher> _logger;
 
-    public EventPublisher(IConnectionMultiplexer redis, IOptions<IngestOptions> options, IOptions<ArenaOptions> arena, TimeProvider time, IngestMetrics metrics)
+    public EventPublisher(IConnectionMultiplexer redis, IOptions<IngestOptions> options, IOptions<ArenaOptions> arena, TimeProvider time, IngestMetrics metrics, ILogger<EventPublisher> logger)
     {
+        _logger = logger;
         _redis = redis;
         _options = options.Value;
         _partitions = arena.Value.Partitions;
@@ -123,31 +116,19 @@ public sealed class EventPublisher
         {
             return await _pipeline.ExecuteAsync(async ctx =>
             {
-                if (!idempotent)
-                {
-                    var id = await db.StreamAddAsync(stream, Fields(eventId, evt, envelope, ingestedAt),
-                        maxLength: _options.MaxStreamLength, useApproximateMaxLength: true).WaitAsync(ctx.CancellationToken);
-                    return new PublishResult(eventId, id.ToString(), Duplicate: false);
-                }
-
-                var args = new List<RedisValue>(12)
-                {
-                    _options.MaxStreamLength,
-                    (long)_options.DedupeWindow.TotalMilliseconds,
-                };
-                foreach (var field in Fields(eventId, evt, envelope, ingestedAt))
-                {
-                    args.Add(field.Name);
-                    args.Add(field.Value);
-                }
-                var reply = (RedisResult[])(await db.ScriptEvaluateAsync(DedupeAndAdd,
-                    [stream, StreamKeys.Dedupe(partition, eventId)], [.. args]).WaitAsync(ctx.CancellationToken))!;
-                var duplicate = (long)reply[1] == 1;
-                if (duplicate)
+                var appended = await StreamAppender.AppendAsync(db, partition, Fields(eventId, evt, envelope, ingestedAt), evt.EventId,
+                    _options.MaxStreamLength, _options.DedupeWindow, StreamKeys.PersisterGroup).WaitAsync(ctx.CancellationToken);
+                if (appended.Duplicate)
                 {
                     _metrics.Duplicates.Add(1);
                 }
-                return new PublishResult(eventId, reply[0].ToString(), duplicate);
+                if (appended.Lost > 0)
+                {
+                    _metrics.Overflow.Add(appended.Lost);
+                    _logger.LogError("Stream overflow: the hard cap of {Cap} on {Stream} removed {Lost} entries the persister had not committed; a stream_overflow event will name the range",
+                        _options.MaxStreamLength, stream, appended.Lost);
+                }
+                return new PublishResult(eventId, appended.StreamId, appended.Duplicate);
             }, context);
         }
         finally
@@ -156,12 +137,18 @@ public sealed class EventPublisher
         }
     }
 
-    private static NameValueEntry[] Fields(string eventId, ValidatedEvent evt, byte[] envelope, string ingestedAt) =>
-    [
-        new(StreamFields.EventId, eventId),
-        new(StreamFields.RunId, evt.RunId),
-        new(StreamFields.Type, evt.Type),
-        new(StreamFields.Envelope, envelope),
-        new(StreamFields.IngestedAt, ingestedAt),
-    ];
+    private static NameValueEntry[] Fields(string eventId, ValidatedEvent evt, byte[] envelope, string ingestedAt)
+    {
+        // The producer's request span: consumers link their spans to it.
+        var trace = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+        NameValueEntry[] fields =
+        [
+            new(StreamFields.EventId, eventId),
+            new(StreamFields.RunId, evt.RunId),
+            new(StreamFields.Type, evt.Type),
+            new(StreamFields.Envelope, envelope),
+            new(StreamFields.IngestedAt, ingestedAt),
+        ];
+        return trace is null ? fields : [.. fields, new(StreamFields.TraceParent, trace)];
+    }
 }

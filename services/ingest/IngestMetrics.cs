@@ -13,6 +13,7 @@ public sealed class IngestMetrics
         Accepted = meter.CreateCounter<long>("arena.ingest.events.accepted", "{event}", "Events accepted (202), duplicates included");
         Duplicates = meter.CreateCounter<long>("arena.ingest.events.duplicate", "{event}", "Re-sent events answered with their original stream ID");
         Rejected = meter.CreateCounter<long>("arena.ingest.requests.rejected", "{request}", "Requests rejected, by status code");
+        Overflow = meter.CreateCounter<long>("arena.stream.overflow.lost", "{entry}", "Entries the hard cap removed before the persister committed them");
         RedisRetries = meter.CreateCounter<long>("arena.ingest.redis.retries", "{retry}", "Redis commands retried");
         PublishDuration = meter.CreateHistogram<double>("arena.ingest.publish.duration", "ms", "Time to write one request's events to Redis");
     }
@@ -20,6 +21,7 @@ public sealed class IngestMetrics
     public Counter<long> Accepted { get; }
     public Counter<long> Duplicates { get; }
     public Counter<long> Rejected { get; }
+    public Counter<long> Overflow { get; }
     public Counter<long> RedisRetries { get; }
     public Histogram<double> PublishDuration { get; }
 }

@@ -1,3 +1,5 @@
+using Arena.Contracts;
+using Arena.Messaging;
 using Arena.Persister.Storage;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -13,7 +15,10 @@ public static class PersisterExtensions
         builder.Services.AddSingleton<PersisterMetrics>();
         builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
         builder.Services.AddSingleton<EventQueries>();
-        builder.Services.AddHostedService<PersisterWorker>();
+        builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
+            isTransient: e => e is DuckDB.NET.Data.DuckDBException or IOException);
+        builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
+        builder.Services.AddHostedService<StreamTrimmer>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
     }

@@ -57,6 +57,18 @@ public sealed record GameEnd(IReadOnlyList<GameResult> Results, string? Reason =
 
 public sealed record ErrorEvent(string Message, bool Fatal, string? PlayerId = null);
 
+/// <summary>
+/// Emitted by the pipeline when the stream's hard cap removed entries the persister had not
+/// committed: <c>lost</c> entries with IDs from <c>first_lost_id</c> to <c>last_lost_id</c>.
+/// </summary>
+public sealed record StreamOverflow(string Stream, int Partition, string Group, string FirstLostId, string LastLostId, long Lost);
+
+/// <summary>The run under which the pipeline records its own events.</summary>
+public static class PipelineRun
+{
+    public const string Id = "arena-pipeline";
+}
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -69,4 +81,5 @@ public sealed record ErrorEvent(string Message, bool Fatal, string? PlayerId = n
 [JsonSerializable(typeof(ActionTaken))]
 [JsonSerializable(typeof(GameEnd))]
 [JsonSerializable(typeof(ErrorEvent))]
+[JsonSerializable(typeof(StreamOverflow))]
 public sealed partial class ArenaJson : JsonSerializerContext;

@@ -20,6 +20,13 @@ public static class StreamKeys
     public static string Dedupe(int partition, string eventId) =>
         string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{eventId}");
 
+    /// <summary>Entries the hard cap removed before the persister committed them, not yet reported.</summary>
+    public static string Overflow(int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:overflow");
+
+    /// <summary>The group whose commits bound trimming: nothing it has not committed is trimmed on purpose.</summary>
+    public const string PersisterGroup = "persister";
+
     /// <summary>The partition of a stream key made by <see cref="Events"/>, or -1.</summary>
     public static int PartitionOf(string streamKey)
     {
@@ -42,4 +49,6 @@ public static class StreamFields
     public const string Envelope = "envelope";
     /// <summary>Unix milliseconds at which ingest accepted the event.</summary>
     public const string IngestedAt = "ingested_at";
+    /// <summary>W3C trace context of the producer's request, when it was traced.</summary>
+    public const string TraceParent = "traceparent";
 }

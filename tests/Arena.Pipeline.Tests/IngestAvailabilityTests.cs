@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests;
@@ -47,23 +49,35 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
             ["Ingest__MaxConcurrentRequests"] = "1",
         }).WaitReadyAsync();
 
-        // The first request holds the only slot while its body is still arriving.
-        var body = new HeldContent(Events.TurnStart("run-2", 1, "run-2:1"));
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = body };
-        var held = ingest.Http.SendAsync(request);
-        await body.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
-
+        // A request holds the only slot while its body is still arriving: written by hand on a
+        // socket, so its headers are on the wire before the rest is sent. If a probe took the
+        // slot first, the held request is the one rejected; then it is sent again.
+        var evt = Events.TurnStart("run-2", 1, "run-2:1");
+        TcpClient? held = null;
         HttpResponseMessage? rejected = null;
         await Wait.UntilAsync(async () =>
         {
+            if (held is null || held.Available > 0)
+            {
+                held?.Dispose();
+                held = new TcpClient();
+                await held.ConnectAsync(IPAddress.Loopback, ingest.Port);
+                await held.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
+                    $"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {evt.Length}\r\n\r\n{evt[..1]}"));
+            }
             rejected = await Events.PostAsync(ingest.Http, Events.TurnStart("run-2", 2, "run-2:2"));
             return rejected.StatusCode == HttpStatusCode.TooManyRequests;
         }, "a 429 while the slot is held", TimeSpan.FromSeconds(20));
-        body.Release();
 
         Assert.NotNull(rejected!.Headers.RetryAfter);
-        Assert.Equal(HttpStatusCode.Accepted, (await held).StatusCode);
-        await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.TurnStart("run-2", 2, "run-2:2")));
+        var wire = held!.GetStream();
+        await wire.WriteAsync(Encoding.ASCII.GetBytes(evt[1..]));
+        using var reader = new StreamReader(wire, Encoding.ASCII);
+        Assert.StartsWith("HTTP/1.1 202", await reader.ReadLineAsync());
+        held.Dispose();
+        // The slot is free again once the held request has finished.
+        await Wait.UntilAsync(async () => (await Events.PostAsync(ingest.Http, Events.TurnStart("run-2", 3, "run-2:3"))).StatusCode == HttpStatusCode.Accepted,
+            "the slot to be free again", TimeSpan.FromSeconds(20));
     }
 
     [Theory]
@@ -80,38 +94,5 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
         Assert.Equal(2, exit);
         Assert.Contains("Invalid configuration", ingest.Output, StringComparison.Ordinal);
         Assert.Contains(named, ingest.Output, StringComparison.Ordinal);
-    }
-
-    /// <summary>A request body that sends its first byte, then waits to be released.</summary>
-    private sealed class HeldContent : HttpContent
-    {
-        private readonly string _json;
-        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public HeldContent(string json)
-        {
-            _json = json;
-            Headers.ContentType = new("application/json");
-        }
-
-        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public void Release() => _release.TrySetResult();
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(_json);
-            await stream.WriteAsync(bytes.AsMemory(0, 1));
-            await stream.FlushAsync();
-            Started.TrySetResult();
-            await _release.Task;
-            await stream.WriteAsync(bytes.AsMemory(1));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
     }
 }

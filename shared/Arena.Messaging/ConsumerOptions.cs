@@ -1,0 +1,46 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Arena.Messaging;
+
+/// <summary>A consumer group member's settings, bound from the service's section (e.g. <c>Persister__*</c>).</summary>
+public sealed class ConsumerOptions
+{
+    /// <summary>The consumer group; one per service.</summary>
+    [Required, RegularExpression("^[a-z][a-z0-9_-]{0,63}$")]
+    public string Group { get; set; } = "";
+
+    /// <summary>This instance's name in the group; unique per instance (default: host and process id).</summary>
+    [Required, RegularExpression("^[A-Za-z0-9._:-]{1,128}$")]
+    public string ConsumerName { get; set; } = "";
+
+    /// <summary>Entries read and handled at a time.</summary>
+    [Range(1, 10_000)]
+    public int BatchSize { get; set; } = 1000;
+
+    /// <summary>How long an idle reader waits for a wake-up before it polls anyway.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
+    public TimeSpan IdlePoll { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How often to look for entries other consumers (or failed attempts) left pending.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan ClaimInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an entry must sit unacknowledged before XAUTOCLAIM takes it over.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "1.00:00:00")]
+    public TimeSpan ClaimMinIdle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Deliveries after which a failing entry is dead-lettered.</summary>
+    [Range(1, 1000)]
+    public int MaxDeliveries { get; set; } = 5;
+
+    /// <summary>A consumer idle this long with nothing pending is removed from the group.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan DeadConsumerIdle { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Longest pause between attempts while Redis or the store is failing.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    public static string DefaultConsumerName(string group) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{group}-{Environment.MachineName}-{Environment.ProcessId}");
+}

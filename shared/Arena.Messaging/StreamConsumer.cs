@@ -1,0 +1,296 @@
+using System.Globalization;
+using Arena.Contracts;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace Arena.Messaging;
+
+/// <summary>
+/// One member of a consumer group, reading every partition: first the entries it already
+/// holds (after a restart under the same name), then new ones in batches; periodically it
+/// takes over entries left idle by dead consumers (XAUTOCLAIM) and removes consumers that
+/// are long gone. The handler's outcomes decide acks and dead letters; the handler never
+/// touches Redis acks. Stopping finishes and acknowledges the batch in hand.
+/// </summary>
+public sealed class StreamConsumer(
+    IConnectionMultiplexer redis,
+    ConsumerOptions options,
+    int partitions,
+    BatchHandler handler,
+    Func<Exception, bool> isTransient,
+    ConsumerMetrics metrics,
+    LoopHealth health,
+    TimeProvider time,
+    ILogger logger)
+{
+    private readonly string _group = options.Group;
+    private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>The runtime's own Redis and I/O failures, plus what the service counts as transient.</summary>
+    public static Func<Exception, bool> Transient(Func<Exception, bool>? serviceTransient = null) =>
+        e => e is RedisConnectionException or RedisTimeoutException or TimeoutException or IOException
+             || (e is RedisServerException s && (s.Message.StartsWith("LOADING", StringComparison.Ordinal) || s.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)))
+             || (serviceTransient?.Invoke(e) ?? false);
+
+    public async Task RunAsync(CancellationToken stoppingToken)
+    {
+        var db = redis.GetDatabase();
+        var groupReady = new bool[partitions];
+        // Where the walk through this consumer's own pending entries stands; null once done.
+        var pendingCursor = new RedisValue?[partitions];
+        Array.Fill(pendingCursor, "0");
+        var subscribed = false;
+        var nextClaim = time.GetUtcNow();
+        var backoff = TimeSpan.FromMilliseconds(100);
+        logger.LogInformation("Consuming {Partitions} partition(s) as {Consumer} in group {Group}", partitions, options.ConsumerName, _group);
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!subscribed)
+                {
+                    await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(StreamKeys.WakeChannel), (_, _) => Wake());
+                    subscribed = true;
+                }
+
+                var busy = false;
+                for (var p = 0; p < partitions; p++)
+                {
+                    var stream = StreamKeys.Events(p);
+                    if (!groupReady[p])
+                    {
+                        await EnsureGroupAsync(db, stream);
+                        groupReady[p] = true;
+                    }
+                    busy |= await ReadAsync(db, p, stream, pendingCursor, stoppingToken);
+                }
+
+                if (time.GetUtcNow() >= nextClaim)
+                {
+                    for (var p = 0; p < partitions; p++)
+                    {
+                        await ClaimAsync(db, p, StreamKeys.Events(p), stoppingToken);
+                        await RemoveDeadConsumersAsync(db, StreamKeys.Events(p));
+                    }
+                    nextClaim = time.GetUtcNow() + options.ClaimInterval;
+                }
+
+                health.Healthy(_group);
+                backoff = TimeSpan.FromMilliseconds(100);
+                if (!busy)
+                {
+                    var untilClaim = nextClaim - time.GetUtcNow();
+                    await _wake.WaitAsync(untilClaim < options.IdlePoll ? Max(untilClaim, TimeSpan.Zero) : options.IdlePoll, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (IsNoGroup(e) || isTransient(e))
+            {
+                if (IsNoGroup(e))
+                {
+                    // The stream or the group was deleted: recreate it, from 0, on the next round.
+                    Array.Fill(groupReady, false);
+                }
+                // Whatever was read but not acknowledged is still ours: walk it again first.
+                Array.Fill(pendingCursor, "0");
+                health.Unhealthy(_group, $"{e.GetType().Name}: {e.Message}");
+                logger.LogWarning("Group {Group} paused for {Backoff} ms: {Error}", _group, backoff.TotalMilliseconds, e.Message);
+                try
+                {
+                    await Task.Delay(backoff, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                backoff = Min(backoff * 2, options.MaxBackoff);
+            }
+        }
+        logger.LogInformation("Consumer {Consumer} of group {Group} stopped", options.ConsumerName, _group);
+    }
+
+    /// <summary>Reads one batch (own pending entries while the walk lasts, else new ones); true when more is waiting.</summary>
+    private async Task<bool> ReadAsync(IDatabase db, int partition, string stream, RedisValue?[] pendingCursor, CancellationToken stoppingToken)
+    {
+        if (pendingCursor[partition] is { } cursor)
+        {
+            var held = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, cursor, options.BatchSize);
+            if (held.Length == 0)
+            {
+                pendingCursor[partition] = null;
+                return true;
+            }
+            pendingCursor[partition] = held[^1].Id;
+            await HandleAsync(db, partition, stream, held, await DeliveriesAsync(db, stream, held), stoppingToken);
+            return true;
+        }
+
+        var entries = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, options.BatchSize);
+        if (entries.Length > 0)
+        {
+            await HandleAsync(db, partition, stream, entries, null, stoppingToken);
+        }
+        return entries.Length == options.BatchSize;
+    }
+
+    private async Task ClaimAsync(IDatabase db, int partition, string stream, CancellationToken stoppingToken)
+    {
+        RedisValue start = "0-0";
+        do
+        {
+            var result = await db.StreamAutoClaimAsync(stream, _group, options.ConsumerName,
+                (long)options.ClaimMinIdle.TotalMilliseconds, start, options.BatchSize);
+            if (result.DeletedIds.Length > 0)
+            {
+                // Redis has already dropped these from the pending list; there is nothing to handle.
+                metrics.Deleted.Add(result.DeletedIds.Length, _tag);
+                logger.LogWarning("{Count} entries pending in group {Group} were deleted from {Stream} before they were handled",
+                    result.DeletedIds.Length, _group, stream);
+            }
+            var claimed = result.ClaimedEntries.Where(e => !e.IsNull).ToArray();
+            if (claimed.Length > 0)
+            {
+                metrics.Claimed.Add(claimed.Length, _tag);
+                logger.LogInformation("Claimed {Count} idle entries of {Stream} for {Consumer}", claimed.Length, stream, options.ConsumerName);
+                // XAUTOCLAIM's entries carry no delivery count: ask XPENDING.
+                await HandleAsync(db, partition, stream, claimed, await DeliveriesAsync(db, stream, claimed), stoppingToken);
+            }
+            start = result.NextStartId;
+        }
+        while (start != "0-0" && !stoppingToken.IsCancellationRequested);
+    }
+
+    private async Task RemoveDeadConsumersAsync(IDatabase db, string stream)
+    {
+        foreach (var consumer in await db.StreamConsumerInfoAsync(stream, _group))
+        {
+            if (consumer.Name != options.ConsumerName && consumer.PendingMessageCount == 0
+                && consumer.IdleTimeInMilliseconds > options.DeadConsumerIdle.TotalMilliseconds)
+            {
+                await db.StreamDeleteConsumerAsync(stream, _group, consumer.Name);
+                logger.LogInformation("Removed consumer {Consumer} from group {Group}: idle for {Idle} with nothing pending",
+                    consumer.Name, _group, TimeSpan.FromMilliseconds(consumer.IdleTimeInMilliseconds));
+            }
+        }
+    }
+
+    private async Task<Dictionary<RedisValue, long>> DeliveriesAsync(IDatabase db, string stream, StreamEntry[] entries)
+    {
+        var pending = await db.StreamPendingMessagesAsync(stream, _group, entries.Length, options.ConsumerName, entries[0].Id, entries[^1].Id);
+        return pending.ToDictionary(p => p.MessageId, p => (long)p.DeliveryCount);
+    }
+
+    private async Task HandleAsync(IDatabase db, int partition, string stream, StreamEntry[] entries,
+        Dictionary<RedisValue, long>? deliveries, CancellationToken stoppingToken)
+    {
+        var messages = new List<StreamMessage>(entries.Length);
+        var gone = new List<RedisValue>();
+        foreach (var entry in entries)
+        {
+            if (entry.Values is null || entry.Values.Length == 0)
+            {
+                gone.Add(entry.Id);
+                continue;
+            }
+            var id = StreamId.TryParse(entry.Id.ToString(), out var parsed) ? parsed : default;
+            messages.Add(new StreamMessage(partition, stream, entry, id, deliveries?.GetValueOrDefault(entry.Id, 1) ?? 1));
+        }
+        if (gone.Count > 0)
+        {
+            metrics.Deleted.Add(gone.Count, _tag);
+            logger.LogWarning("{Count} entries pending in group {Group} were deleted from {Stream} before they were handled (first {Id})",
+                gone.Count, _group, stream, gone[0]);
+            await db.StreamAcknowledgeAsync(stream, _group, [.. gone]);
+        }
+        if (messages.Count == 0)
+        {
+            return;
+        }
+
+        var outcomes = await handler(messages, stoppingToken);
+        if (outcomes.Count != messages.Count)
+        {
+            throw new InvalidOperationException($"The handler of group {_group} returned {outcomes.Count} outcomes for {messages.Count} messages.");
+        }
+
+        var acks = new List<RedisValue>(messages.Count);
+        var now = time.GetUtcNow();
+        for (var i = 0; i < messages.Count; i++)
+        {
+            switch (outcomes[i].Kind)
+            {
+                case OutcomeKind.Ack:
+                    acks.Add(messages[i].Entry.Id);
+                    break;
+                case OutcomeKind.DeadLetter:
+                    await DeadLetters.AddAsync(db, _group, messages[i], outcomes[i].Reason ?? "dead-lettered", now);
+                    metrics.DeadLettered.Add(1, _tag);
+                    logger.LogError("Entry {Id} of {Stream} moved to {Dlq} by group {Group}: {Reason}",
+                        messages[i].Entry.Id, stream, StreamKeys.DeadLetters, _group, outcomes[i].Reason);
+                    break;
+                default:
+                    logger.LogWarning("Entry {Id} of {Stream} failed delivery {Delivery} in group {Group}: {Reason}",
+                        messages[i].Entry.Id, stream, messages[i].Deliveries, _group, outcomes[i].Reason);
+                    break;
+            }
+        }
+        if (acks.Count > 0)
+        {
+            await db.StreamAcknowledgeAsync(stream, _group, [.. acks]);
+            metrics.Processed.Add(acks.Count, _tag);
+            RecordLatency(messages, outcomes, now);
+        }
+    }
+
+    private void RecordLatency(List<StreamMessage> messages, IReadOnlyList<MessageOutcome> outcomes, DateTimeOffset now)
+    {
+        for (var i = 0; i < messages.Count; i++)
+        {
+            if (outcomes[i].Kind == OutcomeKind.Ack
+                && long.TryParse(messages[i][StreamFields.IngestedAt].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+            {
+                metrics.IngestLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(ms)).TotalMilliseconds, _tag);
+            }
+        }
+    }
+
+    private async Task EnsureGroupAsync(IDatabase db, string stream)
+    {
+        try
+        {
+            await db.StreamCreateConsumerGroupAsync(stream, _group, "0", createStream: true);
+            logger.LogInformation("Created group {Group} on {Stream} from 0", _group, stream);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // The group exists: keep its position.
+        }
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Another wake-up got there first; one is enough.
+        }
+    }
+
+    private static bool IsNoGroup(Exception e) => e is RedisServerException && e.Message.StartsWith("NOGROUP", StringComparison.Ordinal);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}

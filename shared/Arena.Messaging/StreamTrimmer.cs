@@ -1,0 +1,175 @@
+using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Json;
+using Arena.Contracts;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Arena.Messaging;
+
+/// <summary>Retention of the stream for live readers; bound from the persister's section.</summary>
+public sealed class TrimOptions
+{
+    /// <summary>Keep at least this many newest entries.</summary>
+    [Range(0, 100_000_000)]
+    public int RetainCount { get; set; } = 10_000;
+
+    /// <summary>Keep every entry younger than this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan RetainFor { get; set; } = TimeSpan.FromMinutes(5);
+
+    [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
+    public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// Trims each partition's stream (XTRIM MINID) only below what the persister has committed —
+/// everything before its oldest pending entry, or up to its last delivered entry when nothing
+/// is pending — while keeping the retention window. It also reports what the ingest hard cap
+/// removed before the persister committed it: one <c>stream_overflow</c> event per range on
+/// the stream, an error log and a metric.
+/// </summary>
+public sealed class StreamTrimmer(
+    IConnectionMultiplexer redis,
+    IOptions<TrimOptions> options,
+    IOptions<ArenaOptions> arena,
+    IMeterFactory meters,
+    TimeProvider time,
+    ILogger<StreamTrimmer> logger) : BackgroundService
+{
+    // KEYS[1] stream. ARGV[1] bounding group, ARGV[2] entries to keep, ARGV[3] time cut-off ID.
+    private const string TrimScript = """
+        local function parse(id)
+          local dash = string.find(id, '-', 1, true)
+          return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
+        end
+        local function less(a, b)
+          local am, as = parse(a)
+          local bm, bs = parse(b)
+          return am < bm or (am == bm and as < bs)
+        end
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        local delivered = nil
+        for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+          local fields = {}
+          for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
+          if fields['name'] == ARGV[1] then delivered = fields['last-delivered-id'] end
+        end
+        if delivered == nil then return 0 end
+        local boundary
+        local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+        if tonumber(pending[1]) > 0 then
+          boundary = pending[2]
+        else
+          local ms, seq = parse(delivered)
+          boundary = string.format('%.0f-%.0f', ms, seq + 1)
+        end
+        if less(ARGV[3], boundary) then boundary = ARGV[3] end
+        local keep = tonumber(ARGV[2])
+        if keep > 0 then
+          local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', keep)
+          if #tail < keep then return 0 end
+          local oldestKept = tail[#tail][1]
+          if less(oldestKept, boundary) then boundary = oldestKept end
+        end
+        return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary)
+        """;
+
+    // KEYS[1] overflow hash, KEYS[2] the same being reported. Hands out one range at a time, crash-safely.
+    private const string TakeOverflowScript = """
+        if redis.call('EXISTS', KEYS[2]) == 0 then
+          if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+          redis.call('RENAME', KEYS[1], KEYS[2])
+        end
+        return redis.call('HGETALL', KEYS[2])
+        """;
+
+    private readonly TrimOptions _options = options.Value;
+    private readonly Counter<long> _trimmed = meters.Create(ConsumerMetrics.MeterName)
+        .CreateCounter<long>("arena.stream.trimmed", "{entry}", "Entries trimmed below the persister's commits");
+    private readonly Counter<long> _overflowReported = meters.Create(ConsumerMetrics.MeterName)
+        .CreateCounter<long>("arena.stream.overflow.reported", "{entry}", "Entries the hard cap removed before they were persisted, as reported in stream_overflow events");
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var db = redis.GetDatabase();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            for (var p = 0; p < arena.Value.Partitions; p++)
+            {
+                try
+                {
+                    await ReportOverflowAsync(db, p);
+                    await TrimAsync(db, p);
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    logger.LogWarning("Trimming partition {Partition} skipped this round: {Error}", p, e.Message);
+                }
+            }
+            try
+            {
+                await Task.Delay(_options.TrimInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public async Task<long> TrimAsync(IDatabase db, int partition)
+    {
+        var cutoff = (time.GetUtcNow() - _options.RetainFor).ToUnixTimeMilliseconds();
+        var trimmed = (long)await db.ScriptEvaluateAsync(TrimScript, [StreamKeys.Events(partition)],
+            [StreamKeys.PersisterGroup, _options.RetainCount, string.Create(CultureInfo.InvariantCulture, $"{Math.Max(cutoff, 0)}-0")]);
+        if (trimmed > 0)
+        {
+            _trimmed.Add(trimmed);
+            logger.LogDebug("Trimmed {Count} persisted entries from {Stream}", trimmed, StreamKeys.Events(partition));
+        }
+        return trimmed;
+    }
+
+    private async Task ReportOverflowAsync(IDatabase db, int partition)
+    {
+        var reporting = StreamKeys.Overflow(partition) + ":reporting";
+        var fields = (RedisResult[])(await db.ScriptEvaluateAsync(TakeOverflowScript, [StreamKeys.Overflow(partition), reporting]))!;
+        if (fields.Length == 0)
+        {
+            return;
+        }
+        var range = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < fields.Length; i += 2)
+        {
+            range[fields[i].ToString()] = fields[i + 1].ToString();
+        }
+        var first = range["first"];
+        var last = range["last"];
+        var lost = long.Parse(range["count"], CultureInfo.InvariantCulture);
+        var stream = StreamKeys.Events(partition);
+        var now = time.GetUtcNow();
+        var eventId = $"overflow:{partition}:{first}:{last}";
+        var payload = new StreamOverflow(stream, partition, StreamKeys.PersisterGroup, first, last, lost);
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(
+            Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), EventTypes.StreamOverflow, now, payload, eventId),
+            ArenaJson.Default.Envelope);
+        await StreamAppender.AppendAsync(db, partition,
+            [
+                new(StreamFields.EventId, eventId),
+                new(StreamFields.RunId, PipelineRun.Id),
+                new(StreamFields.Type, EventTypes.StreamOverflow),
+                new(StreamFields.Envelope, envelope),
+                new(StreamFields.IngestedAt, now.ToUnixTimeMilliseconds()),
+            ],
+            eventId, long.MaxValue, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
+        await db.KeyDeleteAsync(reporting);
+        _overflowReported.Add(lost);
+        logger.LogError("Stream overflow on {Stream}: {Lost} entries from {First} to {Last} were removed by the hard cap before the persister committed them",
+            stream, lost, first, last);
+    }
+}

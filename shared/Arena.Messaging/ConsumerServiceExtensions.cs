@@ -26,7 +26,7 @@ public static class ConsumerServiceExtensions
         });
         services.AddSingleton<ConsumerMetrics>();
         services.AddSingleton<THandler>();
-        services.AddHostedService(sp => new ConsumerHost(sp, sp.GetRequiredService<THandler>(), StreamConsumer.Transient(isTransient)));
+        services.AddHostedService(sp => new ConsumerHost(sp, sp.GetRequiredService<THandler>(), GroupConsumer.Transient(isTransient)));
         return services;
     }
 
@@ -46,7 +46,7 @@ public static class ConsumerServiceExtensions
                     (e, delay) => logger.LogWarning("Group {Group} retrying a batch in {Delay} ms after a transient failure: {Error}",
                         options.Group, (int)delay.TotalMilliseconds, e.Message)),
                 Middlewares.FailuresAsRetry(isTransient));
-            var consumer = new StreamConsumer(
+            var consumer = new GroupConsumer(
                 services.GetRequiredService<IConnectionMultiplexer>(),
                 options,
                 services.GetRequiredService<IOptions<ArenaOptions>>().Value.Partitions,

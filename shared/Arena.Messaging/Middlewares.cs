@@ -14,19 +14,43 @@ public static class Middlewares
     public static BatchHandler Use(this BatchHandler handler, params Middleware[] middlewares) =>
         middlewares.Reverse().Aggregate(handler, (next, middleware) => middleware(next));
 
-    /// <summary>A non-transient exception fails every message of the batch; transient ones pass through.</summary>
+    /// <summary>
+    /// A non-transient exception fails only the messages that cause it: the batch is handled
+    /// again one message at a time (handlers are idempotent), so one poison message never
+    /// takes its batch down with it. Transient exceptions pass through.
+    /// </summary>
     public static Middleware FailuresAsRetry(Func<Exception, bool> isTransient) => next => async (batch, ct) =>
     {
         try
         {
             return await next(batch, ct);
         }
-        catch (Exception e) when (!isTransient(e) && e is not OperationCanceledException)
+        catch (Exception e) when (IsFailure(e, isTransient))
         {
-            var outcome = MessageOutcome.Retry($"{e.GetType().Name}: {e.Message}");
-            return [.. batch.Select(_ => outcome)];
+            if (batch.Count == 1)
+            {
+                return [Failed(e)];
+            }
         }
+
+        var outcomes = new List<MessageOutcome>(batch.Count);
+        foreach (var message in batch)
+        {
+            try
+            {
+                outcomes.Add((await next([message], ct))[0]);
+            }
+            catch (Exception e) when (IsFailure(e, isTransient))
+            {
+                outcomes.Add(Failed(e));
+            }
+        }
+        return outcomes;
     };
+
+    private static bool IsFailure(Exception e, Func<Exception, bool> isTransient) => !isTransient(e) && e is not OperationCanceledException;
+
+    private static MessageOutcome Failed(Exception e) => MessageOutcome.Retry($"{e.GetType().Name}: {e.Message}");
 
     /// <summary>
     /// Transient failures (Redis, disk) pause and retry the same batch with exponential

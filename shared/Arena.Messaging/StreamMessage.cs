@@ -39,7 +39,8 @@ public readonly record struct MessageOutcome(OutcomeKind Kind, string? Reason = 
 /// <summary>
 /// Handles a batch and returns one outcome per message, in order. Throwing an exception the
 /// consumer classifies as transient (Redis, disk) pauses and retries the batch without a
-/// redelivery; any other exception fails every message of the batch (<see cref="OutcomeKind.Retry"/>).
+/// redelivery; any other exception fails the messages that cause it (<see cref="OutcomeKind.Retry"/>),
+/// found by handling the batch again one message at a time.
 /// </summary>
 public delegate ValueTask<IReadOnlyList<MessageOutcome>> BatchHandler(IReadOnlyList<StreamMessage> batch, CancellationToken cancellationToken);
 

@@ -13,7 +13,7 @@ namespace Arena.Messaging;
 /// are long gone. The handler's outcomes decide acks and dead letters; the handler never
 /// touches Redis acks. Stopping finishes and acknowledges the batch in hand.
 /// </summary>
-public sealed class StreamConsumer(
+public sealed class GroupConsumer(
     IConnectionMultiplexer redis,
     ConsumerOptions options,
     int partitions,

@@ -1,0 +1,255 @@
+using Arena.Contracts;
+using Arena.Messaging;
+using Arena.Pipeline.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>
+/// The consumer runtime against real Redis: one test per guarantee of DESIGN.md (3–6), each
+/// failing if its guarantee breaks.
+/// </summary>
+public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly string Stream = StreamKeys.Events(0);
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _client = null!;
+    private IDatabase Db => _client.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(output);
+        _client = await _redis.ConnectAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private async Task<List<string>> AddAsync(int count, string tag = "ok")
+    {
+        var ids = new List<string>(count);
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add((await Db.StreamAddAsync(Stream, [new("n", i), new("tag", tag)])).ToString());
+        }
+        return ids;
+    }
+
+    private Task<bool> DrainedAsync(string group) => PipelineState.GroupDrainedAsync(Db, group);
+
+    [Fact]
+    public async Task Entries_held_by_a_dead_consumer_are_claimed_and_handled_once()
+    {
+        var ids = await AddAsync(150);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        // A consumer reads 100 entries and dies without acknowledging them.
+        var held = await Db.StreamReadGroupAsync(Stream, "g", "dead-one", ">", 100);
+        Assert.Equal(100, held.Length);
+
+        await using var survivor = TestConsumer.Start(_client, "g", "survivor");
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+
+        Assert.Equal(ids.Order(), survivor.Handled.Keys.Order());
+        Assert.All(survivor.Handled.Values, n => Assert.Equal(1, n));
+        // Claimed entries report Redis's delivery count: the dead consumer's delivery plus this one.
+        Assert.All(survivor.Deliveries.Where(d => held.Any(h => h.Id == d.Id)), d => Assert.Equal(2, d.Deliveries));
+    }
+
+    [Fact]
+    public async Task Entry_that_always_fails_is_dead_lettered_after_exactly_max_deliveries_and_the_group_moves_on()
+    {
+        await AddAsync(10);
+        var poison = (await Db.StreamAddAsync(Stream, [new("n", 10), new("tag", "poison")])).ToString();
+        await AddAsync(10);
+
+        await using var consumer = TestConsumer.Start(_client, "g", "c1",
+            m => m["tag"] == "poison" ? throw new InvalidOperationException("the model exploded") : MessageOutcome.Ack,
+            o => o.MaxDeliveries = 3);
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+        await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters) == 1, "the dead letter");
+
+        Assert.Equal(20, consumer.Handled.Count);
+        Assert.All(consumer.Handled.Values, n => Assert.Equal(1, n));
+        Assert.Equal([1L, 2L, 3L], consumer.Deliveries.Where(d => d.Id == poison).Select(d => d.Deliveries).Distinct());
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters));
+        Assert.Equal(poison, dead[DeadLetters.OriginalId].ToString());
+        Assert.Equal(Stream, dead[DeadLetters.OriginalStream].ToString());
+        Assert.Equal("g", dead[DeadLetters.Group].ToString());
+        Assert.Equal(3, (int)dead[DeadLetters.Deliveries]);
+        Assert.Contains("the model exploded", dead[DeadLetters.Error].ToString(), StringComparison.Ordinal);
+        Assert.Equal("poison", dead["tag"].ToString());
+    }
+
+    [Fact]
+    public async Task Entry_the_handler_rejects_as_permanent_is_dead_lettered_at_once()
+    {
+        await AddAsync(5);
+        await AddAsync(1, "unparseable");
+
+        await using var consumer = TestConsumer.Start(_client, "g", "c1",
+            m => m["tag"] == "unparseable" ? MessageOutcome.DeadLetter("cannot parse") : MessageOutcome.Ack);
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters));
+        Assert.Equal(1, (int)dead[DeadLetters.Deliveries]);
+        Assert.Equal("cannot parse", dead[DeadLetters.Error].ToString());
+    }
+
+    [Fact]
+    public async Task Entry_deleted_while_pending_is_acknowledged_not_retried_forever()
+    {
+        var ids = await AddAsync(5);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        await Db.StreamReadGroupAsync(Stream, "g", "dead-one", ">", 5);
+        await Db.StreamDeleteAsync(Stream, [ids[2]]);
+
+        await using var survivor = TestConsumer.Start(_client, "g", "survivor");
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+
+        Assert.Equal(4, survivor.Handled.Count);
+        Assert.DoesNotContain(ids[2], survivor.Handled.Keys);
+        Assert.Equal(0, await PipelineState.PendingAsync(Db, "g"));
+    }
+
+    [Fact]
+    public async Task Consumption_resumes_after_the_stream_is_deleted_and_recreated()
+    {
+        await AddAsync(5);
+        await using var consumer = TestConsumer.Start(_client, "g", "c1");
+        await Wait.UntilAsync(() => consumer.Handled.Count == 5, "the first entries");
+
+        await Db.KeyDeleteAsync(Stream);
+        var later = await AddAsync(5);
+
+        await Wait.UntilAsync(() => later.All(consumer.Handled.ContainsKey), "entries of the recreated stream");
+        Assert.Equal(10, consumer.Handled.Count);
+    }
+
+    [Fact]
+    public async Task Nothing_is_lost_when_redis_restarts_mid_run()
+    {
+        if (_redis.Mode != "local redis-server")
+        {
+            return; // a container comes back on another port
+        }
+        await using var consumer = TestConsumer.Start(_client, "g", "c1");
+        var added = await AddAsync(200);
+        await Wait.UntilAsync(() => consumer.Handled.Count > 0, "some progress");
+
+        await _redis.KillAsync();
+        await _redis.RestartAsync();
+        await Wait.UntilAsync(() => _client.IsConnected, "the client to reconnect");
+        added.AddRange(await AddAsync(200));
+
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+        Assert.Equal(added.Order(), consumer.Handled.Keys.Order());
+        await Wait.UntilAsync(async () => (await consumer.Health.CheckHealthAsync(new())).Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy,
+            "readiness to recover");
+    }
+
+    [Fact]
+    public async Task Two_consumers_in_one_group_share_the_work_each_entry_once()
+    {
+        await using var a = TestConsumer.Start(_client, "g", "a", configure: o => o.BatchSize = 10);
+        await using var b = TestConsumer.Start(_client, "g", "b", configure: o => o.BatchSize = 10);
+        var ids = new List<string>();
+        for (var round = 0; round < 20; round++)
+        {
+            ids.AddRange(await AddAsync(50));
+        }
+
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+
+        Assert.NotEmpty(a.Handled);
+        Assert.NotEmpty(b.Handled);
+        Assert.Empty(a.Handled.Keys.Intersect(b.Handled.Keys));
+        Assert.Equal(ids.Order(), a.Handled.Keys.Concat(b.Handled.Keys).Order());
+    }
+
+    [Fact]
+    public async Task Two_groups_each_see_every_entry()
+    {
+        var ids = await AddAsync(300);
+        await using var first = TestConsumer.Start(_client, "g1", "c");
+        await using var second = TestConsumer.Start(_client, "g2", "c");
+
+        await Wait.UntilAsync(async () => await DrainedAsync("g1") && await DrainedAsync("g2"), "both groups to drain");
+
+        Assert.Equal(ids.Order(), first.Handled.Keys.Order());
+        Assert.Equal(ids.Order(), second.Handled.Keys.Order());
+    }
+
+    [Fact]
+    public async Task Transient_failures_pause_and_retry_without_counting_as_deliveries()
+    {
+        var ids = await AddAsync(3);
+        var failures = 0;
+        await using var consumer = TestConsumer.Start(_client, "g", "c1",
+            _ => Interlocked.Increment(ref failures) <= 4 ? throw new IOException("disk unplugged") : MessageOutcome.Ack,
+            o => o.MaxDeliveries = 2);
+
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
+
+        Assert.Equal(ids.Order(), consumer.Handled.Keys.Order());
+        Assert.All(consumer.Deliveries, d => Assert.Equal(1, d.Deliveries));
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters));
+    }
+
+    [Fact]
+    public async Task Idle_consumer_with_nothing_pending_is_removed_from_the_group()
+    {
+        await AddAsync(1);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "$");
+        await Db.StreamReadGroupAsync(Stream, "g", "gone", ">", 1);
+
+        await using var consumer = TestConsumer.Start(_client, "g", "c1", configure: o => o.DeadConsumerIdle = TimeSpan.FromSeconds(1));
+
+        await Wait.UntilAsync(async () => (await Db.StreamConsumerInfoAsync(Stream, "g")).All(c => c.Name != "gone"), "the idle consumer to be removed");
+    }
+
+    [Fact]
+    public async Task Trimming_never_removes_an_entry_the_persister_has_not_committed()
+    {
+        var ids = await AddAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        var delivered = await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 600);
+        // 400 committed and acknowledged; 200 delivered but pending; 400 never delivered.
+        await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. delivered.Take(400).Select(e => e.Id)]);
+
+        var trimmed = await Trimmer(retainCount: 0).TrimAsync(Db, 0);
+
+        var remaining = (await Db.StreamRangeAsync(Stream)).Select(e => e.Id.ToString()).ToList();
+        Assert.True(trimmed > 0, "nothing was trimmed");
+        Assert.Equal(ids.Skip(400), remaining.Skip(remaining.Count - 600));
+        Assert.Equal(ids.Count - trimmed, remaining.Count);
+    }
+
+    [Fact]
+    public async Task Trimming_keeps_the_retention_window()
+    {
+        var ids = await AddAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 1000);
+        await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. ids.Select(i => (RedisValue)i)]);
+
+        await Trimmer(retainCount: 300).TrimAsync(Db, 0);
+        var keptByCount = await Db.StreamLengthAsync(Stream);
+        var keptByTime = await Trimmer(retainCount: 0, retainFor: TimeSpan.FromHours(1)).TrimAsync(Db, 0);
+
+        Assert.InRange(keptByCount, 300, 400);
+        Assert.Equal(0, keptByTime);
+    }
+
+    private StreamTrimmer Trimmer(int retainCount, TimeSpan? retainFor = null) => new(
+        _client,
+        Options.Create(new TrimOptions { RetainCount = retainCount, RetainFor = retainFor ?? TimeSpan.Zero }),
+        Options.Create(new Arena.ServiceDefaults.ArenaOptions()),
+        TestConsumer.Meters,
+        TimeProvider.System,
+        NullLogger<StreamTrimmer>.Instance);
+}

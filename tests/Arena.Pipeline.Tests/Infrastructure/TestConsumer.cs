@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Arena.Messaging;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
+
+namespace Arena.Pipeline.Tests.Infrastructure;
+
+/// <summary>
+/// A group member run in-process through the real runtime (middleware and all), with a
+/// handler that records every delivery it sees and fails the entries it is told to.
+/// </summary>
+public sealed class TestConsumer : IAsyncDisposable
+{
+    public static readonly IMeterFactory Meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _run;
+
+    private TestConsumer(IConnectionMultiplexer redis, ConsumerOptions options, Func<StreamMessage, MessageOutcome>? decide)
+    {
+        Options = options;
+        Health = new LoopHealth(TimeProvider.System);
+        var metrics = new ConsumerMetrics(Meters);
+        var transient = GroupConsumer.Transient();
+        BatchHandler handler = (batch, _) =>
+        {
+            var outcomes = new List<MessageOutcome>(batch.Count);
+            foreach (var message in batch)
+            {
+                Deliveries.Enqueue((message.Entry.Id.ToString(), message.Deliveries));
+                outcomes.Add(decide?.Invoke(message) ?? MessageOutcome.Ack);
+            }
+            // Effects count only for a batch the handler completed, as a transaction would.
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (outcomes[i].Kind == OutcomeKind.Ack)
+                {
+                    Handled.AddOrUpdate(batch[i].Entry.Id.ToString(), 1, (_, n) => n + 1);
+                }
+            }
+            return ValueTask.FromResult<IReadOnlyList<MessageOutcome>>(outcomes);
+        };
+        var pipeline = handler.Use(
+            Middlewares.Metrics(metrics, options.Group),
+            Middlewares.DeadLetterAfter(options.MaxDeliveries),
+            Middlewares.RetryTransient(transient, options.MaxBackoff, options.Group, Health, metrics, (_, _) => { }),
+            Middlewares.FailuresAsRetry(transient));
+        var consumer = new GroupConsumer(redis, options, 1, pipeline, transient, metrics, Health, TimeProvider.System, NullLogger.Instance);
+        _run = Task.Run(() => consumer.RunAsync(_stop.Token));
+    }
+
+    public ConsumerOptions Options { get; }
+    public LoopHealth Health { get; }
+
+    /// <summary>Entries whose handling succeeded, with how many times.</summary>
+    public ConcurrentDictionary<string, int> Handled { get; } = new();
+
+    /// <summary>Every delivery: entry ID and the delivery count the runtime reported.</summary>
+    public ConcurrentQueue<(string Id, long Deliveries)> Deliveries { get; } = new();
+
+    public static TestConsumer Start(IConnectionMultiplexer redis, string group, string name,
+        Func<StreamMessage, MessageOutcome>? decide = null, Action<ConsumerOptions>? configure = null)
+    {
+        var options = new ConsumerOptions
+        {
+            Group = group,
+            ConsumerName = name,
+            BatchSize = 100,
+            IdlePoll = TimeSpan.FromMilliseconds(50),
+            ClaimInterval = TimeSpan.FromMilliseconds(200),
+            ClaimMinIdle = TimeSpan.FromMilliseconds(500),
+            MaxBackoff = TimeSpan.FromMilliseconds(500),
+        };
+        configure?.Invoke(options);
+        return new TestConsumer(redis, options, decide);
+    }
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await _run;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await StopAsync();
+        }
+        _stop.Dispose();
+    }
+}

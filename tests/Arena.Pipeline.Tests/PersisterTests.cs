@@ -141,6 +141,81 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Entries_of_a_killed_persister_are_claimed_by_its_successor_and_written_once()
+    {
+        var posted = await PostAsync(runs: 2, perRun: 500);
+        await using (var crashing = Persister(("Persister__ConsumerName", "first"), ("Persister__BatchSize", "100"), ("Persister__KillAfterCommits", "2")))
+        {
+            Assert.Equal(137, await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+        Assert.Equal(100, await PipelineState.PendingAsync(Db));
+
+        // A new instance under another name: only XAUTOCLAIM can give it the dead one's entries.
+        await using (var successor = await Persister(("Persister__ConsumerName", "second"), ("Persister__BatchSize", "100"),
+            ("Persister__ClaimMinIdle", "00:00:01"), ("Persister__ClaimInterval", "00:00:00.200")).WaitReadyAsync())
+        {
+            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the successor to drain");
+            Assert.Matches(@"arena_consumer_messages_claimed_total\{[^}]*group=""persister""[^}]*\} 100\b", await successor.Http.GetStringAsync("/metrics"));
+            await StopGracefullyAsync(successor);
+        }
+
+        var stored = PipelineState.ReadStore(_dataDir);
+        Assert.Equal(1000, stored.Count);
+        Assert.Equal(posted, stored.EventIds);
+    }
+
+    [Fact]
+    public async Task Sigterm_mid_batch_leaves_nothing_pending()
+    {
+        await PostAsync(runs: 10, perRun: 1000);
+        await using var persister = await Persister(("Persister__BatchSize", "500")).WaitReadyAsync();
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) > 0, "persisting to begin");
+
+        persister.Terminate();
+
+        Assert.Equal(0, await persister.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await PipelineState.PendingAsync(Db));
+        var stored = PipelineState.ReadStore(_dataDir);
+        var delivered = (await Db.StreamGroupInfoAsync(PipelineState.Stream)).Single().LastDeliveredId;
+        // Everything handed to the persister is committed, and nothing beyond it.
+        Assert.Equal(stored.Rows.Max(r => r.Id).ToString(), delivered!.ToString());
+        Assert.Equal(stored.Count, stored.DistinctStreamIds);
+    }
+
+    [Fact]
+    public async Task Forced_overflow_is_reported_as_a_stream_overflow_event_naming_the_lost_range()
+    {
+        await using var capped = await ServiceProcess.Ingest(_redis, output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" }).WaitReadyAsync();
+        await Db.StreamCreateConsumerGroupAsync(PipelineState.Stream, StreamKeys.PersisterGroup, "0", createStream: true);
+        var streamIds = new List<string>();
+        foreach (var batch in Events.Run("run-o", 1500).Chunk(100))
+        {
+            streamIds.AddRange((await Events.AcceptedAsync(await Events.PostAsync(capped.Http, Events.Array(batch)))).Select(r => r.StreamId));
+        }
+        Assert.Equal(1000, await Db.StreamLengthAsync(PipelineState.Stream));
+        Assert.Matches(@"arena_stream_overflow_lost_total\{[^}]*\} 500\b", await capped.Http.GetStringAsync("/metrics"));
+
+        await using var persister = await Persister(("Persister__TrimInterval", "00:00:00.200")).WaitReadyAsync();
+        JsonElement overflow = default;
+        await Wait.UntilAsync(async () =>
+        {
+            using var page = JsonDocument.Parse(await persister.Http.GetStringAsync($"/v1/runs/{PipelineRun.Id}/events"));
+            var events = page.RootElement.GetProperty("events");
+            overflow = events.GetArrayLength() > 0 ? events[0].Clone() : default;
+            return events.GetArrayLength() > 0;
+        }, "the stream_overflow event to be persisted");
+
+        Assert.Equal("stream_overflow", overflow.GetProperty("type").GetString());
+        var payload = overflow.GetProperty("payload");
+        Assert.Equal(streamIds[0], payload.GetProperty("first_lost_id").GetString());
+        Assert.Equal(streamIds[499], payload.GetProperty("last_lost_id").GetString());
+        Assert.Equal(500, payload.GetProperty("lost").GetInt64());
+        Assert.Equal(PipelineState.Stream, payload.GetProperty("stream").GetString());
+        Assert.Contains("Stream overflow", persister.Output, StringComparison.Ordinal);
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 1001, "the surviving events and the report");
+    }
+
+    [Fact]
     public async Task Unparseable_entry_goes_to_the_dead_letter_stream_and_the_rest_is_written()
     {
         await PostAsync(runs: 1, perRun: 5);

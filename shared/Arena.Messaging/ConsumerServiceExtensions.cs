@@ -26,6 +26,7 @@ public static class ConsumerServiceExtensions
         });
         services.AddSingleton<ConsumerMetrics>();
         services.AddSingleton<THandler>();
+        services.AddHostedService<StreamMonitor>();
         services.AddHostedService(sp => new ConsumerHost(sp, sp.GetRequiredService<THandler>(), GroupConsumer.Transient(isTransient)));
         return services;
     }

@@ -18,6 +18,20 @@ public static class DeadLetters
     public const string Error = "error";
     public const string FailedAt = "failed_at";
 
+    /// <summary>
+    /// Set on an entry replayed from the DLQ: only this group handles it; every other group
+    /// acknowledges it unhandled, having handled the original already.
+    /// </summary>
+    public const string ReplayFor = "replay_for";
+
+    private static readonly HashSet<string> Metadata = [OriginalStream, OriginalId, Group, Deliveries, Error, FailedAt, ReplayFor];
+
+    // KEYS[1] DLQ, KEYS[2] original stream; ARGV[1] DLQ entry id, ARGV[2..] the entry to re-add.
+    private const string ReplayScript = """
+        if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return false end
+        return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+        """;
+
     // KEYS[1] DLQ, KEYS[2] stream; ARGV[1] group, ARGV[2] id, ARGV[3..] the DLQ entry's fields.
     private const string AddAndAck = """
         local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
@@ -45,5 +59,24 @@ public static class DeadLetters
             FailedAt, now.ToString("O", CultureInfo.InvariantCulture),
         ]);
         await db.ScriptEvaluateAsync(AddAndAck, [StreamKeys.DeadLetters, stream], [.. args]);
+    }
+
+    /// <summary>
+    /// Puts a dead letter back on its stream, for the group that failed it only, and removes
+    /// it from the DLQ, in one script: replaying the same entry twice finds nothing the second
+    /// time. Returns the new stream ID, or null when the DLQ no longer holds the entry.
+    /// </summary>
+    public static async Task<string?> ReplayAsync(IDatabase db, StreamEntry dead)
+    {
+        var args = new List<RedisValue> { dead.Id };
+        foreach (var field in dead.Values.Where(f => !Metadata.Contains(f.Name.ToString())))
+        {
+            args.Add(field.Name);
+            args.Add(field.Value);
+        }
+        args.Add(ReplayFor);
+        args.Add(dead[Group]);
+        var result = await db.ScriptEvaluateAsync(ReplayScript, [StreamKeys.DeadLetters, dead[OriginalStream].ToString()], [.. args]);
+        return result.IsNull ? null : result.ToString();
     }
 }

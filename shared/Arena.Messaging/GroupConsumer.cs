@@ -191,11 +191,18 @@ public sealed class GroupConsumer(
     {
         var messages = new List<StreamMessage>(entries.Length);
         var gone = new List<RedisValue>();
+        var notOurs = new List<RedisValue>();
         foreach (var entry in entries)
         {
             if (entry.Values is null || entry.Values.Length == 0)
             {
                 gone.Add(entry.Id);
+                continue;
+            }
+            if (entry[DeadLetters.ReplayFor] is { IsNull: false } replayFor && replayFor != _group)
+            {
+                // A replay meant for another group; this one handled the original.
+                notOurs.Add(entry.Id);
                 continue;
             }
             var id = StreamId.TryParse(entry.Id.ToString(), out var parsed) ? parsed : default;
@@ -207,6 +214,10 @@ public sealed class GroupConsumer(
             logger.LogWarning("{Count} entries pending in group {Group} were deleted from {Stream} before they were handled (first {Id})",
                 gone.Count, _group, stream, gone[0]);
             await db.StreamAcknowledgeAsync(stream, _group, [.. gone]);
+        }
+        if (notOurs.Count > 0)
+        {
+            await db.StreamAcknowledgeAsync(stream, _group, [.. notOurs]);
         }
         if (messages.Count == 0)
         {

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Arena.Cli;
+using Arena.Contracts;
+using Arena.Messaging;
+using Arena.Pipeline.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>The operator CLI against real Redis and real consumer groups.</summary>
+public sealed class CliTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly string Stream = StreamKeys.Events(0);
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _client = null!;
+    private IDatabase Db => _client.GetDatabase();
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(output);
+        _client = await _redis.ConnectAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _client.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private async Task<(int Exit, string Out, string Err)> ArenaAsync(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var exit = await ArenaCli.RunAsync([.. args, "--redis", _redis.Configuration], stdout, stderr);
+        output.WriteLine($"arena {string.Join(' ', args)} → {exit}\n{stdout}{stderr}");
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Dlq_replay_delivers_the_entry_again_to_the_failed_group_only_and_empties_it_from_the_dlq()
+    {
+        var fixedUp = false;
+        await using var failing = TestConsumer.Start(_client, "g", "c",
+            m => m["tag"] == "bad" && !Volatile.Read(ref fixedUp) ? MessageOutcome.DeadLetter("cannot interpret") : MessageOutcome.Ack);
+        await using var other = TestConsumer.Start(_client, "other", "c");
+        await Db.StreamAddAsync(Stream, [new("n", 1), new("tag", "good")]);
+        var bad = (await Db.StreamAddAsync(Stream, [new("n", 2), new("tag", "bad")])).ToString();
+        await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters) == 1, "the dead letter");
+        await Wait.UntilAsync(() => other.Handled.Count == 2, "the other group");
+
+        var list = await ArenaAsync("dlq", "list", "--json");
+        Assert.Equal(ArenaCli.Ok, list.Exit);
+        var dead = Assert.Single(JsonDocument.Parse(list.Out).RootElement.EnumerateArray().ToList());
+        Assert.Equal(bad, dead.GetProperty("original_id").GetString());
+        Assert.Equal("cannot interpret", dead.GetProperty("error").GetString());
+        var deadId = dead.GetProperty("id").GetString()!;
+
+        Volatile.Write(ref fixedUp, true);
+        var replay = await ArenaAsync("dlq", "replay", deadId);
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters));
+        await Wait.UntilAsync(() => failing.Handled.Count == 2, "the replayed entry to be handled by the group that failed it");
+        await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db, "other"), "the other group to pass over the replay");
+        Assert.Equal(2, other.Handled.Count);
+
+        var again = await ArenaAsync("dlq", "replay", deadId);
+        Assert.Equal(ArenaCli.Failed, again.Exit);
+        Assert.Contains(deadId, again.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_reports_streams_groups_consumers_and_dlq_depth()
+    {
+        await Db.StreamAddAsync(Stream, "n", 1);
+        await Db.StreamAddAsync(Stream, "n", 2);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        await Db.StreamReadGroupAsync(Stream, "g", "holder", ">", 1);
+        await Db.StreamAddAsync(StreamKeys.DeadLetters, "x", 1);
+
+        var json = await ArenaAsync("status", "--json");
+        var table = await ArenaAsync("status");
+
+        Assert.Equal(ArenaCli.Ok, json.Exit);
+        var root = JsonDocument.Parse(json.Out).RootElement;
+        var stream = root.GetProperty("streams")[0];
+        Assert.Equal(2, stream.GetProperty("length").GetInt64());
+        var group = stream.GetProperty("groups")[0];
+        Assert.Equal("g", group.GetProperty("name").GetString());
+        Assert.Equal(1, group.GetProperty("pending").GetInt64());
+        Assert.Equal(1, group.GetProperty("lag").GetInt64());
+        Assert.Equal("holder", group.GetProperty("consumers")[0].GetProperty("name").GetString());
+        Assert.Equal(1, root.GetProperty("dlq_depth").GetInt64());
+        Assert.Equal(ArenaCli.Ok, table.Exit);
+        Assert.Contains("holder", table.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_makes_one_group_handle_history_again()
+    {
+        var first = (await Db.StreamAddAsync(Stream, "n", 1)).ToString();
+        await Db.StreamAddAsync(Stream, "n", 2);
+        await using var consumer = TestConsumer.Start(_client, "g", "c");
+        await Wait.UntilAsync(() => consumer.Handled.Count == 2, "the first pass");
+
+        var replay = await ArenaAsync("replay", "--group", "g", "--from", first);
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        await Wait.UntilAsync(() => consumer.Handled.Values.All(n => n == 2), "the second pass");
+    }
+
+    [Theory]
+    [InlineData(new[] { "dlq", "purge" }, ArenaCli.Usage)]
+    [InlineData(new[] { "dlq", "show", "nonsense" }, ArenaCli.Usage)]
+    [InlineData(new[] { "dlq", "show", "1-1" }, ArenaCli.Failed)]
+    [InlineData(new[] { "replay", "--group", "g" }, ArenaCli.Usage)]
+    [InlineData(new[] { "replay", "--group", "missing", "--from", "1-0" }, ArenaCli.Failed)]
+    [InlineData(new[] { "frobnicate" }, ArenaCli.Usage)]
+    [InlineData(new[] { "status", "--bogus" }, ArenaCli.Usage)]
+    public async Task Bad_commands_get_exit_codes_scripts_can_trust(string[] args, int expected)
+    {
+        var result = await ArenaAsync(args);
+
+        Assert.Equal(expected, result.Exit);
+        Assert.NotEmpty(result.Err);
+    }
+
+    [Fact]
+    public async Task Purge_with_confirmation_empties_the_dlq()
+    {
+        await Db.StreamAddAsync(StreamKeys.DeadLetters, "x", 1);
+
+        var purge = await ArenaAsync("dlq", "purge", "--yes");
+
+        Assert.Equal(ArenaCli.Ok, purge.Exit);
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters));
+    }
+
+    [Fact]
+    public async Task Unreachable_redis_fails_with_exit_code_1()
+    {
+        var stderr = new StringWriter();
+
+        var exit = await ArenaCli.RunAsync(["status", "--redis", $"127.0.0.1:{FreePort.Next()}"], new StringWriter(), stderr);
+
+        Assert.Equal(ArenaCli.Failed, exit);
+        Assert.Contains("cannot connect", stderr.ToString(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,303 @@
+using System.Globalization;
+using Arena.Contracts;
+using Arena.Messaging;
+using StackExchange.Redis;
+
+namespace Arena.Cli;
+
+public static class Commands
+{
+    public static async Task<int> StatusAsync(IDatabase db, int partitions, Output output)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var streams = new List<StreamStatus>();
+        for (var p = 0; p < partitions; p++)
+        {
+            var key = StreamKeys.Events(p);
+            if (!await db.KeyExistsAsync(key))
+            {
+                streams.Add(new StreamStatus(key, p, 0, null, null, []));
+                continue;
+            }
+            var info = await db.StreamInfoAsync(key);
+            var groups = new List<GroupStatus>();
+            foreach (var group in await db.StreamGroupInfoAsync(key))
+            {
+                var pending = await db.StreamPendingAsync(key, group.Name);
+                var age = pending.PendingMessageCount > 0 && StreamId.TryParse(pending.LowestPendingMessageId.ToString(), out var oldest)
+                    ? (now - oldest.Milliseconds) / 1000.0 : (double?)null;
+                var consumers = (await db.StreamConsumerInfoAsync(key, group.Name))
+                    .Select(c => new ConsumerStatus(c.Name, c.PendingMessageCount, c.IdleTimeInMilliseconds)).ToList();
+                groups.Add(new GroupStatus(group.Name, group.PendingMessageCount, group.Lag, group.LastDeliveredId ?? "", age, consumers));
+            }
+            streams.Add(new StreamStatus(key, p, info.Length, info.FirstEntry.Id.ToString(), info.LastEntry.Id.ToString(), groups));
+        }
+        var dlq = await db.StreamLengthAsync(StreamKeys.DeadLetters);
+
+        if (output.Json)
+        {
+            await output.JsonAsync(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("streams");
+                foreach (var s in streams)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("stream", s.Key);
+                    w.WriteNumber("partition", s.Partition);
+                    w.WriteNumber("length", s.Length);
+                    w.WriteString("first_id", s.First);
+                    w.WriteString("last_id", s.Last);
+                    w.WriteStartArray("groups");
+                    foreach (var g in s.Groups)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("name", g.Name);
+                        w.WriteNumber("pending", g.Pending);
+                        if (g.Lag is { } lag) w.WriteNumber("lag", lag); else w.WriteNull("lag");
+                        w.WriteString("last_delivered_id", g.LastDelivered);
+                        if (g.OldestPendingAge is { } age) w.WriteNumber("oldest_pending_age_s", Math.Round(age, 3)); else w.WriteNull("oldest_pending_age_s");
+                        w.WriteStartArray("consumers");
+                        foreach (var c in g.Consumers)
+                        {
+                            w.WriteStartObject();
+                            w.WriteString("name", c.Name);
+                            w.WriteNumber("pending", c.Pending);
+                            w.WriteNumber("idle_ms", c.IdleMs);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteNumber("dlq_depth", dlq);
+                w.WriteEndObject();
+            });
+            return ArenaCli.Ok;
+        }
+
+        await output.TableAsync("Streams", ["stream", "length", "first id", "last id"],
+            streams.Select(s => new[] { s.Key, N(s.Length), s.First ?? "-", s.Last ?? "-" }));
+        await output.TableAsync("Groups", ["stream", "group", "lag", "pending", "oldest pending", "last delivered"],
+            streams.SelectMany(s => s.Groups.Select(g => new[]
+            {
+                s.Key, g.Name, g.Lag is { } lag ? N(lag) : "?", N(g.Pending),
+                g.OldestPendingAge is { } age ? $"{age:F1}s" : "-", g.LastDelivered,
+            })));
+        await output.TableAsync("Consumers", ["stream", "group", "consumer", "pending", "idle"],
+            streams.SelectMany(s => s.Groups.SelectMany(g => g.Consumers.Select(c => new[]
+            {
+                s.Key, g.Name, c.Name, N(c.Pending), $"{c.IdleMs / 1000.0:F1}s",
+            }))));
+        await output.LineAsync($"Dead letters ({StreamKeys.DeadLetters}): {N(dlq)}");
+        return ArenaCli.Ok;
+    }
+
+    public static async Task<int> DlqListAsync(IDatabase db, int limit, Output output)
+    {
+        if (limit < 1)
+        {
+            return await output.UsageAsync("--limit must be a positive integer");
+        }
+        var entries = await db.StreamRangeAsync(StreamKeys.DeadLetters, "-", "+", limit);
+        if (output.Json)
+        {
+            await output.JsonAsync(w =>
+            {
+                w.WriteStartArray();
+                foreach (var e in entries)
+                {
+                    WriteEntry(w, e);
+                }
+                w.WriteEndArray();
+            });
+            return ArenaCli.Ok;
+        }
+        await output.TableAsync("", ["id", "group", "stream", "original id", "deliveries", "failed at", "error"],
+            entries.Select(e => new[]
+            {
+                e.Id.ToString(), e[DeadLetters.Group].ToString(), e[DeadLetters.OriginalStream].ToString(), e[DeadLetters.OriginalId].ToString(),
+                e[DeadLetters.Deliveries].ToString(), e[DeadLetters.FailedAt].ToString(), Shorten(e[DeadLetters.Error].ToString(), 60),
+            }));
+        return ArenaCli.Ok;
+    }
+
+    public static async Task<int> DlqShowAsync(IDatabase db, string id, Output output)
+    {
+        if (!StreamId.TryParse(id, out _))
+        {
+            return await output.UsageAsync($"'{id}' is not a stream ID (<ms>-<seq>)");
+        }
+        if (await FindAsync(db, id) is not { } entry)
+        {
+            return await output.FailAsync($"no dead letter {id}");
+        }
+        if (output.Json)
+        {
+            await output.JsonAsync(w => WriteEntry(w, entry));
+            return ArenaCli.Ok;
+        }
+        await output.TableAsync($"Dead letter {id}", ["field", "value"], entry.Values.Select(v => new[] { v.Name.ToString(), v.Value.ToString() }));
+        return ArenaCli.Ok;
+    }
+
+    public static async Task<int> DlqReplayAsync(IDatabase db, string[] ids, bool all, Output output)
+    {
+        if (all == ids.Length > 0)
+        {
+            return await output.UsageAsync("give the dead letters' ids, or --all");
+        }
+        if (ids.FirstOrDefault(i => !StreamId.TryParse(i, out _)) is { } bad)
+        {
+            return await output.UsageAsync($"'{bad}' is not a stream ID (<ms>-<seq>)");
+        }
+        List<StreamEntry?> entries = all
+            ? [.. (await db.StreamRangeAsync(StreamKeys.DeadLetters)).Select(e => (StreamEntry?)e)]
+            : [.. await Task.WhenAll(ids.Select(i => FindAsync(db, i)))];
+
+        var replayed = new List<(string From, string To)>();
+        var missing = new List<string>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var newId = entries[i] is { } entry ? await DeadLetters.ReplayAsync(db, entry) : null;
+            if (newId is null)
+            {
+                missing.Add(all ? entries[i]!.Value.Id.ToString() : ids[i]);
+            }
+            else
+            {
+                replayed.Add((entries[i]!.Value.Id.ToString(), newId));
+            }
+            output.Progress(i + 1, entries.Count);
+        }
+
+        if (output.Json)
+        {
+            await output.JsonAsync(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("replayed");
+                foreach (var (from, to) in replayed)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("dlq_id", from);
+                    w.WriteString("stream_id", to);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteStartArray("not_found");
+                missing.ForEach(w.WriteStringValue);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            });
+        }
+        else
+        {
+            foreach (var (from, to) in replayed)
+            {
+                await output.LineAsync($"replayed {from} as {to}");
+            }
+            await output.LineAsync($"{replayed.Count} replayed, {missing.Count} not found");
+        }
+        if (missing.Count > 0)
+        {
+            await output.Error.WriteLineAsync($"arena: not in the DLQ: {string.Join(", ", missing)}");
+            return ArenaCli.Failed;
+        }
+        return ArenaCli.Ok;
+    }
+
+    public static async Task<int> DlqPurgeAsync(IDatabase db, bool yes, Output output)
+    {
+        if (!yes)
+        {
+            return await output.UsageAsync("purging deletes every dead letter for good; confirm with --yes");
+        }
+        var count = await db.StreamLengthAsync(StreamKeys.DeadLetters);
+        await db.KeyDeleteAsync(StreamKeys.DeadLetters);
+        if (output.Json)
+        {
+            await output.JsonAsync(w =>
+            {
+                w.WriteStartObject();
+                w.WriteNumber("purged", count);
+                w.WriteEndObject();
+            });
+        }
+        else
+        {
+            await output.LineAsync($"purged {N(count)} dead letters");
+        }
+        return ArenaCli.Ok;
+    }
+
+    public static async Task<int> ReplayGroupAsync(IDatabase db, string? group, string? from, int partition, int partitions, Output output)
+    {
+        if (string.IsNullOrEmpty(group) || !StreamId.TryParse(from, out var start))
+        {
+            return await output.UsageAsync("replay needs --group G and --from <ms>-<seq>");
+        }
+        if (partition < 0 || partition >= partitions)
+        {
+            return await output.UsageAsync($"--partition must be from 0 to {partitions - 1}");
+        }
+        var stream = StreamKeys.Events(partition);
+        if (!await db.KeyExistsAsync(stream) || (await db.StreamGroupInfoAsync(stream)).All(g => g.Name != group))
+        {
+            return await output.FailAsync($"group '{group}' does not exist on {stream}");
+        }
+        // The group resumes after its last delivered ID, so set it just before the first entry to replay.
+        var before = start.Sequence > 0
+            ? new StreamId(start.Milliseconds, start.Sequence - 1)
+            : start.Milliseconds > 0 ? new StreamId(start.Milliseconds - 1, long.MaxValue) : StreamId.Zero;
+        var beforeText = before.Sequence == long.MaxValue
+            ? string.Create(CultureInfo.InvariantCulture, $"{before.Milliseconds}-18446744073709551615")
+            : before.ToString();
+        await db.ExecuteAsync("XGROUP", "SETID", stream, group, beforeText);
+        if (output.Json)
+        {
+            await output.JsonAsync(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("stream", stream);
+                w.WriteString("group", group);
+                w.WriteString("from", start.ToString());
+                w.WriteEndObject();
+            });
+        }
+        else
+        {
+            await output.LineAsync($"group {group} on {stream} will handle every entry from {start} on again");
+        }
+        return ArenaCli.Ok;
+    }
+
+    private static async Task<StreamEntry?> FindAsync(IDatabase db, string id) =>
+        await db.StreamRangeAsync(StreamKeys.DeadLetters, id, id) is [var entry] ? entry : null;
+
+    private static void WriteEntry(System.Text.Json.Utf8JsonWriter w, StreamEntry e)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", e.Id.ToString());
+        foreach (var v in e.Values)
+        {
+            w.WriteString(v.Name.ToString(), v.Value.ToString());
+        }
+        w.WriteEndObject();
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string N(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
+
+    private sealed record StreamStatus(string Key, int Partition, long Length, string? First, string? Last, List<GroupStatus> Groups);
+
+    private sealed record GroupStatus(string Name, long Pending, long? Lag, string LastDelivered, double? OldestPendingAge, List<ConsumerStatus> Consumers);
+
+    private sealed record ConsumerStatus(string Name, long Pending, long IdleMs);
+}

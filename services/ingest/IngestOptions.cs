@@ -20,7 +20,7 @@ public sealed class IngestOptions
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan DedupeWindow { get; set; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>The hard cap on each partition's stream (<c>XADD MAXLEN ~</c>); a last resort, not the retention policy.</summary>
+    /// <summary>The hard cap on each partition's stream, held exactly; a last resort, not the retention policy: what it removes before the persister committed it is reported as overflow.</summary>
     [Range(1000, long.MaxValue)]
     public long MaxStreamLength { get; set; } = 1_000_000;
 

@@ -77,7 +77,22 @@ public static class Middlewares
             },
         }).Build();
 
-        return next => (batch, ct) => pipeline.ExecuteAsync(token => next(batch, token), ct);
+        return next => async (batch, ct) =>
+        {
+            // The batch in hand is always attempted, even when shutdown has begun: its entries
+            // were delivered, and a clean stop acknowledges them. Only waiting stops on shutdown.
+            try
+            {
+                return await next(batch, ct);
+            }
+            catch (Exception e) when (isTransient(e))
+            {
+                metrics.Retried.Add(1, ConsumerMetrics.GroupTag(group));
+                health.Unhealthy(group, $"{e.GetType().Name}: {e.Message}");
+                log(e, TimeSpan.Zero);
+            }
+            return await pipeline.ExecuteAsync(token => next(batch, token), ct);
+        };
     }
 
     /// <summary>A message that failed its last allowed delivery is dead-lettered with the error it failed with.</summary>

@@ -74,6 +74,20 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Producer_trace_context_travels_with_the_entry()
+    {
+        const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Events.Json(Events.TurnStart("run-t", 1)) };
+        request.Headers.Add("X-Api-Key", Key);
+        request.Headers.Add("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01");
+
+        var result = Assert.Single(await Events.AcceptedAsync(await _ingest.Http.SendAsync(request)));
+
+        var entry = Assert.Single(await Db.StreamRangeAsync(Stream, result.StreamId, result.StreamId));
+        Assert.StartsWith($"00-{TraceId}-", entry[StreamFields.TraceParent].ToString());
+    }
+
+    [Fact]
     public async Task Event_without_event_id_gets_a_uuid_v7()
     {
         var result = Assert.Single(await Events.AcceptedAsync(await Post(Events.TurnStart("run-c", 1))));
@@ -223,15 +237,17 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Stream_is_capped_near_the_configured_hard_limit()
+    public async Task Stream_is_held_to_the_hard_cap_and_what_it_removes_is_counted_as_overflow()
     {
         for (var i = 0; i < 60; i++)
         {
             await Events.AcceptedAsync(await Post(Events.Array(Enumerable.Range(0, 50).Select(s => Events.TurnStart("run-l", i * 50 + s)))));
         }
 
-        // MAXLEN ~ trims whole radix-tree nodes (100 entries by default), so a little more than the cap remains.
-        Assert.InRange(await Db.StreamLengthAsync(Stream), 1000, 1200);
+        Assert.Equal(1000, await Db.StreamLengthAsync(Stream));
+        // No persister group exists, so nothing was ever committed: every removed entry counts as lost.
+        Assert.Matches(@"arena_stream_overflow_lost_total\{[^}]*\} 2000\b", await _ingest.Http.GetStringAsync("/metrics"));
+        Assert.Equal("2000", (await Db.HashGetAsync(StreamKeys.Overflow(0), "count")).ToString());
     }
 
     [Fact]

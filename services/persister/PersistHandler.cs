@@ -33,9 +33,9 @@ public sealed class PersistHandler(EventStore store, IOptions<PersisterOptions> 
             }
         }
 
-        var result = store.Write(rows);
-        metrics.Written.Add(result.Inserted);
-        metrics.Redelivered.Add(rows.Count - result.Inserted);
+        var inserted = store.Write(rows);
+        metrics.Written.Add(inserted);
+        metrics.Redelivered.Add(rows.Count - inserted);
         var now = time.GetUtcNow();
         foreach (var row in rows)
         {

@@ -63,6 +63,9 @@ public sealed record ErrorEvent(string Message, bool Fatal, string? PlayerId = n
 /// </summary>
 public sealed record StreamOverflow(string Stream, int Partition, string Group, string FirstLostId, string LastLostId, long Lost);
 
+/// <summary>Emitted by the ranker after each fit: how many games and models, and who leads.</summary>
+public sealed record LeaderboardUpdated(int Games, int Models, string? Leader);
+
 /// <summary>The run under which the pipeline records its own events.</summary>
 public static class PipelineRun
 {
@@ -82,4 +85,5 @@ public static class PipelineRun
 [JsonSerializable(typeof(GameEnd))]
 [JsonSerializable(typeof(ErrorEvent))]
 [JsonSerializable(typeof(StreamOverflow))]
+[JsonSerializable(typeof(LeaderboardUpdated))]
 public sealed partial class ArenaJson : JsonSerializerContext;

@@ -158,7 +158,8 @@ public sealed class StreamTrimmer(
         var envelope = JsonSerializer.SerializeToUtf8Bytes(
             Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), EventTypes.StreamOverflow, now, payload, eventId),
             ArenaJson.Default.Envelope);
-        await StreamAppender.AppendAsync(db, partition,
+        // Recorded under the pipeline's own run, on that run's partition, like every event of a run.
+        await StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, arena.Value.Partitions),
             [
                 new(StreamFields.EventId, eventId),
                 new(StreamFields.RunId, PipelineRun.Id),

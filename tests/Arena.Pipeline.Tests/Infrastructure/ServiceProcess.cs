@@ -36,6 +36,11 @@ public sealed class ServiceProcess : IAsyncDisposable
         Start("persister", Paths.Binary("services/persister", "Arena.Persister"),
             With(settings, ("Arena__Redis", redis.Configuration), ("Arena__DataDir", dataDir), ("Persister__ConsumerName", "persister-test")), log);
 
+    public static ServiceProcess Ranker(RedisServer redis, string dataDir, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
+        Start("ranker", Paths.Binary("services/ranker", "Arena.Ranker"),
+            With(settings, ("Arena__Redis", redis.Configuration), ("Arena__DataDir", dataDir), ("Ranker__RecomputeDebounce", "00:00:00.100"),
+                ("Ranker__ClaimMinIdle", "00:00:01"), ("Ranker__ClaimInterval", "00:00:00.200")), log);
+
     public static ServiceProcess Start(string name, string dll, IDictionary<string, string> environment, ITestOutputHelper log, params string[] args)
     {
         var port = FreePort.Next();

@@ -1,0 +1,85 @@
+using System.Buffers;
+using System.Text.Json;
+using Arena.ServiceDefaults;
+
+namespace Arena.Ranker;
+
+/// <summary><c>GET /v1/leaderboard</c> and <c>GET /v1/models/{model}</c>.</summary>
+public static class LeaderboardEndpoints
+{
+    public static void MapLeaderboard(this WebApplication app)
+    {
+        app.MapGet("/v1/leaderboard", (LeaderboardService service) =>
+            service.Current is { } snapshot ? Json(w => WriteLeaderboard(w, snapshot)) : NotReady());
+        app.MapGet("/v1/models/{model}", (LeaderboardService service, string model) =>
+        {
+            if (service.Current is not { } snapshot)
+            {
+                return NotReady();
+            }
+            return snapshot.Models.FirstOrDefault(m => m.Rating.Model == model) is { } entry
+                ? Json(w => WriteModel(w, entry))
+                : Problem.Create(StatusCodes.Status404NotFound, "unknown-model", "Unknown model",
+                    $"No game with model '{model}' has been ranked.").ToResult();
+        });
+    }
+
+    private static IResult NotReady() =>
+        Problem.Create(StatusCodes.Status503ServiceUnavailable, "not-ready", "Leaderboard not ready", "The first fit has not finished yet.").ToResult();
+
+    private static void WriteLeaderboard(Utf8JsonWriter w, LeaderboardSnapshot snapshot)
+    {
+        w.WriteStartObject();
+        w.WriteString("updated_at", snapshot.UpdatedAt);
+        w.WriteNumber("games", snapshot.Games);
+        w.WriteString("method", snapshot.Method);
+        w.WriteStartArray("models");
+        foreach (var entry in snapshot.Models)
+        {
+            WriteModel(w, entry);
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteModel(Utf8JsonWriter w, LeaderboardEntry e)
+    {
+        w.WriteStartObject();
+        w.WriteString("model", e.Rating.Model);
+        w.WriteNumber("rating", e.Rating.Rating);
+        w.WriteNumber("ci_low", e.Rating.CiLow);
+        w.WriteNumber("ci_high", e.Rating.CiHigh);
+        w.WriteNumber("rank", e.Rating.Rank);
+        w.WriteNumber("games", e.Games);
+        w.WriteNumber("wins", e.Wins);
+        w.WriteNumber("losses", e.Losses);
+        w.WriteNumber("draws", e.Draws);
+        w.WriteNumber("elo_online", e.Rating.EloOnline);
+        Nullable(w, "avg_latency_ms", e.Stats.AvgLatencyMs);
+        w.WriteNumber("tokens", e.Stats.Tokens);
+        Nullable(w, "invalid_action_rate", e.Stats.InvalidActionRate);
+        w.WriteEndObject();
+    }
+
+    private static void Nullable(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static IResult Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+        return Results.Bytes(buffer.WrittenMemory, "application/json");
+    }
+}

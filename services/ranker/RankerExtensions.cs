@@ -1,0 +1,26 @@
+using Arena.Messaging;
+using Arena.Ranker.Storage;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Options;
+
+namespace Arena.Ranker;
+
+public static class RankerExtensions
+{
+    public static WebApplicationBuilder AddRanker(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<RankerOptions>(RankerOptions.Section);
+        builder.Services.AddSingleton(sp => RankerStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
+        builder.Services.AddSingleton<LeaderboardService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardService>());
+        builder.Services.AddStreamConsumer<RankHandler>(RankerOptions.Section, RankerOptions.Group,
+            isTransient: e => e is DuckDB.NET.Data.DuckDBException or IOException);
+        return builder;
+    }
+
+    public static WebApplication MapRanker(this WebApplication app)
+    {
+        app.MapLeaderboard();
+        return app;
+    }
+}

@@ -1,0 +1,121 @@
+using System.Data;
+using Arena.ServiceDefaults;
+using DuckDB.NET.Data;
+
+namespace Arena.Storage;
+
+/// <summary>
+/// A service's own DuckDB file: opened by one process only, one long-lived writer connection,
+/// readers on connections that share the writer's database instance.
+/// </summary>
+public sealed class DuckDbFile : IDisposable
+{
+    private readonly string _connectionString;
+
+    private DuckDbFile(string path, string schema)
+    {
+        Path = path;
+        _connectionString = $"Data Source={path}";
+        Writer = new DuckDBConnection(_connectionString);
+        Writer.Open();
+        Execute(Writer, schema);
+    }
+
+    public string Path { get; }
+
+    /// <summary>The one connection that writes; use it from one loop only.</summary>
+    public DuckDBConnection Writer { get; }
+
+    /// <summary>Opens (or creates) <paramref name="fileName"/> in <paramref name="dataDir"/>; fails with a clear message when another process holds it.</summary>
+    public static DuckDbFile Open(string dataDir, string fileName, string schema, string owner)
+    {
+        Directory.CreateDirectory(dataDir);
+        var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDir, fileName));
+        try
+        {
+            return new DuckDbFile(path, schema);
+        }
+        catch (DuckDBException e)
+        {
+            throw new ServiceStartupException($"Cannot open {path}: {e.Message}. Only one {owner} process may open the file.", e);
+        }
+    }
+
+    public DuckDBConnection OpenReader()
+    {
+        var connection = new DuckDBConnection(_connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    public static int Execute(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Appends <paramref name="rows"/> to <paramref name="table"/> in the writer's current
+    /// transaction scope, idempotently on the table's primary key, and returns how many rows
+    /// were new. The fast path appends every row in one transaction; if any row is already
+    /// stored (a redelivery), that transaction is rolled back and the rows go through a
+    /// staging table and <c>INSERT … ON CONFLICT DO NOTHING</c>.
+    /// </summary>
+    public int AppendIdempotent<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill)
+    {
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+        using (var transaction = Writer.BeginTransaction())
+        {
+            try
+            {
+                Append(table, rows, fill);
+                transaction.Commit();
+                return rows.Count;
+            }
+            catch (DuckDBException e) when (IsDuplicateKey(e))
+            {
+                transaction.Rollback();
+            }
+        }
+
+        using (var transaction = Writer.BeginTransaction())
+        {
+            var staging = $"staging_{table}";
+            Execute(Writer, $"CREATE TEMP TABLE {staging} AS SELECT * FROM {table} LIMIT 0");
+            Append(staging, rows, fill);
+            var inserted = Execute(Writer, $"INSERT INTO {table} SELECT * FROM {staging} ON CONFLICT DO NOTHING");
+            // Created and dropped per batch: emptying a reused staging table slows every later batch.
+            Execute(Writer, $"DROP TABLE {staging}");
+            transaction.Commit();
+            return inserted;
+        }
+    }
+
+    private void Append<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill)
+    {
+        using var appender = Writer.CreateAppender(table);
+        foreach (var item in rows)
+        {
+            var row = appender.CreateRow();
+            fill(row, item);
+            row.EndRow();
+        }
+    }
+
+    private static bool IsDuplicateKey(DuckDBException e) =>
+        e.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)
+        || e.Message.Contains("PRIMARY KEY", StringComparison.OrdinalIgnoreCase);
+
+    public void Dispose()
+    {
+        if (Writer.State == ConnectionState.Open)
+        {
+            Execute(Writer, "CHECKPOINT");
+        }
+        Writer.Dispose();
+    }
+}

@@ -3,15 +3,20 @@ CONFIG ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test build redis clean
+.PHONY: run test bench build redis clean
 
-## run: Redis, ingest, persister and a simulated arena on loopback (Ctrl-C stops all)
+## run: Redis, ingest, persister, ranker and a simulated arena on loopback (Ctrl-C stops all)
 run:
 	@CONFIG=$(CONFIG) scripts/run-local.sh
 
 ## test: every test, against real Redis, DuckDB files, HTTP and processes
 test: redis
 	dotnet test Arena.slnx -c $(CONFIG) --logger "console;verbosity=normal"
+
+## bench: measured figures (Markdown + JSON, with the machine) into bench-results/
+bench:
+	dotnet build tools/Arena.Bench -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
+	dotnet tools/Arena.Bench/bin/Release/net10.0/arena-bench.dll bench-results
 
 build:
 	dotnet build Arena.slnx -c $(CONFIG)

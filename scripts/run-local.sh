@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make run: Redis on loopback (AOF, fsync always) + ingest + persister + the simulated arena.
+# make run: Redis on loopback (AOF, fsync always) + ingest + persister + ranker + the simulated arena.
 # Ctrl-C stops everything it started; nothing is left running and no pid files are written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,15 +8,16 @@ STATE="$ROOT/.arena"
 REDIS_PORT="${REDIS_PORT:-6379}"
 INGEST_PORT="${INGEST_PORT:-8081}"
 PERSISTER_PORT="${PERSISTER_PORT:-8082}"
+RANKER_PORT="${RANKER_PORT:-8083}"
 CONFIG="${CONFIG:-Release}"
 
 scripts/ensure-redis.sh
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT"; do
+for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT" "$RANKER_PORT"; do
   if port_busy "$port"; then
     echo "Port $port on 127.0.0.1 is already in use. Stop what holds it, or choose another port:" >&2
-    echo "  REDIS_PORT=6380 INGEST_PORT=9081 PERSISTER_PORT=9082 make run" >&2
+    echo "  REDIS_PORT=6380 INGEST_PORT=9081 PERSISTER_PORT=9082 RANKER_PORT=9083 make run" >&2
     exit 1
   fi
 done
@@ -64,15 +65,20 @@ ASPNETCORE_URLS="http://127.0.0.1:$INGEST_PORT" setsid dotnet "services/ingest/$
 PIDS+=($!)
 ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" setsid dotnet "services/persister/$BIN/Arena.Persister.dll" >"$STATE/logs/persister.log" 2>&1 &
 PIDS+=($!)
+ASPNETCORE_URLS="http://127.0.0.1:$RANKER_PORT" setsid dotnet "services/ranker/$BIN/Arena.Ranker.dll" >"$STATE/logs/ranker.log" 2>&1 &
+PIDS+=($!)
 wait_until "ingest" 60 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz"
 wait_until "persister" 60 curl -fsS "http://127.0.0.1:$PERSISTER_PORT/readyz"
+wait_until "ranker" 60 curl -fsS "http://127.0.0.1:$RANKER_PORT/readyz"
 
 cat <<INFO
 
 Arena pipeline is running.
   ingest      http://127.0.0.1:$INGEST_PORT/v1/events   (POST events here)
   persister   http://127.0.0.1:$PERSISTER_PORT/v1/runs     (runs and their events)
-  metrics     http://127.0.0.1:$INGEST_PORT/metrics, http://127.0.0.1:$PERSISTER_PORT/metrics
+  ranker      http://127.0.0.1:$RANKER_PORT/v1/leaderboard (ratings with 95% intervals)
+  metrics     http://127.0.0.1:$INGEST_PORT/metrics, :$PERSISTER_PORT/metrics, :$RANKER_PORT/metrics
+  operator    scripts/arena status
   redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always)
   logs        $STATE/logs/
 A simulated arena is playing; press Ctrl-C to stop everything.
@@ -84,3 +90,4 @@ PIDS+=($!)
 
 # Returns when any child ends (or on Ctrl-C, through the trap).
 wait -n "${PIDS[@]}" || true
+echo "A process of the pipeline exited on its own; see $STATE/logs/ for why." >&2

@@ -15,6 +15,7 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             await using var redis = await RedisServer.StartAsync(output);
             await using var ingest = await ServiceProcess.Ingest(redis, output, new Dictionary<string, string> { ["Arena__ApiKeys"] = "sim-key" }).WaitReadyAsync();
             await using var persister = await ServiceProcess.Persister(redis, dataDir, output).WaitReadyAsync();
+            await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output).WaitReadyAsync();
 
             await using (var simulator = ServiceProcess.Start("arena-sim", Paths.Binary("tools/Arena.Simulator", "arena-sim"),
                 new Dictionary<string, string> { ["ARENA_API_KEY"] = "sim-key" }, output,
@@ -27,10 +28,13 @@ public sealed class EndToEndTests(ITestOutputHelper output)
             await Wait.UntilAsync(async () =>
             {
                 using var doc = JsonDocument.Parse(await persister.Http.GetStringAsync("/v1/runs"));
-                runs = [.. doc.RootElement.GetProperty("runs").EnumerateArray().Select(r => r.Clone())];
+                // The pipeline's own run (leaderboard_updated, stream_overflow) is not a game.
+                runs = [.. doc.RootElement.GetProperty("runs").EnumerateArray()
+                    .Where(r => r.GetProperty("run_id").GetString() != Arena.Contracts.PipelineRun.Id).Select(r => r.Clone())];
                 return runs.Length == 4 && runs.All(r => r.GetProperty("status").GetString() == "finished");
             }, "four finished runs");
 
+            var seats = 0;
             foreach (var run in runs)
             {
                 var runId = run.GetProperty("run_id").GetString()!;
@@ -43,7 +47,27 @@ public sealed class EndToEndTests(ITestOutputHelper output)
                 Assert.Equal("game_end", events[^1].GetProperty("type").GetString());
                 var players = events[0].GetProperty("payload").GetProperty("players").GetArrayLength();
                 Assert.Equal(players, events[^1].GetProperty("payload").GetProperty("results").GetArrayLength());
+                seats += players;
             }
+
+            // The ranker saw the same games, and the statistics behind them.
+            JsonElement board = default;
+            await Wait.UntilAsync(async () =>
+            {
+                var response = await ranker.Http.GetAsync("/v1/leaderboard");
+                board = response.IsSuccessStatusCode ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone() : default;
+                return board.ValueKind == JsonValueKind.Object && board.GetProperty("games").GetInt32() == 4;
+            }, "the leaderboard of the four games");
+            var models = board.GetProperty("models").EnumerateArray().ToList();
+            Assert.NotEmpty(models);
+            Assert.Equal(seats, models.Sum(m => m.GetProperty("games").GetInt32()));
+            Assert.All(models, m =>
+            {
+                Assert.True(m.GetProperty("tokens").GetInt64() > 0);
+                Assert.True(m.GetProperty("avg_latency_ms").GetDouble() > 0);
+                Assert.InRange(m.GetProperty("invalid_action_rate").GetDouble(), 0, 1);
+                Assert.InRange(m.GetProperty("rating").GetDouble(), m.GetProperty("ci_low").GetDouble() - 1e-9, m.GetProperty("ci_high").GetDouble() + 1e-9);
+            });
         }
         finally
         {

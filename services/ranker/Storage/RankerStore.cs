@@ -103,7 +103,7 @@ public sealed class RankerStore(DuckDbFile file) : IDisposable
         using var connection = file.OpenReader();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            WITH calls AS (SELECT model, avg(latency_ms) AS latency, sum(tokens) AS tokens FROM llm_calls GROUP BY model),
+            WITH calls AS (SELECT model, avg(latency_ms) AS latency, sum(tokens)::BIGINT AS tokens FROM llm_calls GROUP BY model),
                  seats AS (SELECT DISTINCT run_id, player_id, model FROM players),
                  moves AS (SELECT s.model, avg(CASE WHEN a.valid THEN 0.0 ELSE 1.0 END) AS invalid
                            FROM actions a JOIN seats s USING (run_id, player_id) GROUP BY s.model)
@@ -116,7 +116,7 @@ public sealed class RankerStore(DuckDbFile file) : IDisposable
         {
             stats[reader.GetString(0)] = new ModelStats(
                 reader.IsDBNull(1) ? null : reader.GetDouble(1),
-                reader.IsDBNull(2) ? 0 : Convert.ToInt64(reader.GetValue(2), System.Globalization.CultureInfo.InvariantCulture),
+                reader.IsDBNull(2) ? 0 : reader.GetInt64(2),
                 reader.IsDBNull(3) ? null : reader.GetDouble(3));
         }
         return stats;

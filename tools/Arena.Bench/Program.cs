@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Arena.Ranker.Rating;
+
+// arena-bench: measured figures, written as Markdown and JSON with the machine they ran on.
+var outDir = args.Length > 0 ? args[0] : "bench-results";
+Directory.CreateDirectory(outDir);
+var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}";
+Console.WriteLine($"machine: {machine}");
+
+var results = new List<(string Name, string Setting, double Value, string Unit)>();
+
+// Ranker: one full fit of 100,000 games among 50 models, with 100 bootstrap rounds.
+{
+    var random = new Random(1);
+    var strength = Enumerable.Range(0, 50).ToDictionary(i => $"model-{i:D2}", i => random.NextDouble() * 600);
+    var models = strength.Keys.ToArray();
+    var games = new List<Game>(100_000);
+    for (var g = 0; g < 100_000; g++)
+    {
+        var players = random.NextDouble() < 0.6 ? 2 : random.Next(3, 9);
+        var seated = models.OrderBy(_ => random.Next()).Take(players)
+            .OrderByDescending(m => strength[m] + 170 * -Math.Log(-Math.Log(Math.Clamp(random.NextDouble(), 1e-12, 1 - 1e-12))))
+            .Select((m, i) => new Placement(m, i + 1)).ToList();
+        games.Add(new Game($"run-{g:D6}", "end", (0, g, 0), seated));
+    }
+    Console.Write("ranker fit (100,000 games × 50 models × 100 bootstrap rounds)... ");
+    Leaderboard.Compute(games.Take(1000), 2, 42); // warm-up
+    var clock = Stopwatch.StartNew();
+    var board = Leaderboard.Compute(games, 100, 42);
+    clock.Stop();
+    Console.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s ({board.Count} models)");
+    results.Add(("ranker fit", "100,000 games × 50 models × 100 rounds", clock.Elapsed.TotalSeconds, "s"));
+}
+
+var markdown = new System.Text.StringBuilder()
+    .AppendLine($"Machine: {machine}")
+    .AppendLine()
+    .AppendLine("| benchmark | setting | result |")
+    .AppendLine("|---|---|---|");
+foreach (var (name, setting, value, unit) in results)
+{
+    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {setting} | {value:F2} {unit} |");
+}
+File.WriteAllText(Path.Combine(outDir, "results.md"), markdown.ToString());
+File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new
+{
+    machine,
+    results = results.Select(r => new { name = r.Name, setting = r.Setting, value = r.Value, unit = r.Unit }),
+}));
+Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json");

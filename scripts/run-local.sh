@@ -39,6 +39,7 @@ cleanup() {
     wait "${PIDS[$i]}" 2>/dev/null || true
   done
   echo "Stopped. Data is kept in $STATE (make clean removes it)."
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
@@ -90,4 +91,4 @@ PIDS+=($!)
 
 # Returns when any child ends (or on Ctrl-C, through the trap).
 wait -n "${PIDS[@]}" || true
-echo "A process of the pipeline exited on its own; see $STATE/logs/ for why." >&2
+echo "A process of the pipeline exited on its own; see $STATE/logs/ for why. Stopping the rest." >&2

@@ -107,9 +107,15 @@ public static class HistoryEndpoints
                 }
             case "parquet":
                 var path = queries.ExportParquet(runId, Path.GetTempPath());
-                var bytes = await File.ReadAllBytesAsync(path, http.RequestAborted);
-                File.Delete(path);
-                return Results.File(bytes, "application/vnd.apache.parquet", $"{runId}.parquet");
+                try
+                {
+                    var bytes = await File.ReadAllBytesAsync(path, http.RequestAborted);
+                    return Results.File(bytes, "application/vnd.apache.parquet", $"{runId}.parquet");
+                }
+                finally
+                {
+                    File.Delete(path);
+                }
             default:
                 return BadRequest("format", $"'{format}' is not an export format; use ndjson or parquet").ToResult();
         }

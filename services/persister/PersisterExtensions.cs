@@ -1,6 +1,7 @@
 using Arena.Contracts;
 using Arena.Messaging;
 using Arena.Persister.Storage;
+using Arena.Storage;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ public static class PersisterExtensions
         builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
         builder.Services.AddSingleton<EventQueries>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
-            isTransient: e => e is DuckDB.NET.Data.DuckDBException or IOException);
+            isTransient: DuckDbFile.IsTransient);
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
         builder.Services.AddHostedService<StreamTrimmer>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);

@@ -85,7 +85,7 @@ public sealed class LeaderboardService(
             {
                 return;
             }
-            catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or RedisException or IOException)
+            catch (Exception e) when (e is DuckDB.NET.Data.DuckDBException or RedisException or TimeoutException or IOException)
             {
                 pending = true;
                 health.Unhealthy(LoopName, e.Message);

@@ -1,6 +1,7 @@
 using Arena.Messaging;
 using Arena.Ranker.Storage;
 using Arena.ServiceDefaults;
+using Arena.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Arena.Ranker;
@@ -14,7 +15,7 @@ public static class RankerExtensions
         builder.Services.AddSingleton<LeaderboardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardService>());
         builder.Services.AddStreamConsumer<RankHandler>(RankerOptions.Section, RankerOptions.Group,
-            isTransient: e => e is DuckDB.NET.Data.DuckDBException or IOException);
+            isTransient: DuckDbFile.IsTransient);
         return builder;
     }
 

@@ -59,7 +59,8 @@ public sealed record ErrorEvent(string Message, bool Fatal, string? PlayerId = n
 
 /// <summary>
 /// Emitted by the pipeline when the stream's hard cap removed entries the persister had not
-/// committed: <c>lost</c> entries with IDs from <c>first_lost_id</c> to <c>last_lost_id</c>.
+/// acknowledged: <c>lost</c> entries with IDs from <c>first_lost_id</c> to <c>last_lost_id</c>.
+/// Entries it was committing at that very moment may still have been stored.
 /// </summary>
 public sealed record StreamOverflow(string Stream, int Partition, string Group, string FirstLostId, string LastLostId, long Lost);
 

@@ -9,18 +9,22 @@ public static partial class EnvelopeRules
     public const int MaxIdLength = 128;
     public const string IdPattern = "^[A-Za-z0-9._:-]{1,128}$";
     public const string TypePattern = "^[a-z][a-z0-9_]{0,63}$";
+
+    // .NET's '$' also matches before a final newline; the schemas' ECMA-262 '$' does not.
+    private const string IdRegex = @"^[A-Za-z0-9._:-]{1,128}\z";
+    private const string TypeRegex = @"^[a-z][a-z0-9_]{0,63}\z";
     public const int MinPlayers = 2;
     public const int MaxPlayers = 8;
     public const int MaxTextLength = 1024;
 
-    [GeneratedRegex(IdPattern, RegexOptions.CultureInvariant)]
+    [GeneratedRegex(IdRegex, RegexOptions.CultureInvariant)]
     public static partial Regex Id();
 
-    [GeneratedRegex(TypePattern, RegexOptions.CultureInvariant)]
+    [GeneratedRegex(TypeRegex, RegexOptions.CultureInvariant)]
     public static partial Regex Type();
 
     // RFC 3339 date-time: a 'T', seconds, an optional fraction and a mandatory offset.
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([Zz]|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([Zz]|[+-]\d{2}:\d{2})\z", RegexOptions.CultureInvariant)]
     private static partial Regex Rfc3339();
 
     public static bool TryParseTimestamp(string text, out DateTimeOffset value)

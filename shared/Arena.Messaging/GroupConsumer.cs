@@ -27,12 +27,16 @@ public sealed class GroupConsumer(
     private readonly string _group = options.Group;
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private bool _batchInHand;
 
     /// <summary>The runtime's own Redis and I/O failures, plus what the service counts as transient.</summary>
     public static Func<Exception, bool> Transient(Func<Exception, bool>? serviceTransient = null) =>
         e => e is RedisConnectionException or RedisTimeoutException or TimeoutException or IOException
-             || (e is RedisServerException s && (s.Message.StartsWith("LOADING", StringComparison.Ordinal) || s.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)))
+             || (e is RedisServerException s && RecoverableServerErrors.Any(prefix => s.Message.StartsWith(prefix, StringComparison.Ordinal)))
              || (serviceTransient?.Invoke(e) ?? false);
+
+    // Redis answers these while it loads, fails over, runs a long script, cannot persist or is full: all pass.
+    private static readonly string[] RecoverableServerErrors = ["LOADING", "TRYAGAIN", "READONLY", "MASTERDOWN", "BUSY", "MISCONF", "OOM", "CLUSTERDOWN"];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -97,8 +101,13 @@ public sealed class GroupConsumer(
                     // The stream or the group was deleted: recreate it, from 0, on the next round.
                     Array.Fill(groupReady, false);
                 }
-                // Whatever was read but not acknowledged is still ours: walk it again first.
-                Array.Fill(pendingCursor, "0");
+                if (_batchInHand)
+                {
+                    // A batch was read but not acknowledged; it is still ours: walk it again first.
+                    // (Re-reading own entries counts a delivery, so this happens only then.)
+                    Array.Fill(pendingCursor, "0");
+                    _batchInHand = false;
+                }
                 health.Unhealthy(_group, $"{e.GetType().Name}: {e.Message}");
                 logger.LogWarning("Group {Group} paused for {Backoff} ms: {Error}", _group, backoff.TotalMilliseconds, e.Message);
                 try
@@ -182,8 +191,8 @@ public sealed class GroupConsumer(
 
     private async Task<Dictionary<RedisValue, long>> DeliveriesAsync(IDatabase db, string stream, StreamEntry[] entries)
     {
-        var pending = await db.StreamPendingMessagesAsync(stream, _group, entries.Length, options.ConsumerName, entries[0].Id, entries[^1].Id);
-        return pending.ToDictionary(p => p.MessageId, p => (long)p.DeliveryCount);
+        var pending = await Task.WhenAll(entries.Select(e => db.StreamPendingMessagesAsync(stream, _group, 1, options.ConsumerName, e.Id, e.Id)));
+        return pending.Where(p => p.Length == 1).ToDictionary(p => p[0].MessageId, p => (long)p[0].DeliveryCount);
     }
 
     private async Task HandleAsync(IDatabase db, int partition, string stream, StreamEntry[] entries,
@@ -224,6 +233,7 @@ public sealed class GroupConsumer(
             return;
         }
 
+        _batchInHand = true;
         var outcomes = await handler(messages, stoppingToken);
         if (outcomes.Count != messages.Count)
         {
@@ -257,6 +267,7 @@ public sealed class GroupConsumer(
             metrics.Processed.Add(acks.Count, _tag);
             RecordLatency(messages, outcomes, now);
         }
+        _batchInHand = false;
     }
 
     private void RecordLatency(List<StreamMessage> messages, IReadOnlyList<MessageOutcome> outcomes, DateTimeOffset now)

@@ -61,7 +61,7 @@ public sealed class StreamMonitor : BackgroundService
                 _snapshots = snapshots;
                 Volatile.Write(ref _dlqDepth, await db.StreamLengthAsync(StreamKeys.DeadLetters));
             }
-            catch (RedisException e)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 _logger.LogDebug("Stream metrics not refreshed: {Error}", e.Message);
             }

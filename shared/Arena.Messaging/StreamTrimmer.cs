@@ -24,12 +24,21 @@ public sealed class TrimOptions
 
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Groups whose commits bound trimming, comma-separated. The first (the persister) must
+    /// exist for anything to be trimmed; the others bound it while they exist, so a lagging
+    /// ranker loses nothing to trimming (only the hard cap can cut it short).
+    /// </summary>
+    [Required, RegularExpression("^[a-z][a-z0-9_-]{0,63}(,[a-z][a-z0-9_-]{0,63})*$")]
+    public string BoundGroups { get; set; } = "persister,ranker";
 }
 
 /// <summary>
-/// Trims each partition's stream (XTRIM MINID) only below what the persister has committed —
-/// everything before its oldest pending entry, or up to its last delivered entry when nothing
-/// is pending — while keeping the retention window. It also reports what the ingest hard cap
+/// Trims each partition's stream (XTRIM MINID) only below what the persister (and every other
+/// bounding group that exists, the ranker by default) has committed — everything before its
+/// oldest pending entry, or up to its last delivered entry when nothing is pending — while
+/// keeping the retention window. It also reports what the ingest hard cap
 /// removed before the persister committed it: one <c>stream_overflow</c> event per range on
 /// the stream, an error log and a metric.
 /// </summary>
@@ -41,7 +50,7 @@ public sealed class StreamTrimmer(
     TimeProvider time,
     ILogger<StreamTrimmer> logger) : BackgroundService
 {
-    // KEYS[1] stream. ARGV[1] bounding group, ARGV[2] entries to keep, ARGV[3] time cut-off ID.
+    // KEYS[1] stream. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep, ARGV[3] time cut-off ID.
     private const string TrimScript = """
         local function parse(id)
           local dash = string.find(id, '-', 1, true)
@@ -53,24 +62,35 @@ public sealed class StreamTrimmer(
           return am < bm or (am == bm and as < bs)
         end
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        local delivered = nil
+        local bounding, required = {}, nil
+        for name in string.gmatch(ARGV[1], '[^,]+') do
+          bounding[name] = true
+          required = required or name
+        end
+        local boundary, found = nil, false
         for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
           local fields = {}
           for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
-          if fields['name'] == ARGV[1] then delivered = fields['last-delivered-id'] end
+          local name = fields['name']
+          if bounding[name] then
+            if name == required then found = true end
+            -- Committed: everything before the oldest pending entry, or up to the last delivered one.
+            local committed
+            local pending = redis.call('XPENDING', KEYS[1], name)
+            if tonumber(pending[1]) > 0 then
+              committed = pending[2]
+            else
+              local ms, seq = parse(fields['last-delivered-id'])
+              committed = string.format('%.0f-%.0f', ms, seq + 1)
+            end
+            if boundary == nil or less(committed, boundary) then boundary = committed end
+          end
         end
-        if delivered == nil then return 0 end
-        local boundary
-        local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
-        if tonumber(pending[1]) > 0 then
-          boundary = pending[2]
-        else
-          local ms, seq = parse(delivered)
-          boundary = string.format('%.0f-%.0f', ms, seq + 1)
-        end
+        if not found then return 0 end
         if less(ARGV[3], boundary) then boundary = ARGV[3] end
         local keep = tonumber(ARGV[2])
         if keep > 0 then
+          if redis.call('XLEN', KEYS[1]) <= keep then return 0 end
           local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', keep)
           if #tail < keep then return 0 end
           local oldestKept = tail[#tail][1]
@@ -126,7 +146,7 @@ public sealed class StreamTrimmer(
     {
         var cutoff = (time.GetUtcNow() - _options.RetainFor).ToUnixTimeMilliseconds();
         var trimmed = (long)await db.ScriptEvaluateAsync(TrimScript, [StreamKeys.Events(partition)],
-            [StreamKeys.PersisterGroup, _options.RetainCount, string.Create(CultureInfo.InvariantCulture, $"{Math.Max(cutoff, 0)}-0")]);
+            [_options.BoundGroups, _options.RetainCount, string.Create(CultureInfo.InvariantCulture, $"{Math.Max(cutoff, 0)}-0")]);
         if (trimmed > 0)
         {
             _trimmed.Add(trimmed);

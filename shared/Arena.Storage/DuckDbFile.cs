@@ -106,6 +106,16 @@ public sealed class DuckDbFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Failures of the disk or the machine, worth waiting out; a constraint or conversion
+    /// error is not, and must reach the dead-letter path instead of blocking the group.
+    /// </summary>
+    public static bool IsTransient(Exception e) =>
+        e is IOException
+        || (e is DuckDBException d && (d.Message.Contains("IO Error", StringComparison.OrdinalIgnoreCase)
+            || d.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase)
+            || d.Message.Contains("lock", StringComparison.OrdinalIgnoreCase)));
+
     private static bool IsDuplicateKey(DuckDBException e) =>
         e.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)
         || e.Message.Contains("PRIMARY KEY", StringComparison.OrdinalIgnoreCase);

@@ -230,6 +230,25 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     }
 
     [Fact]
+    public async Task Trimming_also_waits_for_a_lagging_ranker()
+    {
+        var ids = await AddAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 1000);
+        await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. ids.Select(i => (RedisValue)i)]);
+        // The ranker has handled the first 200 only.
+        await Db.StreamCreateConsumerGroupAsync(Stream, "ranker", "0");
+        var ranked = await Db.StreamReadGroupAsync(Stream, "ranker", "r", ">", 200);
+        await Db.StreamAcknowledgeAsync(Stream, "ranker", [.. ranked.Select(e => e.Id)]);
+
+        await Trimmer(retainCount: 0).TrimAsync(Db, 0);
+
+        var remaining = (await Db.StreamRangeAsync(Stream)).Select(e => e.Id.ToString()).ToList();
+        Assert.Equal(ids.Skip(200), remaining.Skip(remaining.Count - 800));
+        Assert.True(remaining.Count < 1000, "nothing was trimmed");
+    }
+
+    [Fact]
     public async Task Trimming_keeps_the_retention_window()
     {
         var ids = await AddAsync(1000);

@@ -1,7 +1,7 @@
 namespace Arena.Ranker.Rating;
 
 /// <summary>One finished game: its identity, its position in the stream, and each player's model and rank.</summary>
-/// <param name="StreamOrder">Position in stream-ID order (partition, ms, seq), for online Elo.</param>
+/// <param name="StreamOrder">The game_end's stream position; online Elo takes games by (ms, seq), then partition.</param>
 public sealed record Game(string RunId, string EventId, (int Partition, long Ms, long Seq) StreamOrder, IReadOnlyList<Placement> Placements);
 
 /// <summary>A player's model and rank in a game; rank 1 is best, equal ranks are ties.</summary>

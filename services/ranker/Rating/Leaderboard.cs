@@ -38,7 +38,7 @@ internal static class Leaderboard
             return values.Length == 0 ? (ratings[m], ratings[m]) : (Percentile(values, 0.025), Percentile(values, 0.975));
         }).ToArray();
 
-        var online = OnlineElo(canonical.Zip(encoded).OrderBy(pair => pair.First.StreamOrder).Select(pair => pair.Second), models.Count);
+        var online = OnlineElo(canonical.Zip(encoded).OrderBy(pair => (pair.First.StreamOrder.Ms, pair.First.StreamOrder.Seq, pair.First.StreamOrder.Partition)).Select(pair => pair.Second), models.Count);
 
         return [.. models.Select((model, m) => new ModelRating(
             model,

@@ -103,8 +103,9 @@ public sealed class GroupConsumer(
                 }
                 if (_batchInHand)
                 {
-                    // A batch was read but not acknowledged; it is still ours: walk it again first.
-                    // (Re-reading own entries counts a delivery, so this happens only then.)
+                    // Entries may have been delivered to us and not acknowledged (even a read whose
+                    // reply was lost delivers): they are still ours, so walk them again first.
+                    // Re-reading own entries counts a delivery, so this happens only then.
                     Array.Fill(pendingCursor, "0");
                     _batchInHand = false;
                 }
@@ -127,16 +128,19 @@ public sealed class GroupConsumer(
     /// <summary>Reads one batch (own pending entries while the walk lasts, else new ones); true when more is waiting.</summary>
     private async Task<bool> ReadAsync(IDatabase db, int partition, string stream, RedisValue?[] pendingCursor, CancellationToken stoppingToken)
     {
+        _batchInHand = true;
         if (pendingCursor[partition] is { } cursor)
         {
             var held = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, cursor, options.BatchSize);
             if (held.Length == 0)
             {
                 pendingCursor[partition] = null;
+                _batchInHand = false;
                 return true;
             }
             pendingCursor[partition] = held[^1].Id;
             await HandleAsync(db, partition, stream, held, await DeliveriesAsync(db, stream, held), stoppingToken);
+            _batchInHand = false;
             return true;
         }
 
@@ -145,6 +149,7 @@ public sealed class GroupConsumer(
         {
             await HandleAsync(db, partition, stream, entries, null, stoppingToken);
         }
+        _batchInHand = false;
         return entries.Length == options.BatchSize;
     }
 
@@ -153,6 +158,7 @@ public sealed class GroupConsumer(
         RedisValue start = "0-0";
         do
         {
+            _batchInHand = true;
             var result = await db.StreamAutoClaimAsync(stream, _group, options.ConsumerName,
                 (long)options.ClaimMinIdle.TotalMilliseconds, start, options.BatchSize);
             if (result.DeletedIds.Length > 0)
@@ -171,6 +177,7 @@ public sealed class GroupConsumer(
                 await HandleAsync(db, partition, stream, claimed, await DeliveriesAsync(db, stream, claimed), stoppingToken);
             }
             start = result.NextStartId;
+            _batchInHand = false;
         }
         while (start != "0-0" && !stoppingToken.IsCancellationRequested);
     }
@@ -233,7 +240,6 @@ public sealed class GroupConsumer(
             return;
         }
 
-        _batchInHand = true;
         var outcomes = await handler(messages, stoppingToken);
         if (outcomes.Count != messages.Count)
         {
@@ -267,7 +273,6 @@ public sealed class GroupConsumer(
             metrics.Processed.Add(acks.Count, _tag);
             RecordLatency(messages, outcomes, now);
         }
-        _batchInHand = false;
     }
 
     private void RecordLatency(List<StreamMessage> messages, IReadOnlyList<MessageOutcome> outcomes, DateTimeOffset now)

@@ -41,6 +41,11 @@ public sealed class ServiceProcess : IAsyncDisposable
             With(settings, ("Arena__Redis", redis.Configuration), ("Arena__DataDir", dataDir), ("Ranker__RecomputeDebounce", "00:00:00.100"),
                 ("Ranker__ClaimMinIdle", "00:00:01"), ("Ranker__ClaimInterval", "00:00:00.200")), log);
 
+    public static ServiceProcess Gateway(RedisServer redis, ITestOutputHelper log, ServiceProcess? persister = null, IDictionary<string, string>? settings = null) =>
+        Start("sse-gateway", Paths.Binary("services/sse-gateway", "Arena.SseGateway"),
+            With(settings, ("Arena__Redis", redis.Configuration),
+                ("Arena__PersisterUrl", persister?.BaseAddress.ToString() ?? "http://127.0.0.1:1")), log);
+
     public static ServiceProcess Start(string name, string dll, IDictionary<string, string> environment, ITestOutputHelper log, params string[] args)
     {
         var port = FreePort.Next();

@@ -1,0 +1,32 @@
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Options;
+
+namespace Arena.SseGateway;
+
+public static class GatewayExtensions
+{
+    public static WebApplicationBuilder AddSseGateway(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddValidatedOptions<GatewayOptions>(GatewayOptions.Section);
+        builder.Services.AddSingleton<Hub>();
+        builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddHostedService<StreamTail>();
+        builder.Services.AddHttpClient("persister", (sp, c) => c.BaseAddress = sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl);
+        builder.Services.AddHttpClient("ranker", (sp, c) => c.BaseAddress = sp.GetRequiredService<IOptions<ArenaOptions>>().Value.RankerUrl);
+        return builder;
+    }
+
+    public static WebApplication MapSseGateway(this WebApplication app)
+    {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapStreams();
+        // The viewer lists runs through the gateway, so it needs one origin only.
+        app.MapGet("/v1/runs", async (IHttpClientFactory clients, HttpContext http) =>
+        {
+            using var response = await clients.CreateClient("persister").GetAsync("/v1/runs?limit=50", http.RequestAborted);
+            return Results.Content(await response.Content.ReadAsStringAsync(http.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
+        });
+        return app;
+    }
+}

@@ -1,0 +1,22 @@
+using System.Diagnostics.Metrics;
+using Arena.ServiceDefaults;
+
+namespace Arena.SseGateway;
+
+public sealed class GatewayMetrics
+{
+    public GatewayMetrics(IMeterFactory meters, Hub hub)
+    {
+        var meter = meters.Create(ArenaTelemetry.MeterPrefix + "SseGateway");
+        meter.CreateObservableGauge("arena.sse.clients", () => hub.Count, "{client}", "Connected SSE clients");
+        Delivered = meter.CreateCounter<long>("arena.sse.events.delivered", "{event}", "Events written to clients");
+        Disconnects = meter.CreateCounter<long>("arena.sse.disconnects", "{client}", "Client disconnects, by reason");
+        HistoryEvents = meter.CreateCounter<long>("arena.sse.history.events", "{event}", "Events sent from history, by source (persister or redis)");
+        Latency = meter.CreateHistogram<double>("arena.sse.delivery.latency", "ms", "From ingest accepting an event to writing it to a live client");
+    }
+
+    public Counter<long> Delivered { get; }
+    public Counter<long> Disconnects { get; }
+    public Counter<long> HistoryEvents { get; }
+    public Histogram<double> Latency { get; }
+}

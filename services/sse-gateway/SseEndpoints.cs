@@ -1,0 +1,282 @@
+using System.Text.Json;
+using Arena.Contracts;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Arena.SseGateway;
+
+/// <summary>The streams: one run (resumable, gap-free), all runs (live), the leaderboard.</summary>
+public static class SseEndpoints
+{
+    public static void MapStreams(this WebApplication app)
+    {
+        app.MapGet("/v1/runs/{runId}/stream", RunStreamAsync);
+        app.MapGet("/v1/stream", AllRunsAsync);
+        app.MapGet("/v1/leaderboard/stream", LeaderboardAsync);
+    }
+
+    private static async Task RunStreamAsync(HttpContext http, string runId, string? after, string? from,
+        Hub hub, IConnectionMultiplexer redis, IHttpClientFactory clients, IOptions<GatewayOptions> options, IOptions<ArenaOptions> arena, GatewayMetrics metrics)
+    {
+        if (!EnvelopeRules.Id().IsMatch(runId))
+        {
+            await Reject(http, "run_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+            return;
+        }
+        var resume = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? after;
+        StreamId? resumeAfter = null;
+        if (!string.IsNullOrEmpty(resume))
+        {
+            if (!StreamId.TryParse(resume, out var parsed))
+            {
+                await Reject(http, "Last-Event-ID", $"'{Shorten(resume)}' is not a stream ID; expected <ms>-<seq> as sent in an event's id: field");
+                return;
+            }
+            resumeAfter = parsed;
+        }
+        var live = resumeAfter is null && from == "live";
+        if (from is not null and not "live")
+        {
+            await Reject(http, "from", $"'{Shorten(from)}' is not understood; use from=live or leave it out");
+            return;
+        }
+
+        var partition = Partitioner.PartitionOf(runId, arena.Value.Partitions);
+        if (!hub.IsStarted(partition))
+        {
+            http.Response.Headers.RetryAfter = "1";
+            await Problem.Create(StatusCodes.Status503ServiceUnavailable, "not-ready", "Not ready", "The gateway is still joining the stream.").ToResult().ExecuteAsync(http);
+            return;
+        }
+        var (subscriber, dispatchedUpTo) = hub.Subscribe(partition, e => e.RunId == runId, options.Value.ClientBuffer);
+        try
+        {
+            if (resumeAfter is { } r && r > dispatchedUpTo)
+            {
+                await Reject(http, "Last-Event-ID", $"'{r}' is ahead of the stream (last {dispatchedUpTo}); it was not issued by this stream");
+                return;
+            }
+            SseWriter.Prepare(http.Response);
+            await http.Response.WriteAsync(SseWriter.Retry(options.Value.Retry), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+
+            var last = live ? dispatchedUpTo : resumeAfter ?? StreamId.Zero;
+            if (!live)
+            {
+                last = await SendHistoryAsync(http, runId, partition, last, dispatchedUpTo, redis, clients, metrics);
+            }
+            await SendLiveAsync(http, subscriber, last, options.Value, metrics);
+        }
+        finally
+        {
+            hub.Unsubscribe(subscriber);
+        }
+    }
+
+    /// <summary>
+    /// Everything of the run after <paramref name="after"/> up to <paramref name="upTo"/>: what
+    /// the persister has committed, then the rest from the stream. Trimming removes only
+    /// committed entries, but it may run between the two reads: so each stream read also takes
+    /// the stream's first entry in the same transaction, and whatever lies below it is asked of
+    /// the persister again. Returns the last ID sent.
+    /// </summary>
+    private static async Task<StreamId> SendHistoryAsync(HttpContext http, string runId, int partition, StreamId after, StreamId upTo,
+        IConnectionMultiplexer redis, IHttpClientFactory clients, GatewayMetrics metrics)
+    {
+        var persister = clients.CreateClient("persister");
+        var last = await SendFromPersisterAsync(http, persister, runId, after, upTo, metrics);
+        var db = redis.GetDatabase();
+        var stream = StreamKeys.Events(partition);
+        while (last < upTo)
+        {
+            var read = db.CreateTransaction();
+            var firstTask = read.StreamRangeAsync(stream, "-", "+", 1);
+            var entriesTask = read.StreamRangeAsync(stream, "(" + last, upTo.ToString(), 1000);
+            await read.ExecuteAsync();
+            var (first, entries) = (await firstTask, await entriesTask);
+            if (first.Length == 1 && StreamId.Parse(first[0].Id.ToString()) is var oldest && oldest > last)
+            {
+                // Entries below the stream's first one may have been trimmed since the persister answered.
+                last = await SendFromPersisterAsync(http, persister, runId, last, Min(upTo, Before(oldest)), metrics);
+            }
+            foreach (var entry in entries)
+            {
+                var id = StreamId.Parse(entry.Id.ToString());
+                if (id <= last)
+                {
+                    continue;
+                }
+                last = id;
+                if (entry[StreamFields.RunId] == runId && StreamTail.ToLiveEvent(partition, id, entry) is { } e)
+                {
+                    await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.Type, e.Data), http.RequestAborted);
+                    metrics.HistoryEvents.Add(1, new KeyValuePair<string, object?>("source", "redis"));
+                }
+            }
+            if (entries.Length < 1000)
+            {
+                break;
+            }
+        }
+        await http.Response.Body.FlushAsync(http.RequestAborted);
+        return last;
+    }
+
+    /// <summary>The run's committed events after <paramref name="after"/> up to <paramref name="upTo"/>, from the persister's history API.</summary>
+    private static async Task<StreamId> SendFromPersisterAsync(HttpContext http, HttpClient persister, string runId, StreamId after, StreamId upTo, GatewayMetrics metrics)
+    {
+        var last = after;
+        while (last < upTo)
+        {
+            using var response = await persister.GetAsync($"/v1/runs/{runId}/events?after={last}&limit=1000", http.RequestAborted);
+            response.EnsureSuccessStatusCode();
+            using var page = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(http.RequestAborted));
+            var sent = 0;
+            foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
+            {
+                var id = StreamId.Parse(e.GetProperty("stream_id").GetString()!);
+                if (id > upTo)
+                {
+                    break;
+                }
+                await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.GetProperty("type").GetString(), e.GetRawText()), http.RequestAborted);
+                last = id;
+                sent++;
+            }
+            metrics.HistoryEvents.Add(sent, new KeyValuePair<string, object?>("source", "persister"));
+            if (page.RootElement.GetProperty("next_after").ValueKind == JsonValueKind.Null || sent == 0)
+            {
+                break;
+            }
+        }
+        return last;
+    }
+
+    private static StreamId Before(StreamId id) =>
+        id.Sequence > 0 ? new StreamId(id.Milliseconds, id.Sequence - 1) : new StreamId(id.Milliseconds - 1, long.MaxValue);
+
+    private static StreamId Min(StreamId a, StreamId b) => a < b ? a : b;
+
+    private static async Task SendLiveAsync(HttpContext http, Subscriber subscriber, StreamId last, GatewayOptions options, GatewayMetrics metrics)
+    {
+        var reason = "client";
+        try
+        {
+            while (true)
+            {
+                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                heartbeat.CancelAfter(options.Heartbeat);
+                bool more;
+                try
+                {
+                    more = await subscriber.Events.WaitToReadAsync(heartbeat.Token);
+                }
+                catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+                {
+                    await http.Response.WriteAsync(SseWriter.Heartbeat, http.RequestAborted);
+                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                    continue;
+                }
+                if (!more)
+                {
+                    reason = subscriber.Overflowed ? "slow" : "closed";
+                    return;
+                }
+                var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                while (subscriber.Events.TryRead(out var e))
+                {
+                    if (e.Id <= last)
+                    {
+                        continue;
+                    }
+                    await http.Response.WriteAsync(SseWriter.Frame(e.Id.ToString(), e.Type, e.Data), http.RequestAborted);
+                    last = e.Id;
+                    metrics.Delivered.Add(1);
+                    if (e.IngestedAtMs > 0)
+                    {
+                        metrics.Latency.Record(now - e.IngestedAtMs);
+                    }
+                }
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            reason = "client";
+        }
+        finally
+        {
+            metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
+
+    private static async Task AllRunsAsync(HttpContext http, Hub hub, IOptions<GatewayOptions> options, IOptions<ArenaOptions> arena, GatewayMetrics metrics)
+    {
+        var subscriptions = Enumerable.Range(0, arena.Value.Partitions).Select(p => hub.Subscribe(p, _ => true, options.Value.ClientBuffer)).ToList();
+        // One partition is the common case; with several, each is forwarded in its own order.
+        var subscriber = subscriptions[0].Subscriber;
+        try
+        {
+            SseWriter.Prepare(http.Response);
+            await http.Response.WriteAsync(SseWriter.Retry(options.Value.Retry), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+            await SendLiveAsync(http, subscriber, subscriptions[0].DispatchedUpTo, options.Value, metrics);
+        }
+        finally
+        {
+            subscriptions.ForEach(s => hub.Unsubscribe(s.Subscriber));
+        }
+    }
+
+    private static async Task LeaderboardAsync(HttpContext http, Hub hub, IHttpClientFactory clients, IOptions<GatewayOptions> options, IOptions<ArenaOptions> arena)
+    {
+        var partition = Partitioner.PartitionOf(PipelineRun.Id, arena.Value.Partitions);
+        var (subscriber, _) = hub.Subscribe(partition, e => e.Type == EventTypes.LeaderboardUpdated, 16);
+        var ranker = clients.CreateClient("ranker");
+        try
+        {
+            SseWriter.Prepare(http.Response);
+            await http.Response.WriteAsync(SseWriter.Retry(options.Value.Retry), http.RequestAborted);
+            while (!http.RequestAborted.IsCancellationRequested)
+            {
+                using var response = await ranker.GetAsync("/v1/leaderboard", http.RequestAborted);
+                if (response.IsSuccessStatusCode)
+                {
+                    var board = JsonSerializer.Serialize(JsonDocument.Parse(await response.Content.ReadAsStringAsync(http.RequestAborted)).RootElement);
+                    await http.Response.WriteAsync(SseWriter.Frame(null, "leaderboard", board), http.RequestAborted);
+                }
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                heartbeat.CancelAfter(options.Value.Heartbeat);
+                try
+                {
+                    if (!await subscriber.Events.WaitToReadAsync(heartbeat.Token))
+                    {
+                        return;
+                    }
+                    while (subscriber.Events.TryRead(out _))
+                    {
+                    }
+                }
+                catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+                {
+                    await http.Response.WriteAsync(SseWriter.Heartbeat, http.RequestAborted);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            hub.Unsubscribe(subscriber);
+        }
+    }
+
+    private static Task Reject(HttpContext http, string field, string message) =>
+        Problem.Create(StatusCodes.Status400BadRequest, "invalid-resume", "Invalid stream request", $"{field} {message}",
+            [new Arena.Contracts.Validation.ValidationError(0, field, message)]).ToResult().ExecuteAsync(http);
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
+}

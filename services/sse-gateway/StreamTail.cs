@@ -1,0 +1,125 @@
+using Arena.Contracts;
+using Arena.ServiceDefaults;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Arena.SseGateway;
+
+/// <summary>
+/// One reader per partition, shared by every client: it follows the stream (XREAD, no
+/// group, it acknowledges nothing) from its end at start-up and hands each entry to the hub.
+/// </summary>
+public sealed class StreamTail(
+    IConnectionMultiplexer redis,
+    Hub hub,
+    IOptions<GatewayOptions> options,
+    IOptions<ArenaOptions> arena,
+    LoopHealth health,
+    TimeProvider time,
+    ILogger<StreamTail> logger) : BackgroundService
+{
+    private const int Batch = 500;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var db = redis.GetDatabase();
+        var partitions = arena.Value.Partitions;
+        var last = new StreamId[partitions];
+        var subscribed = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!subscribed)
+                {
+                    await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(StreamKeys.WakeChannel), (_, _) => Wake());
+                    subscribed = true;
+                }
+                var busy = false;
+                for (var p = 0; p < partitions; p++)
+                {
+                    var stream = StreamKeys.Events(p);
+                    if (!hub.IsStarted(p))
+                    {
+                        var end = await db.StreamRangeAsync(stream, "-", "+", 1, Order.Descending);
+                        last[p] = end.Length == 1 ? StreamId.Parse(end[0].Id.ToString()) : StreamId.Zero;
+                        hub.Start(p, last[p]);
+                    }
+                    var entries = await db.StreamReadAsync(stream, last[p].ToString(), Batch);
+                    if (entries.Length == 0)
+                    {
+                        continue;
+                    }
+                    var events = new List<LiveEvent>(entries.Length);
+                    foreach (var entry in entries)
+                    {
+                        var id = StreamId.Parse(entry.Id.ToString());
+                        last[p] = id;
+                        if (ToLiveEvent(p, id, entry) is { } e)
+                        {
+                            events.Add(e);
+                        }
+                    }
+                    if (events.Count > 0)
+                    {
+                        hub.Dispatch(p, events);
+                    }
+                    else
+                    {
+                        hub.Start(p, last[p]);
+                    }
+                    busy |= entries.Length == Batch;
+                }
+                health.Healthy("tail");
+                if (!busy)
+                {
+                    await _wake.WaitAsync(options.Value.IdlePoll, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                health.Unhealthy("tail", e.Message);
+                logger.LogWarning("Stream tail paused: {Error}", e.Message);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
+            }
+        }
+    }
+
+    public static LiveEvent? ToLiveEvent(int partition, StreamId id, StreamEntry entry)
+    {
+        var envelope = entry[StreamFields.Envelope];
+        if (envelope.IsNull)
+        {
+            return null;
+        }
+        _ = long.TryParse(entry[StreamFields.IngestedAt].ToString(), out var ingestedAt);
+        return new LiveEvent(partition, id, entry[StreamFields.RunId].ToString(), entry[StreamFields.Type].ToString(),
+            CanonicalEnvelope.WithStreamId(envelope.ToString(), id.ToString()), ingestedAt);
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+            {
+                _wake.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // One wake-up is enough.
+        }
+    }
+
+    public override void Dispose()
+    {
+        _wake.Dispose();
+        base.Dispose();
+    }
+}

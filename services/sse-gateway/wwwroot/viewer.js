@@ -1,0 +1,79 @@
+// The live viewer: plain browser APIs. EventSource reconnects by itself and sends
+// Last-Event-ID, so the gateway resumes each run without gaps.
+const $ = (id) => document.getElementById(id);
+let runStream = null;
+
+function text(tag, value, cls) {
+  const el = document.createElement(tag);
+  el.textContent = value;
+  if (cls) el.className = cls;
+  return el;
+}
+
+function describe(e) {
+  const p = e.payload || {};
+  switch (e.type) {
+    case 'game_start': return `game starts: ${(p.players || []).map(x => `${x.player_id} ${x.model}`).join(' vs ')} on ${p.map || '?'}`;
+    case 'turn_start': return `turn ${p.turn}: ${p.player_id}`;
+    case 'observation': return `${p.player_id} observes`;
+    case 'llm_response': return `${p.player_id} (${p.model}) answered in ${Math.round(p.latency_ms)} ms, ${p.prompt_tokens}+${p.completion_tokens} tokens`;
+    case 'action': return `${p.player_id} → ${JSON.stringify(p.action)}${p.valid ? '' : ` (invalid: ${p.error || '?'})`}`;
+    case 'game_end': return `game over: ${(p.results || []).map(r => `#${r.rank} ${r.model}`).join(', ')}`;
+    case 'error': return `${p.fatal ? 'fatal ' : ''}error: ${p.message}`;
+    default: return e.type;
+  }
+}
+
+function openRun(runId, item) {
+  document.querySelectorAll('#runs li').forEach(li => li.classList.toggle('active', li === item));
+  $('run-title').textContent = runId;
+  $('events').replaceChildren();
+  if (runStream) runStream.close();
+  runStream = new EventSource(`/v1/runs/${encodeURIComponent(runId)}/stream`);
+  runStream.onmessage = null;
+  const onEvent = (msg) => {
+    const e = JSON.parse(msg.data);
+    const li = text('li', describe(e), e.type + (e.type === 'action' && !e.payload.valid ? ' invalid' : ''));
+    li.dataset.id = msg.lastEventId;
+    $('events').appendChild(li);
+    li.scrollIntoView({ block: 'nearest' });
+  };
+  for (const type of ['game_start', 'turn_start', 'observation', 'llm_response', 'action', 'game_end', 'error', 'message']) {
+    runStream.addEventListener(type, onEvent);
+  }
+}
+
+async function refreshRuns() {
+  try {
+    const response = await fetch('/v1/runs');
+    const { runs } = await response.json();
+    const list = $('runs');
+    const active = document.querySelector('#runs li.active')?.dataset.run;
+    list.replaceChildren(...runs.filter(r => r.run_id !== 'arena-pipeline').map(r => {
+      const li = text('li', `${r.run_id} · ${r.events} · ${r.status}`);
+      li.dataset.run = r.run_id;
+      if (r.run_id === active) li.classList.add('active');
+      li.onclick = () => openRun(r.run_id, li);
+      return li;
+    }));
+    $('status').textContent = `${runs.length} runs`;
+  } catch (err) {
+    $('status').textContent = 'history unavailable';
+  }
+}
+
+const board = new EventSource('/v1/leaderboard/stream');
+board.addEventListener('leaderboard', (msg) => {
+  const b = JSON.parse(msg.data);
+  $('board').tBodies[0].replaceChildren(...b.models.map(m => {
+    const tr = document.createElement('tr');
+    tr.append(text('td', m.rank, 'num'), text('td', m.model), text('td', m.rating.toFixed(0), 'num'),
+      text('td', `${m.ci_low.toFixed(0)}–${m.ci_high.toFixed(0)}`, 'num'), text('td', m.games, 'num'),
+      text('td', `${m.wins}-${m.losses}-${m.draws}`, 'num'));
+    return tr;
+  }));
+  $('board-meta').textContent = `${b.games} games · updated ${new Date(b.updated_at).toLocaleTimeString()}`;
+});
+
+refreshRuns();
+setInterval(refreshRuns, 3000);

@@ -1,0 +1,135 @@
+using System.Net;
+using System.Text.Json;
+using Arena.Contracts;
+using Arena.Pipeline.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>The SSE gateway as a real process, read by real SSE clients over HTTP.</summary>
+public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _dataDir = Paths.NewTempDir("gateway");
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _client = null!;
+    private ServiceProcess _ingest = null!;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync(output);
+        _client = await _redis.ConnectAsync();
+        _ingest = await ServiceProcess.Ingest(_redis, output).WaitReadyAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ingest.DisposeAsync();
+        await _client.DisposeAsync();
+        await _redis.DisposeAsync();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    private async Task PostAsync(string runId, int from, int count)
+    {
+        await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, Events.Array(Events.Run(runId, count, from))));
+    }
+
+    private static long Seq(SseEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("seq").GetInt64();
+
+    [Fact]
+    public async Task Client_that_disconnects_at_random_receives_every_event_once_and_in_order_even_across_trimming()
+    {
+        const int Total = 600;
+        await using var persister = await ServiceProcess.Persister(_redis, _dataDir, output, new Dictionary<string, string>
+        {
+            ["Persister__TrimInterval"] = "00:00:00.100",
+            ["Persister__RetainCount"] = "0",
+            ["Persister__RetainFor"] = "00:00:00",
+        }).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(_redis, output, persister).WaitReadyAsync();
+        var random = new Random(5);
+        var received = new List<SseEvent>();
+        string? last = null;
+
+        await PostAsync("run-g", 1, 250);
+        // Wait until Redis has trimmed events the client has not seen: they must come from the persister.
+        await Wait.UntilAsync(async () =>
+        {
+            var first = await _client.GetDatabase().StreamRangeAsync(StreamKeys.Events(0), "-", "+", 1);
+            return first.Length == 0 || StreamId.Parse(first[0].Id.ToString()) > StreamId.Parse(await FirstIdAsync());
+        }, "Redis to trim the first events");
+
+        var posting = Task.Run(async () =>
+        {
+            for (var seq = 251; seq <= Total; seq += 10)
+            {
+                await PostAsync("run-g", seq, 10);
+                await Task.Delay(15);
+            }
+        });
+        var reconnects = 0;
+        while (received.Count < Total)
+        {
+            var take = random.Next(1, 80);
+            var got = await SseClient.ReadAsync(gateway.Http, "/v1/runs/run-g/stream", last,
+                events => events.Count >= take || received.Count + events.Count >= Total, TimeSpan.FromSeconds(60));
+            received.AddRange(got);
+            last = received.Count > 0 ? received[^1].Id : last;
+            reconnects++;
+        }
+        await posting;
+
+        Assert.Equal(Enumerable.Range(1, Total).Select(i => (long)i), received.Select(Seq));
+        Assert.Equal(received.Select(e => e.Id).Distinct().Count(), received.Count);
+        Assert.All(received, e => Assert.Equal("turn_start", e.Type));
+        Assert.True(reconnects > 5, $"only {reconnects} connections");
+        Assert.Matches(@"arena_sse_history_events_total\{[^}]*source=""persister""[^}]*\} [1-9]", await gateway.Http.GetStringAsync("/metrics"));
+    }
+
+    /// <summary>The first event's stream ID, from the dedupe key ingest keeps for it.</summary>
+    private async Task<string> FirstIdAsync() =>
+        (await _client.GetDatabase().StringGetAsync(StreamKeys.Dedupe(0, "run-g:1"))).ToString();
+
+    [Fact]
+    public async Task A_thousand_clients_on_one_run_all_receive_every_event()
+    {
+        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2000 }) { BaseAddress = gateway.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var connected = 0;
+        var clients = Enumerable.Range(0, 1000).Select(_ => SseClient.ReadAsync(http, "/v1/runs/run-k/stream?from=live", null,
+            events => events.Count >= 50, TimeSpan.FromSeconds(120), () => Interlocked.Increment(ref connected))).ToList();
+        await Wait.UntilAsync(() => Volatile.Read(ref connected) == 1000, "1000 clients to connect", TimeSpan.FromSeconds(90));
+
+        await PostAsync("run-k", 1, 50);
+        var results = await Task.WhenAll(clients);
+
+        Assert.All(results, events => Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), events.Select(Seq)));
+    }
+
+    [Theory]
+    [InlineData("not-an-id", "Last-Event-ID")]
+    [InlineData("99999999999999-0", "Last-Event-ID")]
+    public async Task Bad_last_event_id_gets_a_clear_400(string lastEventId, string field)
+    {
+        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/runs/run-x/stream");
+        request.Headers.Add("Last-Event-ID", lastEventId);
+
+        using var response = await gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(field, problem.RootElement.GetProperty("errors")[0].GetProperty("field").GetString());
+    }
+
+    [Fact]
+    public async Task Viewer_page_is_served()
+    {
+        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+
+        var page = await gateway.Http.GetStringAsync("/");
+
+        Assert.Contains("EventSource", await gateway.Http.GetStringAsync("/viewer.js"), StringComparison.Ordinal);
+        Assert.Contains("Leaderboard", page, StringComparison.Ordinal);
+    }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make run: Redis on loopback (AOF, fsync always) + ingest + persister + ranker + the simulated arena.
+# make run: Redis on loopback (AOF, fsync always) + ingest + persister + ranker + sse-gateway + the simulated arena.
 # Ctrl-C stops everything it started; nothing is left running and no pid files are written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,15 +9,16 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 INGEST_PORT="${INGEST_PORT:-8081}"
 PERSISTER_PORT="${PERSISTER_PORT:-8082}"
 RANKER_PORT="${RANKER_PORT:-8083}"
+GATEWAY_PORT="${GATEWAY_PORT:-8084}"
 CONFIG="${CONFIG:-Release}"
 
 scripts/ensure-redis.sh
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT" "$RANKER_PORT"; do
+for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT" "$RANKER_PORT" "$GATEWAY_PORT"; do
   if port_busy "$port"; then
     echo "Port $port on 127.0.0.1 is already in use. Stop what holds it, or choose another port:" >&2
-    echo "  REDIS_PORT=6380 INGEST_PORT=9081 PERSISTER_PORT=9082 RANKER_PORT=9083 make run" >&2
+    echo "  REDIS_PORT=6380 INGEST_PORT=9081 PERSISTER_PORT=9082 RANKER_PORT=9083 GATEWAY_PORT=9084 make run" >&2
     exit 1
   fi
 done
@@ -68,17 +69,22 @@ ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" setsid dotnet "services/persi
 PIDS+=($!)
 ASPNETCORE_URLS="http://127.0.0.1:$RANKER_PORT" setsid dotnet "services/ranker/$BIN/Arena.Ranker.dll" >"$STATE/logs/ranker.log" 2>&1 &
 PIDS+=($!)
+Arena__PersisterUrl="http://127.0.0.1:$PERSISTER_PORT" Arena__RankerUrl="http://127.0.0.1:$RANKER_PORT" \
+  ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_PORT" setsid dotnet "services/sse-gateway/$BIN/Arena.SseGateway.dll" >"$STATE/logs/sse-gateway.log" 2>&1 &
+PIDS+=($!)
 wait_until "ingest" 60 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz"
 wait_until "persister" 60 curl -fsS "http://127.0.0.1:$PERSISTER_PORT/readyz"
 wait_until "ranker" 60 curl -fsS "http://127.0.0.1:$RANKER_PORT/readyz"
+wait_until "sse-gateway" 60 curl -fsS "http://127.0.0.1:$GATEWAY_PORT/readyz"
 
 cat <<INFO
 
-Arena pipeline is running.
+Arena pipeline is running. Watch it live: http://127.0.0.1:$GATEWAY_PORT/
   ingest      http://127.0.0.1:$INGEST_PORT/v1/events   (POST events here)
   persister   http://127.0.0.1:$PERSISTER_PORT/v1/runs     (runs and their events)
   ranker      http://127.0.0.1:$RANKER_PORT/v1/leaderboard (ratings with 95% intervals)
-  metrics     http://127.0.0.1:$INGEST_PORT/metrics, :$PERSISTER_PORT/metrics, :$RANKER_PORT/metrics
+  live (SSE)  http://127.0.0.1:$GATEWAY_PORT/v1/runs/<run_id>/stream, /v1/stream, /v1/leaderboard/stream
+  metrics     http://127.0.0.1:$INGEST_PORT/metrics, :$PERSISTER_PORT/metrics, :$RANKER_PORT/metrics, :$GATEWAY_PORT/metrics
   operator    scripts/arena status
   redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always)
   logs        $STATE/logs/

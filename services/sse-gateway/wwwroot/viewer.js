@@ -49,14 +49,15 @@ async function refreshRuns() {
     const { runs } = await response.json();
     const list = $('runs');
     const active = document.querySelector('#runs li.active')?.dataset.run;
-    list.replaceChildren(...runs.filter(r => r.run_id !== 'arena-pipeline').map(r => {
+    const games = runs.filter(r => r.run_id !== 'arena-pipeline');
+    list.replaceChildren(...games.map(r => {
       const li = text('li', `${r.run_id} · ${r.events} · ${r.status}`);
       li.dataset.run = r.run_id;
       if (r.run_id === active) li.classList.add('active');
       li.onclick = () => openRun(r.run_id, li);
       return li;
     }));
-    $('status').textContent = `${runs.length} runs`;
+    $('status').textContent = `${games.length} runs`;
   } catch (err) {
     $('status').textContent = 'history unavailable';
   }

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using Arena.Pipeline.Tests.Infrastructure;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>The viewer in a real headless browser (Debian's Chromium, driven by playwright-core).</summary>
+public sealed class ViewerBrowserTests(ITestOutputHelper output)
+{
+    private static string Game(string runId, string first, string second) => Events.Array(
+    [
+        $$$"""{"event_id":"{{{runId}}}:1","run_id":"{{{runId}}}","seq":1,"type":"game_start","schema_version":1,"ts":"2026-11-23T10:00:00Z","payload":{"game":"aoe2","map":"Arabia","players":[{"player_id":"p1","model":"{{{first}}}"},{"player_id":"p2","model":"{{{second}}}"}]}}""",
+        .. Enumerable.Range(2, 4).Select(seq => Events.TurnStart(runId, seq, $"{runId}:{seq}")),
+        $$$"""{"event_id":"{{{runId}}}:6","run_id":"{{{runId}}}","seq":6,"type":"game_end","schema_version":1,"ts":"2026-11-23T10:05:00Z","payload":{"results":[{"player_id":"p1","model":"{{{first}}}","rank":1},{"player_id":"p2","model":"{{{second}}}","rank":2}]}}""",
+    ]);
+
+    [Fact]
+    public async Task Viewer_shows_a_runs_events_and_the_leaderboard_changing()
+    {
+        var script = Path.Combine(Paths.RepoRoot, "tests", "browser", "viewer.mjs");
+        Assert.True(Directory.Exists(Path.Combine(Paths.RepoRoot, "tests", "browser", "node_modules", "playwright-core")),
+            "playwright-core is not installed: run 'make test' or scripts/ensure-browser.sh first");
+        var dataDir = Paths.NewTempDir("viewer");
+        try
+        {
+            await using var redis = await RedisServer.StartAsync(output);
+            await using var ingest = await ServiceProcess.Ingest(redis, output).WaitReadyAsync();
+            await using var persister = await ServiceProcess.Persister(redis, dataDir, output).WaitReadyAsync();
+            await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output).WaitReadyAsync();
+            await using var gateway = await ServiceProcess.Gateway(redis, output, persister,
+                new Dictionary<string, string> { ["Arena__RankerUrl"] = ranker.BaseAddress.ToString() }).WaitReadyAsync();
+            await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view", "gpt-5", "claude-opus-4")));
+
+            var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "viewer.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+            var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var arg in new[] { script, gateway.BaseAddress.ToString(), "run-view", "6", screenshot })
+            {
+                start.ArgumentList.Add(arg);
+            }
+            using var browser = Process.Start(start)!;
+            var errors = browser.StandardError.ReadToEndAsync();
+            while (await browser.StandardOutput.ReadLineAsync() is { } line)
+            {
+                output.WriteLine(line);
+                if (line == "READY")
+                {
+                    // A second game: the open page must show the leaderboard change.
+                    await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view-2", "claude-opus-4", "gpt-5")));
+                }
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            await browser.WaitForExitAsync(timeout.Token);
+
+            Assert.True(browser.ExitCode == 0, $"the browser script failed: {await errors}");
+            Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is empty");
+            output.WriteLine($"screenshot: {screenshot}");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+}

@@ -158,7 +158,8 @@ public static class SseEndpoints
 
     private static StreamId Min(StreamId a, StreamId b) => a < b ? a : b;
 
-    private static async Task SendLiveAsync(HttpContext http, Subscriber subscriber, StreamId last, GatewayOptions options, GatewayMetrics metrics)
+    /// <param name="last">The last ID sent from history: live events up to it are skipped. Null for a live-only stream of several partitions, whose IDs interleave.</param>
+    private static async Task SendLiveAsync(HttpContext http, Subscriber subscriber, StreamId? last, GatewayOptions options, GatewayMetrics metrics)
     {
         var reason = "client";
         try
@@ -186,12 +187,15 @@ public static class SseEndpoints
                 var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 while (subscriber.Events.TryRead(out var e))
                 {
-                    if (e.Id <= last)
+                    if (last is { } sent)
                     {
-                        continue;
+                        if (e.Id <= sent)
+                        {
+                            continue;
+                        }
+                        last = e.Id;
                     }
                     await http.Response.WriteAsync(SseWriter.Frame(e.Id.ToString(), e.Type, e.Data), http.RequestAborted);
-                    last = e.Id;
                     metrics.Delivered.Add(1);
                     if (e.IngestedAtMs > 0)
                     {
@@ -211,21 +215,20 @@ public static class SseEndpoints
         }
     }
 
-    private static async Task AllRunsAsync(HttpContext http, Hub hub, IOptions<GatewayOptions> options, IOptions<ArenaOptions> arena, GatewayMetrics metrics)
+    private static async Task AllRunsAsync(HttpContext http, Hub hub, IOptions<GatewayOptions> options, GatewayMetrics metrics)
     {
-        var subscriptions = Enumerable.Range(0, arena.Value.Partitions).Select(p => hub.Subscribe(p, _ => true, options.Value.ClientBuffer)).ToList();
-        // One partition is the common case; with several, each is forwarded in its own order.
-        var subscriber = subscriptions[0].Subscriber;
+        // One subscriber sees every partition's events, each partition in its own order.
+        var (subscriber, _) = hub.Subscribe(0, _ => true, options.Value.ClientBuffer);
         try
         {
             SseWriter.Prepare(http.Response);
             await http.Response.WriteAsync(SseWriter.Retry(options.Value.Retry), http.RequestAborted);
             await http.Response.Body.FlushAsync(http.RequestAborted);
-            await SendLiveAsync(http, subscriber, subscriptions[0].DispatchedUpTo, options.Value, metrics);
+            await SendLiveAsync(http, subscriber, last: null, options.Value, metrics);
         }
         finally
         {
-            subscriptions.ForEach(s => hub.Unsubscribe(s.Subscriber));
+            hub.Unsubscribe(subscriber);
         }
     }
 

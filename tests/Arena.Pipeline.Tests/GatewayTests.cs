@@ -106,6 +106,23 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(results, events => Assert.Equal(Enumerable.Range(1, 50).Select(i => (long)i), events.Select(Seq)));
     }
 
+    [Fact]
+    public async Task All_runs_stream_carries_every_run_live()
+    {
+        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        var connected = new TaskCompletionSource();
+        var reading = SseClient.ReadAsync(gateway.Http, "/v1/stream", null, events => events.Count >= 20, TimeSpan.FromSeconds(60), () => connected.TrySetResult());
+        await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        // The subscription is registered before the response starts; events posted now are live.
+        await PostAsync("run-a", 1, 10);
+        await PostAsync("run-b", 1, 10);
+
+        var events = await reading;
+
+        Assert.Equal(10, events.Count(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("run_id").GetString() == "run-a"));
+        Assert.Equal(10, events.Count(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("run_id").GetString() == "run-b"));
+    }
+
     [Theory]
     [InlineData("not-an-id", "Last-Event-ID")]
     [InlineData("99999999999999-0", "Last-Event-ID")]

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Arena.Contracts;
 using Arena.Contracts.Validation;
 using Arena.Messaging;
@@ -74,7 +73,7 @@ public sealed class EventPublisher
     {
         var started = Stopwatch.GetTimestamp();
         var db = _redis.GetDatabase();
-        var ingestedAt = _time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        var ingestedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var pending = new Task<PublishResult>[events.Count];
         var partitions = new HashSet<int>();
         for (var i = 0; i < events.Count; i++)
@@ -103,7 +102,7 @@ public sealed class EventPublisher
         return [.. pending.Select(t => t.Result)];
     }
 
-    private async Task<PublishResult> PublishOneAsync(IDatabase db, ValidatedEvent evt, int partition, string ingestedAt, CancellationToken cancellationToken)
+    private async Task<PublishResult> PublishOneAsync(IDatabase db, ValidatedEvent evt, int partition, long ingestedAt, CancellationToken cancellationToken)
     {
         var idempotent = evt.EventId is not null;
         var eventId = evt.EventId ?? Guid.CreateVersion7().ToString();
@@ -116,7 +115,8 @@ public sealed class EventPublisher
         {
             return await _pipeline.ExecuteAsync(async ctx =>
             {
-                var appended = await StreamAppender.AppendAsync(db, partition, Fields(eventId, evt, envelope, ingestedAt), evt.EventId,
+                var appended = await StreamAppender.AppendAsync(db, partition,
+                    StreamEntries.Fields(eventId, evt.RunId, evt.Type, envelope, ingestedAt, TraceParent()), evt.EventId,
                     _options.MaxStreamLength, _options.DedupeWindow, StreamKeys.PersisterGroup).WaitAsync(ctx.CancellationToken);
                 if (appended.Duplicate)
                 {
@@ -137,18 +137,6 @@ public sealed class EventPublisher
         }
     }
 
-    private static NameValueEntry[] Fields(string eventId, ValidatedEvent evt, byte[] envelope, string ingestedAt)
-    {
-        // The producer's request span: consumers link their spans to it.
-        var trace = Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
-        NameValueEntry[] fields =
-        [
-            new(StreamFields.EventId, eventId),
-            new(StreamFields.RunId, evt.RunId),
-            new(StreamFields.Type, evt.Type),
-            new(StreamFields.Envelope, envelope),
-            new(StreamFields.IngestedAt, ingestedAt),
-        ];
-        return trace is null ? fields : [.. fields, new(StreamFields.TraceParent, trace)];
-    }
+    /// <summary>The producer's request span, so consumers can link their spans to it.</summary>
+    private static string? TraceParent() => Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
 }

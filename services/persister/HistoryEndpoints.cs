@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -28,7 +27,7 @@ public static class HistoryEndpoints
             return problem!.ToResult();
         }
         var runs = queries.Runs(max);
-        return Json(writer =>
+        return JsonResponse.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteStartArray("runs");
@@ -57,7 +56,7 @@ public static class HistoryEndpoints
             return problem!.ToResult();
         }
 
-        return Json(writer =>
+        return JsonResponse.Write(writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("run_id", runId);
@@ -143,14 +142,4 @@ public static class HistoryEndpoints
     private static Problem BadRequest(string field, string message) =>
         Problem.Create(StatusCodes.Status400BadRequest, "invalid-query", "Invalid query", $"{field} {message}",
             [new Arena.Contracts.Validation.ValidationError(0, field, message)]);
-
-    private static IResult Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            write(writer);
-        }
-        return Results.Bytes(buffer.WrittenMemory, "application/json");
-    }
 }

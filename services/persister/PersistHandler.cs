@@ -10,7 +10,7 @@ namespace Arena.Persister;
 /// commit. An entry that can never be stored (it does not parse) is dead-lettered at once.
 /// Storage failures throw, and the runtime retries the batch as a transient failure.
 /// </summary>
-public sealed class PersistHandler(EventStore store, IOptions<PersisterOptions> options, PersisterMetrics metrics, TimeProvider time, ILogger<PersistHandler> logger)
+public sealed class PersistHandler(EventStore store, IOptions<PersisterOptions> options, PersisterMetrics metrics, ILogger<PersistHandler> logger)
     : IBatchHandler
 {
     private readonly int _killAfterCommits = options.Value.KillAfterCommits;
@@ -36,11 +36,6 @@ public sealed class PersistHandler(EventStore store, IOptions<PersisterOptions> 
         var inserted = store.Write(rows);
         metrics.Written.Add(inserted);
         metrics.Redelivered.Add(rows.Count - inserted);
-        var now = time.GetUtcNow();
-        foreach (var row in rows)
-        {
-            metrics.CommitLag.Record((now - row.IngestedAt).TotalMilliseconds);
-        }
 
         if (_killAfterCommits > 0 && ++_commits >= _killAfterCommits)
         {

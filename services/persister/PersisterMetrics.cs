@@ -12,10 +12,8 @@ public sealed class PersisterMetrics
         var meter = meters.Create(MeterName);
         Written = meter.CreateCounter<long>("arena.persister.rows.written", "{row}", "New rows committed to DuckDB");
         Redelivered = meter.CreateCounter<long>("arena.persister.rows.redelivered", "{row}", "Entries already stored, skipped");
-        CommitLag = meter.CreateHistogram<double>("arena.persister.commit.lag", "ms", "From ingest accepting an event to its commit");
     }
 
     public Counter<long> Written { get; }
     public Counter<long> Redelivered { get; }
-    public Histogram<double> CommitLag { get; }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using Arena.ServiceDefaults;
 
@@ -10,7 +9,7 @@ public static class LeaderboardEndpoints
     public static void MapLeaderboard(this WebApplication app)
     {
         app.MapGet("/v1/leaderboard", (LeaderboardService service) =>
-            service.Current is { } snapshot ? Json(w => WriteLeaderboard(w, snapshot)) : NotReady());
+            service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady());
         app.MapGet("/v1/models/{model}", (LeaderboardService service, string model) =>
         {
             if (service.Current is not { } snapshot)
@@ -18,7 +17,7 @@ public static class LeaderboardEndpoints
                 return NotReady();
             }
             return snapshot.Models.FirstOrDefault(m => m.Rating.Model == model) is { } entry
-                ? Json(w => WriteModel(w, entry))
+                ? JsonResponse.Write(w => WriteModel(w, entry))
                 : Problem.Create(StatusCodes.Status404NotFound, "unknown-model", "Unknown model",
                     $"No game with model '{model}' has been ranked.").ToResult();
         });
@@ -71,15 +70,5 @@ public static class LeaderboardEndpoints
         {
             w.WriteNull(name);
         }
-    }
-
-    private static IResult Json(Action<Utf8JsonWriter> write)
-    {
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            write(writer);
-        }
-        return Results.Bytes(buffer.WrittenMemory, "application/json");
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Text.Json;
 using Arena.Contracts;
 using Arena.Messaging;
 using Arena.Ranker.Rating;
@@ -32,7 +31,7 @@ public sealed class LeaderboardService(
 {
     private const string LoopName = "leaderboard";
     private readonly RankerOptions _options = options.Value;
-    private readonly SemaphoreSlim _changed = new(0, 1);
+    private readonly Signal _changed = new();
     private readonly Histogram<double> _duration = meters.Create(ArenaTelemetry.MeterPrefix + "Ranker")
         .CreateHistogram<double>("arena.ranker.recompute.duration", "ms", "One leaderboard fit, bootstrap included");
     private readonly Counter<long> _recomputes = meters.Create(ArenaTelemetry.MeterPrefix + "Ranker")
@@ -44,20 +43,7 @@ public sealed class LeaderboardService(
     public LeaderboardSnapshot? Current { get; private set; }
 
     /// <summary>New games were stored: refit after the debounce.</summary>
-    public void GamesChanged()
-    {
-        if (_changed.CurrentCount == 0)
-        {
-            try
-            {
-                _changed.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already signalled.
-            }
-        }
-    }
+    public void GamesChanged() => _changed.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -74,10 +60,7 @@ public sealed class LeaderboardService(
                 }
                 await Task.Delay(_options.RecomputeDebounce, time, stoppingToken);
                 // Signals that arrived during the debounce are covered by this fit.
-                while (_changed.CurrentCount > 0)
-                {
-                    await _changed.WaitAsync(stoppingToken);
-                }
+                _changed.Reset();
                 pending = false;
                 await RecomputeAsync();
             }
@@ -133,24 +116,10 @@ public sealed class LeaderboardService(
         await AnnounceAsync(snapshot);
     }
 
-    private async Task AnnounceAsync(LeaderboardSnapshot snapshot)
-    {
-        var now = snapshot.UpdatedAt;
-        var eventId = Guid.CreateVersion7().ToString();
-        var payload = new LeaderboardUpdated(snapshot.Games, snapshot.Models.Count, snapshot.Models.FirstOrDefault()?.Rating.Model);
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(
-            Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), EventTypes.LeaderboardUpdated, now, payload, eventId),
-            ArenaJson.Default.Envelope);
-        await StreamAppender.AppendAsync(redis.GetDatabase(), Partitioner.PartitionOf(PipelineRun.Id, arena.Value.Partitions),
-            [
-                new(StreamFields.EventId, eventId),
-                new(StreamFields.RunId, PipelineRun.Id),
-                new(StreamFields.Type, EventTypes.LeaderboardUpdated),
-                new(StreamFields.Envelope, envelope),
-                new(StreamFields.IngestedAt, now.ToUnixTimeMilliseconds()),
-            ],
-            dedupeId: null, long.MaxValue, TimeSpan.Zero, StreamKeys.PersisterGroup);
-    }
+    private Task AnnounceAsync(LeaderboardSnapshot snapshot) =>
+        StreamEntries.AppendPipelineEventAsync(redis.GetDatabase(), arena.Value.Partitions, EventTypes.LeaderboardUpdated,
+            new LeaderboardUpdated(snapshot.Games, snapshot.Models.Count, snapshot.Models.FirstOrDefault()?.Rating.Model),
+            Guid.CreateVersion7().ToString(), idempotent: false, snapshot.UpdatedAt);
 
     public override void Dispose()
     {

@@ -98,7 +98,7 @@ public static class SseEndpoints
             if (first.Length == 1 && StreamId.Parse(first[0].Id.ToString()) is var oldest && oldest > last)
             {
                 // Entries below the stream's first one may have been trimmed since the persister answered.
-                last = await SendFromPersisterAsync(http, persister, runId, last, Min(upTo, Before(oldest)), metrics);
+                last = await SendFromPersisterAsync(http, persister, runId, last, Min(upTo, oldest.Previous()), metrics);
             }
             foreach (var entry in entries)
             {
@@ -152,9 +152,6 @@ public static class SseEndpoints
         }
         return last;
     }
-
-    private static StreamId Before(StreamId id) =>
-        id.Sequence > 0 ? new StreamId(id.Milliseconds, id.Sequence - 1) : new StreamId(id.Milliseconds - 1, long.MaxValue);
 
     private static StreamId Min(StreamId a, StreamId b) => a < b ? a : b;
 

@@ -19,7 +19,7 @@ public sealed class StreamTail(
     ILogger<StreamTail> logger) : BackgroundService
 {
     private const int Batch = 500;
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Signal _wake = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -33,7 +33,7 @@ public sealed class StreamTail(
             {
                 if (!subscribed)
                 {
-                    await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(StreamKeys.WakeChannel), (_, _) => Wake());
+                    await _wake.FollowWakeUpsAsync(redis);
                     subscribed = true;
                 }
                 var busy = false;
@@ -100,21 +100,6 @@ public sealed class StreamTail(
         _ = long.TryParse(entry[StreamFields.IngestedAt].ToString(), out var ingestedAt);
         return new LiveEvent(partition, id, entry[StreamFields.RunId].ToString(), entry[StreamFields.Type].ToString(),
             CanonicalEnvelope.WithStreamId(envelope.ToString(), id.ToString()), ingestedAt);
-    }
-
-    private void Wake()
-    {
-        try
-        {
-            if (_wake.CurrentCount == 0)
-            {
-                _wake.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // One wake-up is enough.
-        }
     }
 
     public override void Dispose()

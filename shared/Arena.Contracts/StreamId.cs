@@ -32,6 +32,16 @@ public readonly record struct StreamId(long Milliseconds, long Sequence) : IComp
     public static StreamId Parse(string text) =>
         TryParse(text, out var id) ? id : throw new FormatException($"'{text}' is not a stream ID (expected <ms>-<seq>).");
 
+    /// <summary>
+    /// The greatest ID below this one, for "resume after" and inclusive ranges. Redis allows
+    /// sequence numbers up to 2^64−1; within one millisecond they never reach 2^63, so
+    /// <see cref="long.MaxValue"/> stands in for the last sequence of the millisecond before.
+    /// </summary>
+    public StreamId Previous() =>
+        Sequence > 0 ? new StreamId(Milliseconds, Sequence - 1)
+        : Milliseconds > 0 ? new StreamId(Milliseconds - 1, long.MaxValue)
+        : Zero;
+
     public int CompareTo(StreamId other)
     {
         var byMs = Milliseconds.CompareTo(other.Milliseconds);

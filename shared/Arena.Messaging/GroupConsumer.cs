@@ -26,7 +26,7 @@ public sealed class GroupConsumer(
 {
     private readonly string _group = options.Group;
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Signal _wake = new();
     private bool _batchInHand;
 
     /// <summary>The runtime's own Redis and I/O failures, plus what the service counts as transient.</summary>
@@ -56,7 +56,7 @@ public sealed class GroupConsumer(
             {
                 if (!subscribed)
                 {
-                    await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(StreamKeys.WakeChannel), (_, _) => Wake());
+                    await _wake.FollowWakeUpsAsync(redis);
                     subscribed = true;
                 }
 
@@ -297,21 +297,6 @@ public sealed class GroupConsumer(
         catch (RedisServerException e) when (e.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
         {
             // The group exists: keep its position.
-        }
-    }
-
-    private void Wake()
-    {
-        try
-        {
-            if (_wake.CurrentCount == 0)
-            {
-                _wake.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // Another wake-up got there first; one is enough.
         }
     }
 

@@ -22,7 +22,7 @@ public static class StreamAppender
 {
     // KEYS[1] stream, KEYS[2] overflow hash, KEYS[3] dedupe key (optional).
     // ARGV[1] cap, ARGV[2] dedupe window ms, ARGV[3] bounding group, ARGV[4..] field/value pairs.
-    private const string Script = """
+    private const string Script = LuaStreams.Prelude + """
         if #KEYS == 3 then
           local existing = redis.call('GET', KEYS[3])
           if existing then return {existing, 1, 0} end
@@ -30,24 +30,11 @@ public static class StreamAppender
         local lost = 0
         local excess = redis.call('XLEN', KEYS[1]) + 1 - tonumber(ARGV[1])
         if excess > 0 then
-          local function parse(id)
-            local dash = string.find(id, '-', 1, true)
-            return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-          end
-          local function after(a, b)
-            local am, as = parse(a)
-            local bm, bs = parse(b)
-            return am > bm or (am == bm and as > bs)
-          end
-          local delivered = nil
-          for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-            local fields = {}
-            for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
-            if fields['name'] == ARGV[3] then delivered = fields['last-delivered-id'] end
-          end
+          local group = groups_of(KEYS[1])[ARGV[3]]
+          local delivered = group and group['last-delivered-id']
           for _, victim in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)) do
             local id = victim[1]
-            if delivered == nil or after(id, delivered)
+            if not delivered or id_less(delivered, id)
                or #redis.call('XPENDING', KEYS[1], ARGV[3], id, id, 1) > 0 then
               redis.call('HSETNX', KEYS[2], 'first', id)
               redis.call('HSET', KEYS[2], 'last', id)

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using System.Text.Json;
 using Arena.Contracts;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Hosting;
@@ -51,16 +50,7 @@ public sealed class StreamTrimmer(
     ILogger<StreamTrimmer> logger) : BackgroundService
 {
     // KEYS[1] stream. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep, ARGV[3] time cut-off ID.
-    private const string TrimScript = """
-        local function parse(id)
-          local dash = string.find(id, '-', 1, true)
-          return tonumber(string.sub(id, 1, dash - 1)), tonumber(string.sub(id, dash + 1))
-        end
-        local function less(a, b)
-          local am, as = parse(a)
-          local bm, bs = parse(b)
-          return am < bm or (am == bm and as < bs)
-        end
+    private const string TrimScript = LuaStreams.Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         local bounding, required = {}, nil
         for name in string.gmatch(ARGV[1], '[^,]+') do
@@ -68,10 +58,7 @@ public sealed class StreamTrimmer(
           required = required or name
         end
         local boundary, found = nil, false
-        for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-          local fields = {}
-          for i = 1, #g, 2 do fields[g[i]] = g[i + 1] end
-          local name = fields['name']
+        for name, fields in pairs(groups_of(KEYS[1])) do
           if bounding[name] then
             if name == required then found = true end
             -- Committed: everything before the oldest pending entry, or up to the last delivered one.
@@ -80,21 +67,21 @@ public sealed class StreamTrimmer(
             if tonumber(pending[1]) > 0 then
               committed = pending[2]
             else
-              local ms, seq = parse(fields['last-delivered-id'])
+              local ms, seq = parse_id(fields['last-delivered-id'])
               committed = string.format('%.0f-%.0f', ms, seq + 1)
             end
-            if boundary == nil or less(committed, boundary) then boundary = committed end
+            if boundary == nil or id_less(committed, boundary) then boundary = committed end
           end
         end
         if not found then return 0 end
-        if less(ARGV[3], boundary) then boundary = ARGV[3] end
+        if id_less(ARGV[3], boundary) then boundary = ARGV[3] end
         local keep = tonumber(ARGV[2])
         if keep > 0 then
           if redis.call('XLEN', KEYS[1]) <= keep then return 0 end
           local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', keep)
           if #tail < keep then return 0 end
           local oldestKept = tail[#tail][1]
-          if less(oldestKept, boundary) then boundary = oldestKept end
+          if id_less(oldestKept, boundary) then boundary = oldestKept end
         end
         return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary)
         """;
@@ -172,22 +159,10 @@ public sealed class StreamTrimmer(
         var last = range["last"];
         var lost = long.Parse(range["count"], CultureInfo.InvariantCulture);
         var stream = StreamKeys.Events(partition);
-        var now = time.GetUtcNow();
-        var eventId = $"overflow:{partition}:{first}:{last}";
-        var payload = new StreamOverflow(stream, partition, StreamKeys.PersisterGroup, first, last, lost);
-        var envelope = JsonSerializer.SerializeToUtf8Bytes(
-            Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), EventTypes.StreamOverflow, now, payload, eventId),
-            ArenaJson.Default.Envelope);
-        // Recorded under the pipeline's own run, on that run's partition, like every event of a run.
-        await StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, arena.Value.Partitions),
-            [
-                new(StreamFields.EventId, eventId),
-                new(StreamFields.RunId, PipelineRun.Id),
-                new(StreamFields.Type, EventTypes.StreamOverflow),
-                new(StreamFields.Envelope, envelope),
-                new(StreamFields.IngestedAt, now.ToUnixTimeMilliseconds()),
-            ],
-            eventId, long.MaxValue, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
+        // A deterministic id: a report repeated after a crash is deduplicated.
+        await StreamEntries.AppendPipelineEventAsync(db, arena.Value.Partitions, EventTypes.StreamOverflow,
+            new StreamOverflow(stream, partition, StreamKeys.PersisterGroup, first, last, lost),
+            $"overflow:{partition}:{first}:{last}", idempotent: true, time.GetUtcNow());
         await db.KeyDeleteAsync(reporting);
         _overflowReported.Add(lost);
         logger.LogError("Stream overflow on {Stream}: {Lost} entries from {First} to {Last} were removed by the hard cap before the persister committed them",

@@ -250,13 +250,7 @@ public static class Commands
             return await output.FailAsync($"group '{group}' does not exist on {stream}");
         }
         // The group resumes after its last delivered ID, so set it just before the first entry to replay.
-        var before = start.Sequence > 0
-            ? new StreamId(start.Milliseconds, start.Sequence - 1)
-            : start.Milliseconds > 0 ? new StreamId(start.Milliseconds - 1, long.MaxValue) : StreamId.Zero;
-        var beforeText = before.Sequence == long.MaxValue
-            ? string.Create(CultureInfo.InvariantCulture, $"{before.Milliseconds}-18446744073709551615")
-            : before.ToString();
-        await db.ExecuteAsync("XGROUP", "SETID", stream, group, beforeText);
+        await db.ExecuteAsync("XGROUP", "SETID", stream, group, start.Previous().ToString());
         if (output.Json)
         {
             await output.JsonAsync(w =>

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using Arena.Contracts;
+using StackExchange.Redis;
+
+namespace Arena.Messaging;
+
+/// <summary>The fields of a stream entry, and the pipeline's own events written as such entries.</summary>
+public static class StreamEntries
+{
+    public static NameValueEntry[] Fields(string eventId, string runId, string type, RedisValue envelope, long ingestedAtMs, string? traceParent = null)
+    {
+        NameValueEntry[] fields =
+        [
+            new(StreamFields.EventId, eventId),
+            new(StreamFields.RunId, runId),
+            new(StreamFields.Type, type),
+            new(StreamFields.Envelope, envelope),
+            new(StreamFields.IngestedAt, ingestedAtMs),
+        ];
+        return traceParent is null ? fields : [.. fields, new(StreamFields.TraceParent, traceParent)];
+    }
+
+    /// <summary>
+    /// Appends an event of the pipeline itself (run <see cref="PipelineRun.Id"/>, on that run's
+    /// partition); with <paramref name="idempotent"/> its event id is deduplicated for a day.
+    /// </summary>
+    public static Task<Appended> AppendPipelineEventAsync<T>(IDatabaseAsync db, int partitions, string type, T payload,
+        string eventId, bool idempotent, DateTimeOffset now) where T : notnull
+    {
+        var envelope = JsonSerializer.SerializeToUtf8Bytes(
+            Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), type, now, payload, eventId), ArenaJson.Default.Envelope);
+        return StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, partitions),
+            Fields(eventId, PipelineRun.Id, type, envelope, now.ToUnixTimeMilliseconds()),
+            idempotent ? eventId : null, long.MaxValue, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
+    }
+}

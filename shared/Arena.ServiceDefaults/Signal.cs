@@ -1,0 +1,40 @@
+using Arena.Contracts;
+using StackExchange.Redis;
+
+namespace Arena.ServiceDefaults;
+
+/// <summary>
+/// A wake-up flag a loop can wait on: setting it twice before the wait still wakes once.
+/// </summary>
+public sealed class Signal : IDisposable
+{
+    private readonly SemaphoreSlim _flag = new(0, 1);
+
+    public bool IsSet => _flag.CurrentCount > 0;
+
+    public void Set()
+    {
+        try
+        {
+            if (_flag.CurrentCount == 0)
+            {
+                _flag.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Set concurrently; once is enough.
+        }
+    }
+
+    /// <summary>Waits until set (and clears it) or until <paramref name="timeout"/>; true when it was set.</summary>
+    public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _flag.WaitAsync(timeout, cancellationToken);
+
+    public void Reset() => _flag.Wait(0);
+
+    /// <summary>Sets this signal whenever ingest announces new entries on <see cref="StreamKeys.WakeChannel"/>.</summary>
+    public Task FollowWakeUpsAsync(IConnectionMultiplexer redis) =>
+        redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(StreamKeys.WakeChannel), (_, _) => Set());
+
+    public void Dispose() => _flag.Dispose();
+}

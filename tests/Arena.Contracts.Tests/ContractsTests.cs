@@ -61,6 +61,15 @@ public sealed class StreamIdTests
     }
 
     [Fact]
+    public void Previous_is_the_greatest_id_below()
+    {
+        Assert.Equal(StreamId.Parse("5-2"), StreamId.Parse("5-3").Previous());
+        Assert.Equal(new StreamId(4, long.MaxValue), StreamId.Parse("5-0").Previous());
+        Assert.True(StreamId.Parse("5-0").Previous() < StreamId.Parse("5-0"));
+        Assert.Equal(StreamId.Zero, StreamId.Zero.Previous());
+    }
+
+    [Fact]
     public void Id_round_trips_through_text()
     {
         Assert.Equal("1732356000123-7", StreamId.Parse("1732356000123-7").ToString());

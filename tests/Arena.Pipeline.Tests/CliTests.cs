@@ -8,31 +8,16 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>The operator CLI against real Redis and real consumer groups.</summary>
-public sealed class CliTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
 {
     private static readonly string Stream = StreamKeys.Events(0);
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _client = null!;
-    private IDatabase Db => _client.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(output);
-        _client = await _redis.ConnectAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
 
     private async Task<(int Exit, string Out, string Err)> ArenaAsync(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var exit = await ArenaCli.RunAsync([.. args, "--redis", _redis.Configuration], stdout, stderr);
-        output.WriteLine($"arena {string.Join(' ', args)} → {exit}\n{stdout}{stderr}");
+        var exit = await ArenaCli.RunAsync([.. args, "--redis", Redis.Configuration], stdout, stderr);
+        Output.WriteLine($"arena {string.Join(' ', args)} → {exit}\n{stdout}{stderr}");
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
@@ -40,9 +25,9 @@ public sealed class CliTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Dlq_replay_delivers_the_entry_again_to_the_failed_group_only_and_empties_it_from_the_dlq()
     {
         var fixedUp = false;
-        await using var failing = TestConsumer.Start(_client, "g", "c",
+        await using var failing = TestConsumer.Start(Client, "g", "c",
             m => m["tag"] == "bad" && !Volatile.Read(ref fixedUp) ? MessageOutcome.DeadLetter("cannot interpret") : MessageOutcome.Ack);
-        await using var other = TestConsumer.Start(_client, "other", "c");
+        await using var other = TestConsumer.Start(Client, "other", "c");
         await Db.StreamAddAsync(Stream, [new("n", 1), new("tag", "good")]);
         var bad = (await Db.StreamAddAsync(Stream, [new("n", 2), new("tag", "bad")])).ToString();
         await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters) == 1, "the dead letter");
@@ -100,7 +85,7 @@ public sealed class CliTests(ITestOutputHelper output) : IAsyncLifetime
     {
         var first = (await Db.StreamAddAsync(Stream, "n", 1)).ToString();
         await Db.StreamAddAsync(Stream, "n", 2);
-        await using var consumer = TestConsumer.Start(_client, "g", "c");
+        await using var consumer = TestConsumer.Start(Client, "g", "c");
         await Wait.UntilAsync(() => consumer.Handled.Count == 2, "the first pass");
 
         var replay = await ArenaAsync("replay", "--group", "g", "--from", first);

@@ -11,24 +11,9 @@ namespace Arena.Pipeline.Tests;
 /// The consumer runtime against real Redis: one test per guarantee of DESIGN.md (3–6), each
 /// failing if its guarantee breaks.
 /// </summary>
-public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ConsumerConformanceTests(ITestOutputHelper output) : PipelineTest(output)
 {
     private static readonly string Stream = StreamKeys.Events(0);
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _client = null!;
-    private IDatabase Db => _client.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(output);
-        _client = await _redis.ConnectAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _client.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
 
     private async Task<List<string>> AddAsync(int count, string tag = "ok")
     {
@@ -51,7 +36,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
         var held = await Db.StreamReadGroupAsync(Stream, "g", "dead-one", ">", 100);
         Assert.Equal(100, held.Length);
 
-        await using var survivor = TestConsumer.Start(_client, "g", "survivor");
+        await using var survivor = TestConsumer.Start(Client, "g", "survivor");
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
 
         Assert.Equal(ids.Order(), survivor.Handled.Keys.Order());
@@ -67,7 +52,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
         var poison = (await Db.StreamAddAsync(Stream, [new("n", 10), new("tag", "poison")])).ToString();
         await AddAsync(10);
 
-        await using var consumer = TestConsumer.Start(_client, "g", "c1",
+        await using var consumer = TestConsumer.Start(Client, "g", "c1",
             m => m["tag"] == "poison" ? throw new InvalidOperationException("the model exploded") : MessageOutcome.Ack,
             o => o.MaxDeliveries = 3);
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
@@ -91,7 +76,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
         await AddAsync(5);
         await AddAsync(1, "unparseable");
 
-        await using var consumer = TestConsumer.Start(_client, "g", "c1",
+        await using var consumer = TestConsumer.Start(Client, "g", "c1",
             m => m["tag"] == "unparseable" ? MessageOutcome.DeadLetter("cannot parse") : MessageOutcome.Ack);
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
 
@@ -108,7 +93,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
         await Db.StreamReadGroupAsync(Stream, "g", "dead-one", ">", 5);
         await Db.StreamDeleteAsync(Stream, [ids[2]]);
 
-        await using var survivor = TestConsumer.Start(_client, "g", "survivor");
+        await using var survivor = TestConsumer.Start(Client, "g", "survivor");
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
 
         Assert.Equal(4, survivor.Handled.Count);
@@ -120,7 +105,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     public async Task Consumption_resumes_after_the_stream_is_deleted_and_recreated()
     {
         await AddAsync(5);
-        await using var consumer = TestConsumer.Start(_client, "g", "c1");
+        await using var consumer = TestConsumer.Start(Client, "g", "c1");
         await Wait.UntilAsync(() => consumer.Handled.Count == 5, "the first entries");
 
         await Db.KeyDeleteAsync(Stream);
@@ -133,17 +118,17 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     [Fact]
     public async Task Nothing_is_lost_when_redis_restarts_mid_run()
     {
-        if (_redis.Mode != "local redis-server")
+        if (Redis.Mode != "local redis-server")
         {
             return; // a container comes back on another port
         }
-        await using var consumer = TestConsumer.Start(_client, "g", "c1");
+        await using var consumer = TestConsumer.Start(Client, "g", "c1");
         var added = await AddAsync(200);
         await Wait.UntilAsync(() => consumer.Handled.Count > 0, "some progress");
 
-        await _redis.KillAsync();
-        await _redis.RestartAsync();
-        await Wait.UntilAsync(() => _client.IsConnected, "the client to reconnect");
+        await Redis.KillAsync();
+        await Redis.RestartAsync();
+        await Wait.UntilAsync(() => Client.IsConnected, "the client to reconnect");
         added.AddRange(await AddAsync(200));
 
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
@@ -155,8 +140,8 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     [Fact]
     public async Task Two_consumers_in_one_group_share_the_work_each_entry_once()
     {
-        await using var a = TestConsumer.Start(_client, "g", "a", configure: o => o.BatchSize = 10);
-        await using var b = TestConsumer.Start(_client, "g", "b", configure: o => o.BatchSize = 10);
+        await using var a = TestConsumer.Start(Client, "g", "a", configure: o => o.BatchSize = 10);
+        await using var b = TestConsumer.Start(Client, "g", "b", configure: o => o.BatchSize = 10);
         var ids = new List<string>();
         for (var round = 0; round < 20; round++)
         {
@@ -175,8 +160,8 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     public async Task Two_groups_each_see_every_entry()
     {
         var ids = await AddAsync(300);
-        await using var first = TestConsumer.Start(_client, "g1", "c");
-        await using var second = TestConsumer.Start(_client, "g2", "c");
+        await using var first = TestConsumer.Start(Client, "g1", "c");
+        await using var second = TestConsumer.Start(Client, "g2", "c");
 
         await Wait.UntilAsync(async () => await DrainedAsync("g1") && await DrainedAsync("g2"), "both groups to drain");
 
@@ -189,7 +174,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     {
         var ids = await AddAsync(3);
         var failures = 0;
-        await using var consumer = TestConsumer.Start(_client, "g", "c1",
+        await using var consumer = TestConsumer.Start(Client, "g", "c1",
             _ => Interlocked.Increment(ref failures) <= 4 ? throw new IOException("disk unplugged") : MessageOutcome.Ack,
             o => o.MaxDeliveries = 2);
 
@@ -207,7 +192,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
         await Db.StreamCreateConsumerGroupAsync(Stream, "g", "$");
         await Db.StreamReadGroupAsync(Stream, "g", "gone", ">", 1);
 
-        await using var consumer = TestConsumer.Start(_client, "g", "c1", configure: o => o.DeadConsumerIdle = TimeSpan.FromSeconds(1));
+        await using var consumer = TestConsumer.Start(Client, "g", "c1", configure: o => o.DeadConsumerIdle = TimeSpan.FromSeconds(1));
 
         await Wait.UntilAsync(async () => (await Db.StreamConsumerInfoAsync(Stream, "g")).All(c => c.Name != "gone"), "the idle consumer to be removed");
     }
@@ -265,7 +250,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : IAsyncL
     }
 
     private StreamTrimmer Trimmer(int retainCount, TimeSpan? retainFor = null) => new(
-        _client,
+        Client,
         Options.Create(new TrimOptions { RetainCount = retainCount, RetainFor = retainFor ?? TimeSpan.Zero }),
         Options.Create(new Arena.ServiceDefaults.ArenaOptions()),
         TestConsumer.Meters,

@@ -7,31 +7,13 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>The SSE gateway as a real process, read by real SSE clients over HTTP.</summary>
-public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class GatewayTests(ITestOutputHelper output) : PipelineTest(output)
 {
-    private readonly string _dataDir = Paths.NewTempDir("gateway");
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _client = null!;
-    private ServiceProcess _ingest = null!;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(output);
-        _client = await _redis.ConnectAsync();
-        _ingest = await ServiceProcess.Ingest(_redis, output).WaitReadyAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ingest.DisposeAsync();
-        await _client.DisposeAsync();
-        await _redis.DisposeAsync();
-        Directory.Delete(_dataDir, recursive: true);
-    }
+    protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string>();
 
     private async Task PostAsync(string runId, int from, int count)
     {
-        await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, Events.Array(Events.Run(runId, count, from))));
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(Events.Run(runId, count, from))));
     }
 
     private static long Seq(SseEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("seq").GetInt64();
@@ -40,13 +22,13 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Client_that_disconnects_at_random_receives_every_event_once_and_in_order_even_across_trimming()
     {
         const int Total = 600;
-        await using var persister = await ServiceProcess.Persister(_redis, _dataDir, output, new Dictionary<string, string>
+        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
         {
             ["Persister__TrimInterval"] = "00:00:00.100",
             ["Persister__RetainCount"] = "0",
             ["Persister__RetainFor"] = "00:00:00",
         }).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(_redis, output, persister).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
         var random = new Random(5);
         var received = new List<SseEvent>();
         string? last = null;
@@ -55,7 +37,7 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
         // Wait until Redis has trimmed events the client has not seen: they must come from the persister.
         await Wait.UntilAsync(async () =>
         {
-            var first = await _client.GetDatabase().StreamRangeAsync(StreamKeys.Events(0), "-", "+", 1);
+            var first = await Client.GetDatabase().StreamRangeAsync(StreamKeys.Events(0), "-", "+", 1);
             return first.Length == 0 || StreamId.Parse(first[0].Id.ToString()) > StreamId.Parse(await FirstIdAsync());
         }, "Redis to trim the first events");
 
@@ -88,12 +70,12 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
 
     /// <summary>The first event's stream ID, from the dedupe key ingest keeps for it.</summary>
     private async Task<string> FirstIdAsync() =>
-        (await _client.GetDatabase().StringGetAsync(StreamKeys.Dedupe(0, "run-g:1"))).ToString();
+        (await Client.GetDatabase().StringGetAsync(StreamKeys.Dedupe(0, "run-g:1"))).ToString();
 
     [Fact]
     public async Task A_thousand_clients_on_one_run_all_receive_every_event()
     {
-        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2000 }) { BaseAddress = gateway.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
         var connected = 0;
         var clients = Enumerable.Range(0, 1000).Select(_ => SseClient.ReadAsync(http, "/v1/runs/run-k/stream?from=live", null,
@@ -109,7 +91,7 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task All_runs_stream_carries_every_run_live()
     {
-        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
         var connected = new TaskCompletionSource();
         var reading = SseClient.ReadAsync(gateway.Http, "/v1/stream", null, events => events.Count >= 20, TimeSpan.FromSeconds(60), () => connected.TrySetResult());
         await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -128,7 +110,7 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     [InlineData("99999999999999-0", "Last-Event-ID")]
     public async Task Bad_last_event_id_gets_a_clear_400(string lastEventId, string field)
     {
-        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/runs/run-x/stream");
         request.Headers.Add("Last-Event-ID", lastEventId);
 
@@ -142,7 +124,7 @@ public sealed class GatewayTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Viewer_page_is_served()
     {
-        await using var gateway = await ServiceProcess.Gateway(_redis, output).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
 
         var page = await gateway.Http.GetStringAsync("/");
 

@@ -8,39 +8,22 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>Every status code of <c>POST /v1/events</c>, against a real ingest process and Redis.</summary>
-public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(output)
 {
+    protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string>
+    {
+        ["Arena__ApiKeys"] = $"{Key}, test-key-2",
+        ["Ingest__MaxBodyBytes"] = "65536",
+        ["Ingest__MaxEvents"] = "50",
+        ["Ingest__MaxEventBytes"] = "2048",
+        ["Ingest__MaxStreamLength"] = "1000",
+    };
+
     private const string Key = "test-key-1";
     private static readonly string Stream = StreamKeys.Events(0);
 
-    private RedisServer _redis = null!;
-    private ServiceProcess _ingest = null!;
-    private ConnectionMultiplexer _client = null!;
-    private IDatabase Db => _client.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(output);
-        _client = await _redis.ConnectAsync();
-        _ingest = await ServiceProcess.Ingest(_redis, output, new Dictionary<string, string>
-        {
-            ["Arena__ApiKeys"] = $"{Key}, test-key-2",
-            ["Ingest__MaxBodyBytes"] = "65536",
-            ["Ingest__MaxEvents"] = "50",
-            ["Ingest__MaxEventBytes"] = "2048",
-            ["Ingest__MaxStreamLength"] = "1000",
-        }).WaitReadyAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ingest.DisposeAsync();
-        await _client.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     private Task<HttpResponseMessage> Post(string body, string contentType = "application/json", string? key = Key) =>
-        Events.PostAsync(_ingest.Http, body, contentType, key);
+        Events.PostAsync(Ingest.Http, body, contentType, key);
 
     [Fact]
     public async Task Single_envelope_is_accepted_and_stored_in_canonical_form()
@@ -81,7 +64,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
         request.Headers.Add("X-Api-Key", Key);
         request.Headers.Add("traceparent", $"00-{TraceId}-00f067aa0ba902b7-01");
 
-        var result = Assert.Single(await Events.AcceptedAsync(await _ingest.Http.SendAsync(request)));
+        var result = Assert.Single(await Events.AcceptedAsync(await Ingest.Http.SendAsync(request)));
 
         var entry = Assert.Single(await Db.StreamRangeAsync(Stream, result.StreamId, result.StreamId));
         Assert.StartsWith($"00-{TraceId}-", entry[StreamFields.TraceParent].ToString());
@@ -168,7 +151,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
         Assert.Contains(expected, text, StringComparison.Ordinal);
         Assert.Equal(0, await Db.StreamLengthAsync(Stream));
-        Assert.True((await _ingest.Http.GetAsync("/healthz")).IsSuccessStatusCode);
+        Assert.True((await Ingest.Http.GetAsync("/healthz")).IsSuccessStatusCode);
     }
 
     [Fact]
@@ -180,7 +163,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Events.Raw(bytes, "application/json") };
         request.Headers.Add("X-Api-Key", Key);
-        var response = await _ingest.Http.SendAsync(request);
+        var response = await Ingest.Http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("UTF-8", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -205,7 +188,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Events.Json(Events.TurnStart("run-i", 1)) };
         request.Headers.Add("X-Api-Key", "test-key-2");
 
-        Assert.Equal(HttpStatusCode.Accepted, (await _ingest.Http.SendAsync(request)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await Ingest.Http.SendAsync(request)).StatusCode);
     }
 
     [Fact]
@@ -246,7 +229,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(1000, await Db.StreamLengthAsync(Stream));
         // No persister group exists, so nothing was ever committed: every removed entry counts as lost.
-        Assert.Matches(@"arena_stream_overflow_lost_total\{[^}]*\} 2000\b", await _ingest.Http.GetStringAsync("/metrics"));
+        Assert.Matches(@"arena_stream_overflow_lost_total\{[^}]*\} 2000\b", await Ingest.Http.GetStringAsync("/metrics"));
         Assert.Equal("2000", (await Db.HashGetAsync(StreamKeys.Overflow(0), "count")).ToString());
     }
 

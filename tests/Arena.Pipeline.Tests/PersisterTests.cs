@@ -7,31 +7,12 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>The persister against real Redis, real DuckDB files and real processes killed with -9.</summary>
-public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(output)
 {
-    private readonly string _dataDir = Paths.NewTempDir("persister");
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _client = null!;
-    private ServiceProcess _ingest = null!;
-    private IDatabase Db => _client.GetDatabase();
-
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(output);
-        _client = await _redis.ConnectAsync();
-        _ingest = await ServiceProcess.Ingest(_redis, output).WaitReadyAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ingest.DisposeAsync();
-        await _client.DisposeAsync();
-        await _redis.DisposeAsync();
-        Directory.Delete(_dataDir, recursive: true);
-    }
+    protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string>();
 
     private ServiceProcess Persister(params (string Key, string Value)[] settings) =>
-        ServiceProcess.Persister(_redis, _dataDir, output, settings.ToDictionary(s => s.Key, s => s.Value));
+        ServiceProcess.Persister(Redis, DataDir, Output, settings.ToDictionary(s => s.Key, s => s.Value));
 
     /// <summary>Posts <paramref name="runs"/> × <paramref name="perRun"/> events in batches of 100; returns their event ids.</summary>
     private async Task<HashSet<string>> PostAsync(int runs, int perRun, bool twice = false)
@@ -43,11 +24,11 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
             foreach (var batch in events.Chunk(100))
             {
                 var body = Events.Array(batch);
-                var results = await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, body));
+                var results = await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, body));
                 ids.UnionWith(results.Select(x => x.EventId));
                 if (twice)
                 {
-                    var again = await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, body));
+                    var again = await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, body));
                     Assert.All(again, x => Assert.True(x.Duplicate));
                 }
             }
@@ -82,7 +63,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
             await StopGracefullyAsync(second);
         }
 
-        var stored = PipelineState.ReadStore(_dataDir);
+        var stored = PipelineState.ReadStore(DataDir);
         Assert.Equal(1000, stored.Count);
         Assert.Equal(1000, stored.DistinctStreamIds);
         Assert.Equal(posted, stored.EventIds);
@@ -100,7 +81,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
         }
         // The third batch is committed but was never acknowledged.
         Assert.Equal(100, await PipelineState.PendingAsync(Db));
-        Assert.Equal(300, PipelineState.ReadStore(_dataDir).Count);
+        Assert.Equal(300, PipelineState.ReadStore(DataDir).Count);
 
         await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
@@ -108,7 +89,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
             await StopGracefullyAsync(restarted);
         }
 
-        var stored = PipelineState.ReadStore(_dataDir);
+        var stored = PipelineState.ReadStore(DataDir);
         Assert.Equal(1000, stored.Count);
         Assert.Equal(1000, stored.DistinctStreamIds);
         Assert.Equal(posted, stored.EventIds);
@@ -123,7 +104,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
         await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) >= 5000, "half the events to be persisted");
         await persister.KillAsync();
         await persister.DisposeAsync();
-        output.WriteLine($"killed with {PipelineState.ReadStore(_dataDir).Count} rows stored, {await PipelineState.PendingAsync(Db)} pending");
+        Output.WriteLine($"killed with {PipelineState.ReadStore(DataDir).Count} rows stored, {await PipelineState.PendingAsync(Db)} pending");
 
         await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
@@ -133,7 +114,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(10_000, await PipelineState.PersistedCountAsync(restarted.Http));
             await StopGracefullyAsync(restarted);
 
-            var stored = PipelineState.ReadStore(_dataDir);
+            var stored = PipelineState.ReadStore(DataDir);
             Assert.Equal(10_000, stored.Count);
             Assert.Equal(10_000, stored.DistinctStreamIds);
             Assert.Equal(posted, stored.EventIds);
@@ -159,7 +140,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
             await StopGracefullyAsync(successor);
         }
 
-        var stored = PipelineState.ReadStore(_dataDir);
+        var stored = PipelineState.ReadStore(DataDir);
         Assert.Equal(1000, stored.Count);
         Assert.Equal(posted, stored.EventIds);
     }
@@ -175,7 +156,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(0, await persister.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await PipelineState.PendingAsync(Db));
-        var stored = PipelineState.ReadStore(_dataDir);
+        var stored = PipelineState.ReadStore(DataDir);
         var delivered = (await Db.StreamGroupInfoAsync(PipelineState.Stream)).Single().LastDeliveredId;
         // Everything handed to the persister is committed, and nothing beyond it.
         Assert.Equal(stored.Rows.Max(r => r.Id).ToString(), delivered!.ToString());
@@ -185,7 +166,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Forced_overflow_is_reported_as_a_stream_overflow_event_naming_the_lost_range()
     {
-        await using var capped = await ServiceProcess.Ingest(_redis, output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" }).WaitReadyAsync();
+        await using var capped = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" }).WaitReadyAsync();
         await Db.StreamCreateConsumerGroupAsync(PipelineState.Stream, StreamKeys.PersisterGroup, "0", createStream: true);
         var streamIds = new List<string>();
         foreach (var batch in Events.Run("run-o", 1500).Chunk(100))
@@ -221,7 +202,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
         await PostAsync(runs: 1, perRun: 5);
         var junk = await Db.StreamAddAsync(PipelineState.Stream, "envelope", "{not json");
         await PostAsync(runs: 1, perRun: 5); // same ids: duplicates, nothing added
-        await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, Events.Array(Events.Run("run-z", 5))));
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(Events.Run("run-z", 5))));
 
         await using var persister = await Persister().WaitReadyAsync();
         await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the persister to drain");
@@ -245,7 +226,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : IAsyncLifetime
         await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 50, "50 events");
 
         var gameEnd = """{"event_id":"run-0:26","run_id":"run-0","seq":26,"type":"game_end","schema_version":1,"ts":"2026-11-23T10:05:00Z","payload":{"results":[{"player_id":"p1","model":"a","rank":1},{"player_id":"p2","model":"b","rank":2}]}}""";
-        await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, gameEnd));
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, gameEnd));
         await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 51, "the game_end");
 
         using var runs = JsonDocument.Parse(await persister.Http.GetStringAsync("/v1/runs"));

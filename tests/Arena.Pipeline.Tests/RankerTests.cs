@@ -8,28 +8,11 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>The ranker as a real process: games posted to ingest, the leaderboard read over HTTP.</summary>
-public sealed class RankerTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
 {
-    private readonly string _dataDir = Paths.NewTempDir("ranker");
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _client = null!;
-    private ServiceProcess _ingest = null!;
+    protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string>();
+
     private int _runs;
-
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync(output);
-        _client = await _redis.ConnectAsync();
-        _ingest = await ServiceProcess.Ingest(_redis, output).WaitReadyAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ingest.DisposeAsync();
-        await _client.DisposeAsync();
-        await _redis.DisposeAsync();
-        Directory.Delete(_dataDir, recursive: true);
-    }
 
     private static string GameEnd(string runId, params (string Model, int Rank)[] results)
     {
@@ -44,7 +27,7 @@ public sealed class RankerTests(ITestOutputHelper output) : IAsyncLifetime
     {
         foreach (var chunk in games.Select(g => GameEnd($"run-{Interlocked.Increment(ref _runs):D5}", g)).Chunk(50))
         {
-            await Events.AcceptedAsync(await Events.PostAsync(_ingest.Http, Events.Array(chunk)));
+            await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(chunk)));
         }
     }
 
@@ -73,7 +56,7 @@ public sealed class RankerTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Games_posted_to_ingest_give_the_design_vectors_on_the_leaderboard(
         string games, double expectedA, double expectedB, int winsA, int lossesA, int drawsA)
     {
-        await using var ranker = await ServiceProcess.Ranker(_redis, _dataDir, output).WaitReadyAsync();
+        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         var parsed = games.Split(' ').Select(g => g.Contains('=', StringComparison.Ordinal)
             ? new[] { (g[..1], 1), (g[2..], 1) }
             : [(g[..1], 1), (g[2..], 2)]).ToList();
@@ -92,7 +75,7 @@ public sealed class RankerTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(board["A"].GetProperty("rating").GetDouble(), model.RootElement.GetProperty("rating").GetDouble());
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await ranker.Http.GetAsync("/v1/models/nobody")).StatusCode);
         // Each fit is announced on the stream.
-        Assert.Contains(await _client.GetDatabase().StreamRangeAsync(StreamKeys.Events(0)), e => e[StreamFields.Type] == EventTypes.LeaderboardUpdated);
+        Assert.Contains(await Client.GetDatabase().StreamRangeAsync(StreamKeys.Events(0)), e => e[StreamFields.Type] == EventTypes.LeaderboardUpdated);
     }
 
     [Fact]
@@ -109,22 +92,22 @@ public sealed class RankerTests(ITestOutputHelper output) : IAsyncLifetime
         var posted = 0;
         for (var crash = 0; crash < 3; crash++)
         {
-            await using var ranker = await ServiceProcess.Ranker(_redis, _dataDir, output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "20" }).WaitReadyAsync();
+            await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "20" }).WaitReadyAsync();
             var batch = Games(120);
             var posting = PostGamesAsync(batch);
-            await Wait.UntilAsync(async () => (await _client.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0)))
+            await Wait.UntilAsync(async () => (await Client.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0)))
                 .Any(g => g.Name == "ranker" && g.EntriesRead > posted + 40), "the ranker to make progress");
             await ranker.KillAsync();
             await posting;
             posted += batch.Count;
         }
 
-        await using var survivor = await ServiceProcess.Ranker(_redis, _dataDir, output).WaitReadyAsync();
+        await using var survivor = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         var survived = await LeaderboardAsync(survivor, posted);
         var freshDir = Paths.NewTempDir("ranker-fresh");
         try
         {
-            await using var fresh = await ServiceProcess.Ranker(_redis, freshDir, output, new Dictionary<string, string> { ["Ranker__Group"] = "ranker-fresh" }).WaitReadyAsync();
+            await using var fresh = await ServiceProcess.Ranker(Redis, freshDir, Output, new Dictionary<string, string> { ["Ranker__Group"] = "ranker-fresh" }).WaitReadyAsync();
             var recomputed = await LeaderboardAsync(fresh, posted);
 
             var a = ByModel(survived);
@@ -151,8 +134,8 @@ public sealed class RankerTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Game_end_the_ranker_cannot_interpret_is_dead_lettered_and_the_rest_counted()
     {
-        var db = _client.GetDatabase();
-        await using var ranker = await ServiceProcess.Ranker(_redis, _dataDir, output).WaitReadyAsync();
+        var db = Client.GetDatabase();
+        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         await PostGamesAsync([[("A", 1), ("B", 2)]]);
         // Written around ingest, as an older or foreign producer could: one result only, and a rank beyond the players.
         await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"), new(StreamFields.Envelope, GameEnd("bad-1", ("A", 1)))]);

@@ -3,14 +3,14 @@ CONFIG ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test bench build redis browser clean
+.PHONY: run test bench build redis browser prometheus images up down clean docker-engine
 
 ## run: Redis, ingest, persister, ranker and a simulated arena on loopback (Ctrl-C stops all)
 run:
 	@CONFIG=$(CONFIG) scripts/run-local.sh
 
 ## test: every test, against real Redis, DuckDB files, HTTP, processes and a headless browser
-test: redis browser
+test: redis browser prometheus
 	dotnet test Arena.slnx -c $(CONFIG) --logger "console;verbosity=normal"
 
 ## bench: measured figures (Markdown + JSON, with the machine) into bench-results/
@@ -28,6 +28,36 @@ redis:
 ## browser: Debian's chromium and playwright-core for the viewer's browser test
 browser:
 	@scripts/ensure-browser.sh
+
+## prometheus: Debian's prometheus, which the tests run against the dashboards and alerts
+prometheus:
+	@scripts/ensure-prometheus.sh
+
+COMPOSE = docker compose -f deploy/compose/compose.yaml --env-file deploy/compose/.env
+SERVICES = ingest persister ranker sse-gateway
+
+## images: one image per service, tagged arena/<service>:<Version of its .csproj>
+images: docker-engine
+	@for s in $(SERVICES); do \
+	  v=$$(dotnet msbuild services/$$s/*.csproj -getProperty:Version); \
+	  echo "arena/$$s:$$v"; \
+	  docker build -f services/$$s/Dockerfile --build-arg VERSION=$$v -t arena/$$s:$$v . || exit 1; \
+	done
+
+## up: the compose stack (Redis with ACLs, the services, Prometheus, Grafana) on a Docker engine
+up: docker-engine deploy/compose/.env
+	$(COMPOSE) up -d --build --wait
+	@echo "Grafana: http://localhost:3000  Prometheus: http://127.0.0.1:9090  viewer: http://localhost:8084/"
+
+## down: stop the compose stack (volumes are kept; add -v to the command to drop them)
+down: docker-engine
+	$(COMPOSE) down
+
+deploy/compose/.env:
+	@echo "deploy/compose/.env is missing: copy deploy/compose/.env.example to it and set every password." >&2; exit 1
+
+docker-engine:
+	@docker info >/dev/null 2>&1 || { echo "This needs a running Docker engine (docker info failed). make run and make test need none." >&2; exit 1; }
 
 ## clean: remove local run data and build output
 clean:

@@ -32,6 +32,8 @@ public static class IngestExtensions
 
     public static WebApplication MapIngest(this WebApplication app)
     {
+        // Created now, so its counters are scraped before the first request.
+        app.Services.GetRequiredService<IngestMetrics>();
         app.UseRateLimiter();
         app.MapPost("/v1/events", IngestEndpoint.PostEventsAsync).RequireRateLimiting(Backpressure);
         return app;

@@ -16,6 +16,10 @@ public sealed class IngestMetrics
         Overflow = meter.CreateCounter<long>("arena.stream.overflow.lost", "{entry}", "Entries the hard cap removed before the persister committed them");
         RedisRetries = meter.CreateCounter<long>("arena.ingest.redis.retries", "{retry}", "Redis commands retried");
         PublishDuration = meter.CreateHistogram<double>("arena.ingest.publish.duration", "ms", "Time to write one request's events to Redis");
+        // Exported from the start, so alerts on an increase have a series to watch.
+        Overflow.Add(0);
+        Duplicates.Add(0);
+        RedisRetries.Add(0);
     }
 
     public Counter<long> Accepted { get; }

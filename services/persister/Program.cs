@@ -1,8 +1,14 @@
 using Arena.Persister;
 using Arena.ServiceDefaults;
 
+const int Port = 8082;
+if (HealthProbe.IsRequested(args))
+{
+    return await HealthProbe.RunAsync(args, Port);
+}
+
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
-builder.AddServiceDefaults("persister", defaultPort: 8082);
+builder.AddServiceDefaults("persister", defaultPort: Port);
 builder.AddPersister();
 
 var app = builder.Build();

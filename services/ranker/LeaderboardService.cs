@@ -47,6 +47,8 @@ public sealed class LeaderboardService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        meters.Create(ArenaTelemetry.MeterPrefix + "Ranker")
+            .CreateObservableGauge("arena.ranker.games", () => Current?.Games ?? 0, "{game}", "Games in the current leaderboard");
         // The first pass fits whatever the store already holds.
         var pending = true;
         while (!stoppingToken.IsCancellationRequested)

@@ -1,8 +1,14 @@
 using Arena.Ranker;
 using Arena.ServiceDefaults;
 
+const int Port = 8083;
+if (HealthProbe.IsRequested(args))
+{
+    return await HealthProbe.RunAsync(args, Port);
+}
+
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
-builder.AddServiceDefaults("ranker", defaultPort: 8083);
+builder.AddServiceDefaults("ranker", defaultPort: Port);
 builder.AddRanker();
 
 var app = builder.Build();

@@ -18,6 +18,8 @@ public static class GatewayExtensions
 
     public static WebApplication MapSseGateway(this WebApplication app)
     {
+        // Created now, so the client gauge is scraped before the first client.
+        app.Services.GetRequiredService<GatewayMetrics>();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapStreams();

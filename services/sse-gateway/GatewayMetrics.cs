@@ -12,8 +12,15 @@ public sealed class GatewayMetrics
         Delivered = meter.CreateCounter<long>("arena.sse.events.delivered", "{event}", "Events written to clients");
         Disconnects = meter.CreateCounter<long>("arena.sse.disconnects", "{client}", "Client disconnects, by reason");
         HistoryEvents = meter.CreateCounter<long>("arena.sse.history.events", "{event}", "Events sent from history, by source (persister or redis)");
+        foreach (var reason in DisconnectReasons)
+        {
+            Disconnects.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
         Latency = meter.CreateHistogram<double>("arena.sse.delivery.latency", "ms", "From ingest accepting an event to writing it to a live client");
     }
+
+    /// <summary>The client went away, it fell too far behind (it resumes), or the gateway is stopping.</summary>
+    public static readonly string[] DisconnectReasons = ["client", "slow", "closed"];
 
     public Counter<long> Delivered { get; }
     public Counter<long> Disconnects { get; }

@@ -1,8 +1,14 @@
 using Arena.ServiceDefaults;
 using Arena.SseGateway;
 
+const int Port = 8084;
+if (HealthProbe.IsRequested(args))
+{
+    return await HealthProbe.RunAsync(args, Port);
+}
+
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
-builder.AddServiceDefaults("sse-gateway", defaultPort: 8084);
+builder.AddServiceDefaults("sse-gateway", defaultPort: Port);
 builder.AddSseGateway();
 
 var app = builder.Build();

@@ -32,5 +32,18 @@ public sealed class ConsumerMetrics
     public Histogram<double> BatchDuration { get; }
     public Histogram<double> IngestLatency { get; }
 
+    /// <summary>
+    /// Exports the failure counters of <paramref name="group"/> at zero, so dashboards and
+    /// alerts have a series (and see the first increase) before anything has gone wrong.
+    /// </summary>
+    public void StartGroup(string group)
+    {
+        var tag = GroupTag(group);
+        foreach (var counter in new[] { Failed, Retried, DeadLettered, Claimed, Deleted })
+        {
+            counter.Add(0, tag);
+        }
+    }
+
     public static KeyValuePair<string, object?> GroupTag(string group) => new("group", group);
 }

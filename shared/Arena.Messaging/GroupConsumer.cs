@@ -49,6 +49,7 @@ public sealed class GroupConsumer(
         var nextClaim = time.GetUtcNow();
         var backoff = TimeSpan.FromMilliseconds(100);
         logger.LogInformation("Consuming {Partitions} partition(s) as {Consumer} in group {Group}", partitions, options.ConsumerName, _group);
+        metrics.StartGroup(_group);
 
         while (!stoppingToken.IsCancellationRequested)
         {

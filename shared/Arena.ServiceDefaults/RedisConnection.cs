@@ -15,6 +15,17 @@ public static class RedisConnection
         // decide whether to retry (idempotent work) or answer 503, and never hang.
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= clientName;
+        // No tie-breaker key and no configuration channel: they serve master elections
+        // among several masters, which this deployment never has, and would need ACL
+        // rights (GET, SUBSCRIBE) outside the arena's keys and channels.
+        options.TieBreaker = "";
+        options.ConfigurationChannel = "";
+        // CONFIG GET only tunes the handshake, and an ACL user should not read the server's
+        // configuration (it holds masterauth), so it is never sent.
+        if (options.CommandMap == CommandMap.Default)
+        {
+            options.CommandMap = CommandMap.Create(["CONFIG"], available: false);
+        }
         return options;
     }
 

@@ -24,6 +24,9 @@ public static class ServiceDefaultsExtensions
     /// <summary>Health checks with this tag decide <c>/readyz</c>.</summary>
     public const string ReadyTag = "ready";
 
+    /// <summary>How long a stopping service may take to finish its work (container stop grace periods exceed it).</summary>
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// A web application builder whose content root is the service's own folder, so its
     /// appsettings.json applies whatever directory it is started from.
@@ -45,12 +48,21 @@ public static class ServiceDefaultsExtensions
         }
 
         builder.Services.AddValidatedOptions<ArenaOptions>(ArenaOptions.Section);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IConnectionMultiplexer>(sp => RedisConnection.Connect(
             RedisConnection.Options(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.Redis, serviceName),
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Arena.Redis")));
 
+        builder.Services.AddHostedService<SettingsCheck>();
         builder.Services.AddSingleton<LoopHealth>();
+        builder.Services.AddSingleton<IHealthCheckPublisher, Readiness>();
+        builder.Services.Configure<HealthCheckPublisherOptions>(o =>
+        {
+            o.Delay = TimeSpan.FromSeconds(1);
+            o.Period = TimeSpan.FromSeconds(5);
+            o.Predicate = check => check.Tags.Contains(ReadyTag);
+        });
         builder.Services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag])
             .AddCheck<LoopHealth>("loops", tags: [ReadyTag]);
@@ -60,8 +72,14 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>Options bound from <paramref name="section"/>, validated by their data annotations at start-up.</summary>
-    public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class =>
-        services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+    public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class
+    {
+        services.AddSingleton(new BoundSection(section, typeof(T)));
+        return services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+    }
+
+    /// <summary>Fine enough to read a p99 of a few milliseconds and coarse enough to show multi-second stalls.</summary>
+    private static readonly double[] MillisecondBuckets = [0.5, 1, 2, 3, 5, 7.5, 10, 15, 25, 50, 75, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
     private static void AddTelemetry(this WebApplicationBuilder builder, string serviceName)
     {
@@ -77,6 +95,9 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter(ArenaTelemetry.MeterPrefix + "*")
+                .AddView(instrument => instrument.Meter.Name.StartsWith(ArenaTelemetry.MeterPrefix, StringComparison.Ordinal) && instrument.Unit == "ms"
+                    ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets }
+                    : null)
                 .AddPrometheusExporter())
             .WithTracing(t => t
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsProbe(ctx.Request.Path))

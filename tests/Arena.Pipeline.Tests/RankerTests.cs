@@ -14,18 +14,9 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
 
     private int _runs;
 
-    private static string GameEnd(string runId, params (string Model, int Rank)[] results)
-    {
-        var entries = results.Select((r, i) => string.Create(CultureInfo.InvariantCulture,
-            $"{{\"player_id\":\"p{i}\",\"model\":\"{r.Model}\",\"rank\":{r.Rank}}}"));
-        return "{\"event_id\":\"" + runId + ":end\",\"run_id\":\"" + runId
-            + "\",\"seq\":99,\"type\":\"game_end\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00Z\",\"payload\":{\"results\":["
-            + string.Join(",", entries) + "]}}";
-    }
-
     private async Task PostGamesAsync(IEnumerable<(string Model, int Rank)[]> games)
     {
-        foreach (var chunk in games.Select(g => GameEnd($"run-{Interlocked.Increment(ref _runs):D5}", g)).Chunk(50))
+        foreach (var chunk in games.Select(g => Events.GameEnd($"run-{Interlocked.Increment(ref _runs):D5}", g)).Chunk(50))
         {
             await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(chunk)));
         }
@@ -138,10 +129,10 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
         await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         await PostGamesAsync([[("A", 1), ("B", 2)]]);
         // Written around ingest, as an older or foreign producer could: one result only, and a rank beyond the players.
-        await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"), new(StreamFields.Envelope, GameEnd("bad-1", ("A", 1)))]);
-        await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"), new(StreamFields.Envelope, GameEnd("bad-2", ("A", 1), ("B", 5)))]);
+        await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"), new(StreamFields.Envelope, Events.GameEnd("bad-1", ("A", 1)))]);
+        await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"), new(StreamFields.Envelope, Events.GameEnd("bad-2", ("A", 1), ("B", 5)))]);
         await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"),
-            new(StreamFields.Envelope, GameEnd("bad-3", ("A", 1), ("B", 2)).Replace("\"schema_version\":1", "\"schema_version\":2", StringComparison.Ordinal))]);
+            new(StreamFields.Envelope, Events.GameEnd("bad-3", ("A", 1), ("B", 2)).Replace("\"schema_version\":1", "\"schema_version\":2", StringComparison.Ordinal))]);
         await PostGamesAsync([[("B", 1), ("A", 2)]]);
 
         await LeaderboardAsync(ranker, 2);

@@ -19,6 +19,16 @@ internal static class Events
     public static List<string> Run(string runId, int count, int firstSeq = 1) =>
         [.. Enumerable.Range(firstSeq, count).Select(seq => TurnStart(runId, seq, $"{runId}:{seq}"))];
 
+    /// <summary>A <c>game_end</c> of <paramref name="runId"/> with event id <c>{runId}:end</c>; players p0, p1, … in order.</summary>
+    public static string GameEnd(string runId, params (string Model, int Rank)[] results)
+    {
+        var entries = results.Select((r, i) => string.Create(CultureInfo.InvariantCulture,
+            $"{{\"player_id\":\"p{i}\",\"model\":\"{r.Model}\",\"rank\":{r.Rank}}}"));
+        return "{\"event_id\":\"" + runId + ":end\",\"run_id\":\"" + runId
+            + "\",\"seq\":99,\"type\":\"game_end\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00Z\",\"payload\":{\"results\":["
+            + string.Join(",", entries) + "]}}";
+    }
+
     public static string Array(IEnumerable<string> events) => "[" + string.Join(",", events) + "]";
 
     public static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

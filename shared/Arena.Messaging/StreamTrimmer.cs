@@ -103,6 +103,7 @@ public sealed class StreamTrimmer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _trimmed.Add(0);
         _overflowReported.Add(0);
         var db = redis.GetDatabase();
         while (!stoppingToken.IsCancellationRequested)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Arena.ServiceDefaults;
 using StackExchange.Redis;
 
 namespace Arena.Cli;
@@ -52,7 +53,7 @@ public static class ArenaCli
         ConnectionMultiplexer redis;
         try
         {
-            var options = ConfigurationOptions.Parse(configuration);
+            var options = RedisConnection.Options(configuration, "arena-cli");
             options.AbortOnConnectFail = true;
             options.ConnectTimeout = 3000;
             redis = await ConnectionMultiplexer.ConnectAsync(options);

@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace Arena.Pipeline.Tests.Deployment;
 
 /// <summary><c>deploy/compose/compose.yaml</c> as compose reads it: merge keys resolved, <c>${VAR}</c> interpolated.</summary>
-internal sealed partial class ComposeFile
+public sealed partial class ComposeFile
 {
     public static readonly string Dir = Path.Combine(Paths.RepoRoot, "deploy", "compose");
 

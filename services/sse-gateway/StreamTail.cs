@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Arena.Contracts;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
@@ -19,6 +20,7 @@ public sealed class StreamTail(
     ILogger<StreamTail> logger) : BackgroundService
 {
     private const int Batch = 500;
+    private static readonly ActivitySource Activities = new(ArenaTelemetry.MeterPrefix + "SseGateway");
     private readonly Signal _wake = new();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -63,7 +65,9 @@ public sealed class StreamTail(
                     }
                     if (events.Count > 0)
                     {
+                        var started = DateTimeOffset.UtcNow;
                         hub.Dispatch(p, events);
+                        StreamTracing.RecordPerEntry(Activities, "sse-gateway dispatch", entries, started);
                     }
                     else
                     {

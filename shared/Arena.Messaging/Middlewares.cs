@@ -129,7 +129,8 @@ public static class Middlewares
 
     /// <summary>
     /// One consumer span per batch, linked to the trace of each message's producer request
-    /// (the <c>traceparent</c> ingest stored in the entry).
+    /// (the <c>traceparent</c> ingest stored in the entry), and one span per message in its
+    /// producer's trace, so that trace shows this group's work on the event.
     /// </summary>
     public static Middleware Tracing(string group) => next => async (batch, ct) =>
     {
@@ -140,16 +141,26 @@ public static class Middlewares
         var links = new List<ActivityLink>();
         foreach (var message in batch)
         {
-            if (ActivityContext.TryParse(message[StreamFields.TraceParent].ToString(), null, out var context))
+            if (StreamTracing.TryGetProducer(message.Entry, out var producer))
             {
-                links.Add(new ActivityLink(context));
+                links.Add(new ActivityLink(producer));
             }
         }
-        using var activity = Activities.StartActivity(ActivityKind.Consumer, parentContext: links.Count == 1 ? links[0].Context : default,
-            links: links.Count == 1 ? null : links, name: $"{group} process");
-        activity?.SetTag("messaging.system", "redis");
-        activity?.SetTag("messaging.consumer.group.name", group);
-        activity?.SetTag("messaging.batch.message_count", batch.Count);
-        return await next(batch, ct);
+        var started = DateTimeOffset.UtcNow;
+        IReadOnlyList<MessageOutcome> outcomes;
+        using (var activity = Activities.StartActivity(ActivityKind.Consumer, parentContext: default, links: links, name: $"{group} process batch"))
+        {
+            activity?.SetTag("messaging.system", "redis");
+            activity?.SetTag("messaging.consumer.group.name", group);
+            activity?.SetTag("messaging.batch.message_count", batch.Count);
+            outcomes = await next(batch, ct);
+            StreamTracing.RecordPerEntry(Activities, $"{group} process", [.. batch.Select(m => m.Entry)], started, activity?.Context ?? default,
+                (span, i) =>
+                {
+                    span.SetTag("messaging.consumer.group.name", group);
+                    span.SetTag("arena.outcome", outcomes[i].Kind.ToString());
+                });
+        }
+        return outcomes;
     };
 }

@@ -98,13 +98,15 @@ public static class ServiceDefaultsExtensions
                 .AddView(instrument => instrument.Meter.Name.StartsWith(ArenaTelemetry.MeterPrefix, StringComparison.Ordinal) && instrument.Unit == "ms"
                     ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets }
                     : null)
-                .AddPrometheusExporter())
-            .WithTracing(t => t
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsProbe(ctx.Request.Path))
-                .AddSource(ArenaTelemetry.MeterPrefix + "*"));
+                .AddPrometheusExporter());
 
+        // Traces and logs leave the process only through OTLP; without an endpoint nothing
+        // listens, so no span is ever built.
         if (otlp)
         {
+            telemetry.WithTracing(t => t
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsProbe(ctx.Request.Path))
+                .AddSource(ArenaTelemetry.MeterPrefix + "*"));
             builder.Logging.AddOpenTelemetry(o =>
             {
                 o.IncludeFormattedMessage = true;

@@ -76,14 +76,11 @@ public sealed class StreamTrimmer(
         if not found then return 0 end
         if id_less(ARGV[3], boundary) then boundary = ARGV[3] end
         local keep = tonumber(ARGV[2])
-        if keep > 0 then
-          if redis.call('XLEN', KEYS[1]) <= keep then return 0 end
-          local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', keep)
-          if #tail < keep then return 0 end
-          local oldestKept = tail[#tail][1]
-          if id_less(oldestKept, boundary) then boundary = oldestKept end
-        end
-        return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary)
+        if keep == 0 then return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary) end
+        -- LIMIT caps what one trim evicts, so the newest `keep` entries always stay, without reading them.
+        local excess = redis.call('XLEN', KEYS[1]) - keep
+        if excess <= 0 then return 0 end
+        return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary, 'LIMIT', excess)
         """;
 
     // KEYS[1] overflow hash, KEYS[2] the same being reported. Hands out one range at a time, crash-safely.

@@ -15,10 +15,11 @@ namespace Arena.Load;
 /// table (<c>GET /v1/runs</c> groups the whole table on every call, which grows with the
 /// history and would load the persister more the longer a benchmark runs). Only runs that
 /// can decide the lag are asked: the run holding the oldest unconfirmed batch first, then
-/// the next, until one's oldest batch is still not visible — that batch is the oldest
-/// invisible event of all, and the lag is exact. At most <see cref="MaxRequestsPerPoll"/>
-/// requests a poll; beyond that, runs not asked keep their previous counts and the sample
-/// can only be too high.
+/// the next, until one's oldest batch is still not visible (or its run was already asked
+/// this poll) — that batch is the oldest invisible event of all, and the lag is exact as of
+/// the moment that run was asked. Each run is asked at most once a poll, with at most
+/// <see cref="MaxRequestsPerPoll"/> requests in all; beyond that, runs not asked keep their
+/// previous counts and the sample can only be too high.
 /// </remarks>
 internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnlyList<string> runIds, CommitLagTracker tracker, TimeSpan interval)
 {
@@ -88,10 +89,15 @@ internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnly
             }
         }
         var requests = 0;
+        var asked = new HashSet<int>();
         try
         {
             while (candidates.TryDequeue(out var run, out var front))
             {
+                if (!asked.Add(run))
+                {
+                    break; // asked already this poll, and its oldest unconfirmed batch is the oldest of all
+                }
                 if (requests >= MaxRequestsPerPoll)
                 {
                     Interlocked.Increment(ref _capped);

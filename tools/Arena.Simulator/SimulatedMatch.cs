@@ -72,14 +72,7 @@ public sealed class SimulatedMatch
     {
         yield return Event(EventTypes.TurnStart, new TurnStart(turn, playerId));
         yield return Event(EventTypes.Observation, new Observation(turn, playerId, JsonSerializer.SerializeToElement(
-            new Dictionary<string, int>
-            {
-                ["food"] = _random.Next(0, 2000),
-                ["wood"] = _random.Next(0, 2000),
-                ["gold"] = _random.Next(0, 1500),
-                ["stone"] = _random.Next(0, 800),
-                ["population"] = Math.Min(200, 5 + turn * _random.Next(2, 8)),
-            }, SimulatorJson.Default.DictionaryStringInt32)));
+            Resources(_random, turn), SimulatorJson.Default.DictionaryStringInt32)));
         var prompt = _random.Next(1200, 6000);
         var completion = _random.Next(40, 600);
         var action = Actions[_random.Next(Actions.Length)];
@@ -92,6 +85,19 @@ public sealed class SimulatedMatch
             JsonSerializer.SerializeToElement(action, SimulatorJson.Default.String), valid,
             valid ? null : "target out of range"));
     }
+
+    /// <summary>
+    /// What a player sees at a turn, the <c>observation</c> of an observation event: its
+    /// stockpiles and population. Also the content of the load generator's events.
+    /// </summary>
+    public static Dictionary<string, int> Resources(Random random, int turn) => new()
+    {
+        ["food"] = random.Next(0, 2000),
+        ["wood"] = random.Next(0, 2000),
+        ["gold"] = random.Next(0, 1500),
+        ["stone"] = random.Next(0, 800),
+        ["population"] = Math.Min(200, 5 + turn * random.Next(2, 8)),
+    };
 
     /// <summary>Ranks by strength plus noise (Elo-like: 400 points ≈ a factor of ten in odds); teams do not occur, ties are rare.</summary>
     private IReadOnlyList<GameResult> Results()

@@ -1,0 +1,411 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Arena.Contracts.Validation;
+
+namespace Arena.Load.Tests;
+
+public sealed class RateScheduleTests
+{
+    [Fact]
+    public void Batches_are_due_at_their_first_event_over_the_rate()
+    {
+        // 2,000 events/s in batches of 10: a batch every 5 ms, in microsecond ticks.
+        var schedule = new RateSchedule(2000, 10, ticksPerSecond: 1_000_000);
+        Assert.Equal(0, schedule.DueTicks(0));
+        Assert.Equal(5_000, schedule.DueTicks(1));
+        Assert.Equal(10_000, schedule.DueTicks(2));
+        Assert.Equal(1_000_000, schedule.DueTicks(200));
+    }
+
+    [Fact]
+    public void Due_times_are_absolute_so_they_never_drift()
+    {
+        // 3 events/s does not divide a second evenly; a per-step sum of rounded intervals would drift.
+        var schedule = new RateSchedule(3, 1, ticksPerSecond: 10_000_000);
+        Assert.Equal(10_000_000L * 1_000_000 / 3, schedule.DueTicks(1_000_000), tolerance: 1);
+        for (long i = 1; i < 1000; i++)
+        {
+            var step = schedule.DueTicks(i) - schedule.DueTicks(i - 1);
+            Assert.InRange(step, 3_333_333, 3_333_334);
+        }
+    }
+
+    [Fact]
+    public void Flat_out_makes_every_batch_due_at_once()
+    {
+        var schedule = new RateSchedule(null, 100);
+        Assert.False(schedule.IsPaced);
+        Assert.Equal(0, schedule.DueTicks(12345));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void A_rate_must_be_positive(double rate)
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RateSchedule(rate, 1));
+    }
+}
+
+public sealed class BatchPlanTests
+{
+    [Fact]
+    public void Batches_go_round_robin_and_each_run_counts_seq_from_one()
+    {
+        var plan = new BatchPlan(batchSize: 10, runs: 3, totalEvents: 95);
+        var slots = new List<BatchSlot>();
+        for (long i = 0; plan.TryGet(i, out var slot); i++)
+        {
+            slots.Add(slot);
+        }
+
+        Assert.Equal(10, slots.Count);
+        Assert.Equal(95, slots.Sum(s => s.Count));
+        Assert.Equal(5, slots[^1].Count); // only the last batch is short
+        Assert.All(slots, s => Assert.Equal((int)(s.Index % 3), s.Run));
+        foreach (var run in slots.GroupBy(s => s.Run))
+        {
+            var seqs = run.OrderBy(s => s.Index).SelectMany(s => Enumerable.Range(0, s.Count).Select(k => s.FirstSeq + k)).ToList();
+            Assert.Equal(Enumerable.Range(1, seqs.Count).Select(k => (long)k), seqs);
+        }
+    }
+
+    [Fact]
+    public void Without_a_total_the_plan_never_ends()
+    {
+        var plan = new BatchPlan(1000, 7, null);
+        Assert.True(plan.TryGet(10_000_000, out var slot));
+        Assert.Equal(1000, slot.Count);
+        Assert.Equal(10_000_000 % 7, slot.Run);
+        Assert.Equal(10_000_000 / 7 * 1000 + 1, slot.FirstSeq);
+    }
+}
+
+public sealed class LatencyHistogramTests
+{
+    [Fact]
+    public void Percentiles_match_sorted_samples_within_the_bucket_precision()
+    {
+        var random = new Random(7);
+        var histogram = new LatencyHistogram();
+        var samples = new List<long>();
+        for (var i = 0; i < 100_000; i++)
+        {
+            // Log-uniform from 1 µs to ~10 s, with a heavy tail, like latencies.
+            var value = (long)Math.Exp(random.NextDouble() * Math.Log(10_000_000));
+            samples.Add(value);
+            histogram.RecordMicroseconds(value);
+        }
+        samples.Sort();
+
+        foreach (var percent in new[] { 0.0, 1, 25, 50, 90, 99, 99.9, 99.99, 100 })
+        {
+            var exact = (double)samples[Math.Max(1, (int)Math.Ceiling(percent / 100 * samples.Count)) - 1];
+            var reported = histogram.PercentileMicroseconds(percent);
+            Assert.True(reported >= exact, $"p{percent}: {reported} below the exact {exact}");
+            Assert.True(reported <= exact * (1 + 1.0 / 256), $"p{percent}: {reported} more than 1/256 above the exact {exact}");
+        }
+        Assert.Equal(samples[^1], histogram.PercentileMicroseconds(100));
+        Assert.Equal(samples.Count, histogram.Count);
+    }
+
+    [Fact]
+    public void Small_values_are_exact()
+    {
+        var histogram = new LatencyHistogram();
+        foreach (var value in new long[] { 3, 1, 2, 4, 100 })
+        {
+            histogram.RecordMicroseconds(value);
+        }
+        Assert.Equal(1, histogram.PercentileMicroseconds(20));
+        Assert.Equal(3, histogram.PercentileMicroseconds(50));
+        Assert.Equal(4, histogram.PercentileMicroseconds(80));
+        Assert.Equal(100, histogram.PercentileMicroseconds(99));
+        var summary = histogram.Summary();
+        Assert.Equal(0.022, summary.MeanMs);
+        Assert.Equal(0.1, summary.MaxMs);
+    }
+
+    [Fact]
+    public void Bucket_indexes_are_contiguous_and_bounds_contain_their_values()
+    {
+        var previous = -1;
+        for (long value = 0; value < 1 << 18; value++)
+        {
+            var index = LatencyHistogram.IndexOf(value);
+            Assert.InRange(index, previous, previous + 1);
+            Assert.InRange(value, 0, LatencyHistogram.HighestInBucket(index));
+            Assert.True(index == 0 || LatencyHistogram.HighestInBucket(index - 1) < value);
+            previous = index;
+        }
+    }
+
+    [Fact]
+    public void Concurrent_recording_loses_nothing()
+    {
+        var histogram = new LatencyHistogram();
+        Parallel.For(0, 8, _ =>
+        {
+            for (var i = 0; i < 50_000; i++)
+            {
+                histogram.RecordMicroseconds(i % 1000);
+            }
+        });
+        Assert.Equal(400_000, histogram.Count);
+        Assert.Equal(999, histogram.PercentileMicroseconds(100));
+    }
+
+    [Fact]
+    public void Values_beyond_the_range_are_clamped_not_lost()
+    {
+        var histogram = new LatencyHistogram();
+        histogram.RecordMicroseconds(long.MaxValue);
+        histogram.RecordMicroseconds(-5);
+        histogram.RecordMilliseconds(double.PositiveInfinity);
+        Assert.Equal(3, histogram.Count);
+        Assert.Equal(0, histogram.PercentileMicroseconds(0));
+        Assert.Equal((1L << 40) - 1, histogram.PercentileMicroseconds(100));
+    }
+
+    [Fact]
+    public void An_empty_histogram_reports_zeros()
+    {
+        Assert.Equal(new LatencySummary(0, 0, 0, 0, 0, 0), new LatencyHistogram().Summary());
+    }
+
+    [Fact]
+    public void Nearest_rank_of_samples()
+    {
+        double[] sorted = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100];
+        Assert.Equal(50, Percentiles.NearestRank(sorted, 50));
+        Assert.Equal(100, Percentiles.NearestRank(sorted, 99));
+        Assert.Equal(10, Percentiles.NearestRank(sorted, 0));
+        Assert.Equal(0, Percentiles.NearestRank([], 99));
+    }
+}
+
+public sealed class CommitLagTrackerTests
+{
+    [Fact]
+    public void Lag_is_now_minus_the_oldest_accepted_event_not_yet_visible()
+    {
+        var tracker = new CommitLagTracker(2);
+        tracker.Accepted(run: 0, events: 10, time: 100);  // run 0: events 1-10 at t=100
+        tracker.Accepted(run: 1, events: 5, time: 120);   // run 1: events 1-5 at t=120
+        tracker.Accepted(run: 0, events: 10, time: 150);  // run 0: events 11-20 at t=150
+
+        Assert.Equal(100, tracker.LagAt(200));
+
+        tracker.Visible(0, 9);   // part of the first batch: it is still the oldest invisible
+        Assert.Equal(100, tracker.LagAt(200));
+
+        tracker.Visible(0, 10);  // first batch of run 0 visible: run 1's batch at t=120 is oldest
+        Assert.Equal(80, tracker.LagAt(200));
+
+        tracker.Visible(1, 5);
+        Assert.Equal(50, tracker.LagAt(200));
+
+        tracker.Visible(0, 20);
+        Assert.Equal(0, tracker.LagAt(200));
+        Assert.Null(tracker.OldestInvisible());
+        Assert.Equal((25L, 25L), tracker.Totals());
+    }
+
+    [Fact]
+    public void Counts_never_go_back_and_events_seen_before_their_202_are_not_waited_for()
+    {
+        var tracker = new CommitLagTracker(1);
+        tracker.Visible(0, 10);  // the persister shows events whose request has not been answered yet
+        tracker.Accepted(0, 10, time: 50);
+        Assert.Null(tracker.OldestInvisible());
+
+        tracker.Accepted(0, 10, time: 60);
+        tracker.Visible(0, 5);   // an older, smaller count answered late
+        Assert.Equal(40, tracker.LagAt(100));
+        Assert.Equal((20L, 10L), tracker.Totals());
+    }
+
+    [Fact]
+    public void Each_run_reports_its_own_oldest_invisible_batch()
+    {
+        var tracker = new CommitLagTracker(2);
+        tracker.Accepted(0, 10, time: 100);
+        tracker.Accepted(0, 10, time: 110);
+        Assert.Equal(100, tracker.OldestInvisible(0));
+        Assert.Null(tracker.OldestInvisible(1));
+        tracker.Visible(0, 15);
+        Assert.Equal(110, tracker.OldestInvisible(0));
+    }
+
+    [Fact]
+    public void Nothing_accepted_means_no_lag()
+    {
+        Assert.Equal(0, new CommitLagTracker(3).LagAt(1_000));
+    }
+}
+
+public sealed class RunEventsPageTests
+{
+    [Fact]
+    public void Counts_the_events_and_takes_the_last_stream_id()
+    {
+        var json = """
+            {"run_id":"r","events":[
+              {"event_id":"r:1","run_id":"r","seq":1,"type":"observation","payload":{"stream_id":"9-9","nested":[{"stream_id":"8-8"}]},"stream_id":"100-0"},
+              {"event_id":"r:2","run_id":"r","seq":2,"type":"x","payload":{},"stream_id":"100-1"},
+              {"stream_id":"101-0","run_id":"r","seq":3,"type":"x","payload":{"events":[{}]}}
+            ],"next_after":"101-0"}
+            """;
+        Assert.Equal(new RunEventsPage(3, "101-0"), RunEventsPage.Read(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Fact]
+    public void An_empty_page_has_no_last_id()
+    {
+        Assert.Equal(new RunEventsPage(0, null), RunEventsPage.Read("""{"run_id":"r","events":[],"next_after":null}"""u8));
+    }
+}
+
+public sealed class SseIdScannerTests
+{
+    private const string Stream =
+        "retry: 2000\n\n" +
+        ": heartbeat\n\n" +
+        "id: 1764160000000-0\nevent: observation\ndata: {\"run_id\":\"r\",\"stream_id\":\"1764160000000-0\"}\n\n" +
+        "idle: not an id\n" +
+        "id:1764160000250-3\r\ndata: {\"x\":1}\r\n\r\n" +
+        "id: \n\n" +
+        "id: nonsense\n\n" +
+        "data: id: 1-1\n\n";
+
+    [Fact]
+    public void Finds_each_event_id_and_records_its_latency()
+    {
+        var histogram = new LatencyHistogram();
+        var scanner = new SseIdScanner();
+        var ids = scanner.Feed(Encoding.UTF8.GetBytes(Stream), nowUnixMs: 1764160000500.0, histogram);
+
+        Assert.Equal(2, ids);
+        Assert.Equal("1764160000250-3", scanner.LastId);
+        Assert.Equal(2, histogram.Count);
+        Assert.InRange(histogram.PercentileMicroseconds(0), 250_000, 250_000 * (1 + 1.0 / 256));
+        Assert.InRange(histogram.PercentileMicroseconds(100), 500_000, 500_000 * (1 + 1.0 / 256));
+    }
+
+    [Fact]
+    public void Any_split_of_the_stream_gives_the_same_ids()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Stream);
+        for (var cut = 0; cut <= bytes.Length; cut++)
+        {
+            var scanner = new SseIdScanner();
+            var ids = scanner.Feed(bytes.AsSpan(0, cut), 0, null) + scanner.Feed(bytes.AsSpan(cut), 0, null);
+            Assert.Equal(2, ids);
+            Assert.Equal("1764160000250-3", scanner.LastId);
+        }
+
+        var byteByByte = new SseIdScanner();
+        Assert.Equal(2, bytes.Sum(b => byteByByte.Feed([b], 0, null)));
+    }
+
+    [Fact]
+    public void Receive_before_the_id_millisecond_counts_as_zero()
+    {
+        var histogram = new LatencyHistogram();
+        new SseIdScanner().Feed("id: 1000-0\n\n"u8, 999.5, histogram);
+        Assert.Equal(0, histogram.PercentileMicroseconds(100));
+    }
+}
+
+public sealed class EventBatchWriterTests
+{
+    [Fact]
+    public void Bodies_are_valid_observation_envelopes_of_about_the_asked_size()
+    {
+        string[] runs = ["load-test-0", "load-test-1"];
+        var writer = new EventBatchWriter(runs, eventBytes: 600, eventIds: true);
+        var buffer = new ArrayBufferWriter<byte>();
+        writer.Write(buffer, run: 1, firstSeq: 41, count: 5, DateTimeOffset.UtcNow);
+
+        using var json = JsonDocument.Parse(buffer.WrittenMemory);
+        var events = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(5, events.Count);
+        var errors = new List<ValidationError>();
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = EnvelopeValidator.Validate(events[i], i, errors);
+            Assert.NotNull(e);
+            Assert.Equal("load-test-1", e.RunId);
+            Assert.Equal(41 + i, e.Seq);
+            Assert.Equal($"load-test-1:{41 + i}", e.EventId);
+            Assert.Equal("observation", e.Type);
+            Assert.True(events[i].GetProperty("payload").GetProperty("observation").TryGetProperty("food", out _));
+        }
+        Assert.Empty(errors);
+        Assert.InRange(buffer.WrittenCount / 5.0, 590, 615);
+    }
+
+    [Fact]
+    public void Without_event_ids_and_below_the_bare_size_events_are_unpadded()
+    {
+        var writer = new EventBatchWriter(["r"], eventBytes: 1, eventIds: false);
+        var buffer = new ArrayBufferWriter<byte>();
+        writer.Write(buffer, 0, 1, 1, DateTimeOffset.UtcNow);
+        using var json = JsonDocument.Parse(buffer.WrittenMemory);
+        Assert.False(json.RootElement[0].TryGetProperty("event_id", out _));
+        Assert.Equal(0, writer.PaddingBytes);
+    }
+}
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void Defaults_send_flat_out_for_ten_seconds()
+    {
+        Assert.True(CommandLine.TryParse([], out var options, out var json, out _, out var error), error);
+        Assert.Null(options.Rate);
+        Assert.Equal(TimeSpan.FromSeconds(10), options.Duration);
+        Assert.Null(options.Events);
+        Assert.False(json);
+    }
+
+    [Fact]
+    public void Every_option_is_read()
+    {
+        Assert.True(CommandLine.TryParse(
+            ["--url", "http://h:1", "--rate", "2500.5", "--events", "5000", "--batch", "50", "--runs", "4", "--payload-bytes", "1000",
+             "--connections", "16", "--api-key", "k", "--sse", "http://h:4", "--sse-clients", "300", "--sse-spread",
+             "--persister=http://h:2", "--persister-poll-ms", "50", "--lag-threshold-ms", "250", "--no-event-ids", "--run-prefix", "bench-1", "--json"],
+            out var o, out var json, out _, out var error), error);
+        Assert.Equal(new Uri("http://h:1"), o.IngestUrl);
+        Assert.Equal(2500.5, o.Rate);
+        Assert.Equal(5000, o.Events);
+        Assert.Null(o.Duration);
+        Assert.Equal((50, 4, 1000, 16, "k"), (o.Batch, o.Runs, o.EventBytes, o.Connections, o.ApiKey));
+        Assert.Equal((new Uri("http://h:4"), 300, true), (o.SseUrl, o.SseClients, o.SseSpread));
+        Assert.Equal(new Uri("http://h:2"), o.PersisterUrl);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), o.PersisterPoll);
+        Assert.Equal(TimeSpan.FromMilliseconds(250), o.LagThreshold);
+        Assert.False(o.EventIds);
+        Assert.Equal("bench-1", o.RunPrefix);
+        Assert.True(json);
+    }
+
+    [Theory]
+    [InlineData("--rate", "fast")]
+    [InlineData("--rate", "0")]
+    [InlineData("--batch", "1001")]
+    [InlineData("--duration", "-1")]
+    [InlineData("--sse-clients", "10")]
+    [InlineData("--url", "localhost:8081")]
+    [InlineData("--frobnicate")]
+    [InlineData("--runs")]
+    public void Bad_options_are_refused_with_a_message(params string[] args)
+    {
+        Assert.False(CommandLine.TryParse(args, out _, out _, out _, out var error));
+        Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+}

@@ -35,6 +35,10 @@ var results = new List<Figure>();
     results.Add(new Figure("ranker fit", "100,000 games × 50 models × 100 rounds", clock.Elapsed.TotalSeconds, "s"));
 }
 
+// Raw limits: what the machine does with the plain technique; the pipeline's figures are ratios of these.
+var rawLimits = await MeasureRawLimitsAsync();
+results.AddRange(rawLimits.All);
+
 var markdown = new System.Text.StringBuilder().AppendLine($"Machine: {machine}");
 foreach (var group in results.GroupBy(r => r.Kind))
 {
@@ -53,3 +57,19 @@ File.WriteAllText(Path.Combine(outDir, "results.md"), markdown.ToString());
 File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { machine, results },
     new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
 Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json");
+
+// On a redis-server and in a temp folder of their own, both removed afterwards.
+static async Task<RawLimitFigures> MeasureRawLimitsAsync()
+{
+    var dir = Directory.CreateTempSubdirectory("arena-bench-").FullName;
+    try
+    {
+        await using var redis = await ThrowawayRedis.StartAsync();
+        Console.WriteLine($"raw limits (redis-server on 127.0.0.1:{redis.Port}, DuckDB in {dir}):");
+        return await RawLimits.MeasureAllAsync(redis.Port, dir, figure => Console.WriteLine($"  {figure}"));
+    }
+    finally
+    {
+        Directory.Delete(dir, recursive: true);
+    }
+}

@@ -13,8 +13,8 @@ run:
 test: redis browser prometheus
 	dotnet test Arena.slnx -c $(CONFIG) --logger "console;verbosity=normal"
 
-## bench: measured figures (Markdown + JSON, with the machine) into bench-results/
-bench:
+## bench: measured figures (Markdown + JSON, with the machine) into bench-results/; starts its own redis-server
+bench: redis
 	dotnet build tools/Arena.Bench -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 	dotnet tools/Arena.Bench/bin/Release/net10.0/arena-bench.dll bench-results
 

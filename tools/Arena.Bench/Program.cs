@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Arena.Bench;
 using Arena.Ranker.Rating;
 
 // arena-bench: measured figures, written as Markdown and JSON with the machine they ran on.
@@ -10,7 +10,7 @@ Directory.CreateDirectory(outDir);
 var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}";
 Console.WriteLine($"machine: {machine}");
 
-var results = new List<(string Name, string Setting, double Value, string Unit)>();
+var results = new List<Figure>();
 
 // Ranker: one full fit of 100,000 games among 50 models, with 100 bootstrap rounds.
 {
@@ -32,22 +32,44 @@ var results = new List<(string Name, string Setting, double Value, string Unit)>
     var board = Leaderboard.Compute(games, 100, 42);
     clock.Stop();
     Console.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s ({board.Count} models)");
-    results.Add(("ranker fit", "100,000 games × 50 models × 100 rounds", clock.Elapsed.TotalSeconds, "s"));
+    results.Add(new Figure("ranker fit", "100,000 games × 50 models × 100 rounds", clock.Elapsed.TotalSeconds, "s"));
 }
 
-var markdown = new System.Text.StringBuilder()
-    .AppendLine($"Machine: {machine}")
-    .AppendLine()
-    .AppendLine("| benchmark | setting | result |")
-    .AppendLine("|---|---|---|");
-foreach (var (name, setting, value, unit) in results)
+// Raw limits: what the machine does with the plain technique; the pipeline's figures are ratios of these.
+var rawLimits = await MeasureRawLimitsAsync();
+results.AddRange(rawLimits.All);
+
+var markdown = new System.Text.StringBuilder().AppendLine($"Machine: {machine}");
+foreach (var group in results.GroupBy(r => r.Kind))
 {
-    markdown.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {setting} | {value:F2} {unit} |");
+    markdown.AppendLine();
+    if (FigureKind.Heading(group.Key) is { } heading)
+    {
+        markdown.AppendLine($"## {heading}").AppendLine();
+    }
+    markdown.AppendLine("| benchmark | setting | result |").AppendLine("|---|---|---|");
+    foreach (var figure in group)
+    {
+        markdown.AppendLine($"| {figure.Name} | {figure.Setting} | {figure.FormatValue()} |");
+    }
 }
 File.WriteAllText(Path.Combine(outDir, "results.md"), markdown.ToString());
-File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new
-{
-    machine,
-    results = results.Select(r => new { name = r.Name, setting = r.Setting, value = r.Value, unit = r.Unit }),
-}));
+File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { machine, results },
+    new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
 Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json");
+
+// On a redis-server and in a temp folder of their own, both removed afterwards.
+static async Task<RawLimitFigures> MeasureRawLimitsAsync()
+{
+    var dir = Directory.CreateTempSubdirectory("arena-bench-").FullName;
+    try
+    {
+        await using var redis = await ThrowawayRedis.StartAsync();
+        Console.WriteLine($"raw limits (redis-server on 127.0.0.1:{redis.Port}, DuckDB in {dir}):");
+        return await RawLimits.MeasureAllAsync(redis.Port, dir, figure => Console.WriteLine($"  {figure}"));
+    }
+    finally
+    {
+        Directory.Delete(dir, recursive: true);
+    }
+}

@@ -15,8 +15,8 @@ test: redis browser prometheus
 
 ## bench: measured figures (Markdown + JSON, with the machine) into bench-results/; starts its own redis-server
 bench: redis
-	dotnet build tools/Arena.Bench -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
-	dotnet tools/Arena.Bench/bin/Release/net10.0/arena-bench.dll bench-results
+	dotnet build Arena.slnx -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
+	ulimit -n 65536 2>/dev/null || true; dotnet tools/Arena.Bench/bin/Release/net10.0/arena-bench.dll bench-results $(BENCH_ARGS)
 
 build:
 	dotnet build Arena.slnx -c $(CONFIG)

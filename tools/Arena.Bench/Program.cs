@@ -1,19 +1,30 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Arena.Bench;
 using Arena.Ranker.Rating;
 
-// arena-bench: measured figures, written as Markdown and JSON with the machine they ran on.
-var outDir = args.Length > 0 ? args[0] : "bench-results";
+// arena-bench [out-dir] [--only a,b]: measured figures, written as Markdown and JSON with the machine they ran on.
+// Suites: ranker, raw, ingest, drain, recovery, sustained, sse, fanout. The pipeline's figures need the raw ones.
+var outDir = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "bench-results";
+var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',').ToHashSet();
+bool Runs(string suite) => only is null || only.Contains(suite);
 Directory.CreateDirectory(outDir);
 var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}";
 Console.WriteLine($"machine: {machine}");
+var total = Stopwatch.StartNew();
 
 var results = new List<Figure>();
-
-// Ranker: one full fit of 100,000 games among 50 models, with 100 bootstrap rounds.
+void Add(Figure figure)
 {
+    results.Add(figure);
+    Console.WriteLine($"  {figure}");
+}
+
+if (Runs("ranker"))
+{
+    // Ranker: one full fit of 100,000 games among 50 models, with 100 bootstrap rounds.
     var random = new Random(1);
     var strength = Enumerable.Range(0, 50).ToDictionary(i => $"model-{i:D2}", i => random.NextDouble() * 600);
     var models = strength.Keys.ToArray();
@@ -26,20 +37,78 @@ var results = new List<Figure>();
             .Select((m, i) => new Placement(m, i + 1)).ToList();
         games.Add(new Game($"run-{g:D6}", "end", (0, g, 0), seated));
     }
-    Console.Write("ranker fit (100,000 games × 50 models × 100 bootstrap rounds)... ");
+    Console.WriteLine("ranker:");
     Leaderboard.Compute(games.Take(1000), 2, 42); // warm-up
     var clock = Stopwatch.StartNew();
-    var board = Leaderboard.Compute(games, 100, 42);
-    clock.Stop();
-    Console.WriteLine($"{clock.Elapsed.TotalSeconds:F2} s ({board.Count} models)");
-    results.Add(new Figure("ranker fit", "100,000 games × 50 models × 100 rounds", clock.Elapsed.TotalSeconds, "s"));
+    Leaderboard.Compute(games, 100, 42);
+    Add(new Figure("ranker recompute", "100,000 games × 50 models × 100 bootstrap rounds", clock.Elapsed.TotalSeconds, "s", FigureKind.Pipeline));
 }
 
 // Raw limits: what the machine does with the plain technique; the pipeline's figures are ratios of these.
-var rawLimits = await MeasureRawLimitsAsync();
-results.AddRange(rawLimits.All);
+var raw = only is null || only.Except(["ranker"]).Any() ? await MeasureRawLimitsAsync() : null;
+if (raw is not null)
+{
+    results.AddRange(raw.All);
+    if (Runs("ingest"))
+    {
+        Console.WriteLine("ingest throughput (ingest alone on Redis, flat out):");
+        foreach (var batch in new[] { 1, 10, 100, 1000 })
+        {
+            var rate = await PipelineBenchmarks.IngestThroughputAsync(batch);
+            Add(new Figure("ingest throughput", $"batches of {batch}", rate, "events/s", FigureKind.Pipeline,
+                Ratio(rate, raw.ClientXadd, batch == 100 ? 0.5 : null)));
+        }
+    }
+    double? drain = null;
+    if (Runs("drain"))
+    {
+        Console.WriteLine("persister drain (1,000,000 entries filled beforehand):");
+        drain = await ConsumerBenchmarks.PersisterDrainAsync(1_000_000);
+        Add(new Figure("persister drain", "1,000,000 entries in the stream beforehand", drain.Value, "events/s", FigureKind.Pipeline,
+            Ratio(drain.Value, raw.Appender, 0.8)));
+    }
+    if (Runs("recovery"))
+    {
+        Console.WriteLine("recovery (a restarted persister and 100,000 entries it held pending):");
+        Add(new Figure("recovery", "restart to 100,000 pending entries committed", await ConsumerBenchmarks.RecoveryAsync(100_000), "s", FigureKind.Pipeline));
+    }
+    if (Runs("sustained"))
+    {
+        Console.WriteLine("sustained end to end (all services; the highest rate with ingest → commit lag under 1 s for 60 s):");
+        var sustained = await PipelineBenchmarks.SustainedAsync(start: Math.Max(1000, 0.5 * (drain ?? raw.Appender.Value * 0.5)));
+        Add(new Figure("sustained end to end", $"batches of 100 over 10 runs; max lag {sustained.MaxLagMs:F0} ms, p99 {sustained.P99LagMs:F0} ms",
+            sustained.Rate, "events/s", FigureKind.Pipeline, Ratio(sustained.Rate, raw.Appender, 0.5)));
+        foreach (var (service, bytes) in sustained.PeakRss)
+        {
+            Add(new Figure("peak RSS", $"{service}, after the sustained run", bytes / 1048576.0, "MiB", FigureKind.Pipeline));
+        }
+    }
+    if (Runs("sse"))
+    {
+        Console.WriteLine("ingest → SSE latency (1,000 events/s over 100 runs, clients spread over the runs):");
+        foreach (var clients in new[] { 1, 100, 1000 })
+        {
+            var sse = await PipelineBenchmarks.SseLatencyAsync(clients);
+            var setting = $"{clients:N0} client(s), {sse.Delivered:N0} deliveries";
+            Add(new Figure("ingest → SSE p50", setting, sse.Latency.P50Ms, "ms", FigureKind.Pipeline));
+            Add(new Figure("ingest → SSE p99", setting, sse.Latency.P99Ms, "ms", FigureKind.Pipeline,
+                clients == 1000 ? Goal(sse.Latency.P99Ms <= 10, "≤ 10 ms") : null));
+            Add(new Figure("ingest → SSE p99.9", setting, sse.Latency.P999Ms, "ms", FigureKind.Pipeline));
+        }
+    }
+    if (Runs("fanout"))
+    {
+        Console.WriteLine("SSE fan-out (every client on one run):");
+        foreach (var (clients, rate) in new[] { (1000, 200.0), (5000, 100.0) })
+        {
+            var sse = await PipelineBenchmarks.FanOutAsync(clients, rate);
+            Add(new Figure("SSE fan-out", $"{clients:N0} clients on one run of {rate:F0} events/s; {sse.Reconnects} reconnects, p99 {sse.Latency.P99Ms:F0} ms",
+                sse.DeliveriesPerSecond, "deliveries/s", FigureKind.Pipeline));
+        }
+    }
+}
 
-var markdown = new System.Text.StringBuilder().AppendLine($"Machine: {machine}");
+var markdown = new System.Text.StringBuilder().AppendLine($"Machine: {machine}; `make bench` took {total.Elapsed.TotalMinutes:F1} min.");
 foreach (var group in results.GroupBy(r => r.Kind))
 {
     markdown.AppendLine();
@@ -47,16 +116,25 @@ foreach (var group in results.GroupBy(r => r.Kind))
     {
         markdown.AppendLine($"## {heading}").AppendLine();
     }
-    markdown.AppendLine("| benchmark | setting | result |").AppendLine("|---|---|---|");
+    markdown.AppendLine("| benchmark | setting | result | against the limit |").AppendLine("|---|---|---|---|");
     foreach (var figure in group)
     {
-        markdown.AppendLine($"| {figure.Name} | {figure.Setting} | {figure.FormatValue()} |");
+        markdown.AppendLine($"| {figure.Name} | {figure.Setting} | {figure.FormatValue()} | {figure.Comparison} |");
     }
 }
 File.WriteAllText(Path.Combine(outDir, "results.md"), markdown.ToString());
 File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { machine, results },
     new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
-Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json");
+Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json ({total.Elapsed.TotalMinutes:F1} min)");
+
+static string Ratio(double value, Figure limit, double? goal)
+{
+    var ratio = value / limit.Value;
+    var text = string.Create(CultureInfo.InvariantCulture, $"{ratio:P0} of {limit.Name} ({limit.FormatValue()})");
+    return goal is { } g ? $"{text}; {Goal(ratio >= g, string.Create(CultureInfo.InvariantCulture, $"≥ {g:P0}"))}" : text;
+}
+
+static string Goal(bool met, string goal) => $"goal {goal}: {(met ? "met" : "**missed**")}";
 
 // On a redis-server and in a temp folder of their own, both removed afterwards.
 static async Task<RawLimitFigures> MeasureRawLimitsAsync()
@@ -64,7 +142,7 @@ static async Task<RawLimitFigures> MeasureRawLimitsAsync()
     var dir = Directory.CreateTempSubdirectory("arena-bench-").FullName;
     try
     {
-        await using var redis = await ThrowawayRedis.StartAsync();
+        await using var redis = await BenchRedis.StartAsync("no-aof");
         Console.WriteLine($"raw limits (redis-server on 127.0.0.1:{redis.Port}, DuckDB in {dir}):");
         return await RawLimits.MeasureAllAsync(redis.Port, dir, figure => Console.WriteLine($"  {figure}"));
     }

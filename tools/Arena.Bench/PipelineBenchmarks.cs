@@ -1,0 +1,137 @@
+using System.Globalization;
+using Arena.Load;
+
+namespace Arena.Bench;
+
+/// <summary>The pipeline's own figures: each scenario starts a fresh Redis (AOF, fsync always) and the services it needs.</summary>
+internal static class PipelineBenchmarks
+{
+    private static readonly TimeSpan Measure = TimeSpan.FromSeconds(10);
+
+    /// <summary>Accepted events/s with ingest alone on Redis, flat out.</summary>
+    public static async Task<double> IngestThroughputAsync(int batch)
+    {
+        await using var redis = await BenchRedis.StartAsync();
+        await using var ingest = await BenchService.StartAsync("ingest", redis);
+        var connections = batch == 1 ? 64 : 16;
+        await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = batch, Connections = connections, Duration = TimeSpan.FromSeconds(2) });
+        var result = await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = batch, Connections = connections, Duration = Measure });
+        return result.AcceptedPerSecond;
+    }
+
+    public sealed record Sustained(double Rate, double MaxLagMs, double P99LagMs, IReadOnlyDictionary<string, long> PeakRss);
+
+    /// <summary>
+    /// The highest rate at which ingest → commit lag stays under 1 s for a whole minute, all
+    /// four services running: probes rising by a quarter from <paramref name="start"/>, then
+    /// the best one held for 60 s (stepping down a fifth if it does not hold).
+    /// </summary>
+    public static async Task<Sustained> SustainedAsync(double start)
+    {
+        await using var pipeline = await Pipeline.StartAsync();
+        double? best = null;
+        for (var rate = start; rate < start * 8; rate *= 1.25)
+        {
+            var probe = await pipeline.LoadAsync(rate, TimeSpan.FromSeconds(15));
+            var held = Holds(probe, rate);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {rate:F0}/s for 15 s: max lag {probe.Persister!.MaxLagMs:F0} ms, accepted {probe.AcceptedPerSecond:F0}/s {(held ? "held" : "not held")}"));
+            if (!held)
+            {
+                break;
+            }
+            best = rate;
+        }
+        for (var rate = best ?? start * 0.8; ; rate *= 0.8)
+        {
+            var minute = await pipeline.LoadAsync(rate, TimeSpan.FromSeconds(60));
+            var held = Holds(minute, rate);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {rate:F0}/s for 60 s: max lag {minute.Persister!.MaxLagMs:F0} ms {(held ? "held" : "not held")}"));
+            if (held || rate < 100)
+            {
+                return new Sustained(held ? rate : 0, minute.Persister.MaxLagMs, minute.Persister.P99LagMs, pipeline.PeakRss());
+            }
+        }
+    }
+
+    private static bool Holds(LoadResult result, double rate) =>
+        result.Persister is { UnderThreshold: true, CaughtUp: true } && result.AcceptedPerSecond >= rate * 0.97 && result.FailedRequests == 0;
+
+    /// <summary>Ingest → SSE latency with <paramref name="clients"/> viewers spread over 100 runs, at 1,000 events/s.</summary>
+    public static async Task<SseResult> SseLatencyAsync(int clients)
+    {
+        await using var pipeline = await Pipeline.StartAsync();
+        var result = await RunAsync(pipeline.Options(1000, Measure) with { Runs = 100, SseClients = clients, SseSpread = true });
+        return result.Sse!;
+    }
+
+    /// <summary>Deliveries/s when <paramref name="clients"/> watch one run that receives <paramref name="rate"/> events/s.</summary>
+    public static async Task<SseResult> FanOutAsync(int clients, double rate)
+    {
+        await using var pipeline = await Pipeline.StartAsync();
+        var result = await RunAsync(pipeline.Options(rate, Measure) with { Runs = 1, Batch = 10, SseClients = clients });
+        return result.Sse!;
+    }
+
+    private static async Task<LoadResult> RunAsync(LoadOptions options)
+    {
+        var result = await new LoadRun(options with
+        {
+            Progress = p => Console.Write(string.Create(CultureInfo.InvariantCulture,
+                $"\r  {p.Phase} {p.ElapsedSeconds:F0} s: {p.EventsAccepted:N0} accepted, {p.AcceptedPerSecond:F0}/s, lag {p.CommitLagMs:F0} ms   ")),
+        }).RunAsync();
+        Console.Write("\r" + new string(' ', 100) + "\r");
+        return result;
+    }
+
+    /// <summary>Redis and the four services, wired as <c>make run</c> wires them.</summary>
+    private sealed class Pipeline : IAsyncDisposable
+    {
+        private readonly BenchRedis _redis;
+        private readonly List<BenchService> _services;
+
+        private Pipeline(BenchRedis redis, List<BenchService> services) => (_redis, _services) = (redis, services);
+
+        private BenchService this[string name] => _services.Single(s => s.Name == name);
+
+        public static async Task<Pipeline> StartAsync()
+        {
+            var redis = await BenchRedis.StartAsync();
+            var persister = await BenchService.StartAsync("persister", redis);
+            var ranker = await BenchService.StartAsync("ranker", redis);
+            var gateway = await BenchService.StartAsync("sse-gateway", redis, new Dictionary<string, string>
+            {
+                ["Arena__PersisterUrl"] = persister.Url.ToString(),
+                ["Arena__RankerUrl"] = ranker.Url.ToString(),
+            });
+            var ingest = await BenchService.StartAsync("ingest", redis);
+            return new Pipeline(redis, [persister, ranker, gateway, ingest]);
+        }
+
+        public LoadOptions Options(double rate, TimeSpan duration) => new()
+        {
+            IngestUrl = this["ingest"].Url,
+            SseUrl = this["sse-gateway"].Url,
+            Rate = rate,
+            Duration = duration,
+            Batch = 100,
+            Runs = 10,
+            Connections = 8,
+        };
+
+        public Task<LoadResult> LoadAsync(double rate, TimeSpan duration) =>
+            RunAsync(Options(rate, duration) with { PersisterUrl = this["persister"].Url });
+
+        public IReadOnlyDictionary<string, long> PeakRss() => _services.ToDictionary(s => s.Name, s => s.PeakRssBytes());
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var service in _services)
+            {
+                await service.DisposeAsync();
+            }
+            await _redis.DisposeAsync();
+        }
+    }
+}

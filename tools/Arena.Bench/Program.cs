@@ -49,12 +49,14 @@ var raw = only is null || only.Except(["ranker"]).Any() ? await MeasureRawLimits
 if (raw is not null)
 {
     results.AddRange(raw.All);
+    double? ingest100 = null;
     if (Runs("ingest"))
     {
         Console.WriteLine("ingest throughput (ingest alone on Redis, flat out):");
         foreach (var batch in new[] { 1, 10, 100, 1000 })
         {
             var rate = await PipelineBenchmarks.IngestThroughputAsync(batch);
+            ingest100 = batch == 100 ? rate : ingest100;
             Add(new Figure("ingest throughput", $"batches of {batch}", rate, "events/s", FigureKind.Pipeline,
                 Ratio(rate, raw.ClientXadd, batch == 100 ? 0.5 : null)));
         }
@@ -75,7 +77,7 @@ if (raw is not null)
     if (Runs("sustained"))
     {
         Console.WriteLine("sustained end to end (all services; the highest rate with ingest → commit lag under 1 s for 60 s):");
-        var sustained = await PipelineBenchmarks.SustainedAsync(start: Math.Max(1000, 0.5 * (drain ?? raw.Appender.Value * 0.5)));
+        var sustained = await PipelineBenchmarks.SustainedAsync(start: Math.Max(1000, 0.5 * Math.Min(drain ?? raw.Appender.Value, ingest100 ?? raw.ClientXadd.Value)));
         Add(new Figure("sustained end to end", $"batches of 100 over 10 runs; max lag {sustained.MaxLagMs:F0} ms, p99 {sustained.P99LagMs:F0} ms",
             sustained.Rate, "events/s", FigureKind.Pipeline, Ratio(sustained.Rate, raw.Appender, 0.5)));
         foreach (var (service, bytes) in sustained.PeakRss)

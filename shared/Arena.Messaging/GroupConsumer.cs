@@ -11,7 +11,8 @@ namespace Arena.Messaging;
 /// holds (after a restart under the same name), then new ones in batches; periodically it
 /// takes over entries left idle by dead consumers (XAUTOCLAIM) and removes consumers that
 /// are long gone. The handler's outcomes decide acks and dead letters; the handler never
-/// touches Redis acks. Stopping finishes and acknowledges the batch in hand.
+/// touches Redis acks. While a full batch is handled, the next one is already being read.
+/// Stopping finishes and acknowledges the batches in hand.
 /// </summary>
 public sealed class GroupConsumer(
     IConnectionMultiplexer redis,
@@ -28,6 +29,8 @@ public sealed class GroupConsumer(
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
     private readonly Signal _wake = new();
     private bool _batchInHand;
+    // Per partition: the read of the next batch, started while the previous one is handled.
+    private Task<StreamEntry[]>?[] _ahead = [];
 
     /// <summary>The runtime's own Redis and I/O failures, plus what the service counts as transient.</summary>
     public static Func<Exception, bool> Transient(Func<Exception, bool>? serviceTransient = null) =>
@@ -41,6 +44,7 @@ public sealed class GroupConsumer(
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
+        _ahead = new Task<StreamEntry[]>?[partitions];
         var groupReady = new bool[partitions];
         // Where the walk through this consumer's own pending entries stands; null once done.
         var pendingCursor = new RedisValue?[partitions];
@@ -109,6 +113,7 @@ public sealed class GroupConsumer(
                     // Re-reading own entries counts a delivery, so this happens only then.
                     Array.Fill(pendingCursor, "0");
                     _batchInHand = false;
+                    DropReadsAhead();
                 }
                 health.Unhealthy(_group, $"{e.GetType().Name}: {e.Message}");
                 logger.LogWarning("Group {Group} paused for {Backoff} ms: {Error}", _group, backoff.TotalMilliseconds, e.Message);
@@ -123,7 +128,44 @@ public sealed class GroupConsumer(
                 backoff = Min(backoff * 2, options.MaxBackoff);
             }
         }
+        await FinishReadsAheadAsync(db);
         logger.LogInformation("Consumer {Consumer} of group {Group} stopped", options.ConsumerName, _group);
+    }
+
+    /// <summary>Their entries were delivered to this consumer: the walk through its own pending entries takes them again.</summary>
+    private void DropReadsAhead()
+    {
+        for (var p = 0; p < _ahead.Length; p++)
+        {
+            // Observed, so a failed read raises no unobserved-task error.
+            _ = _ahead[p]?.ContinueWith(static t => t.Exception, TaskScheduler.Default);
+            _ahead[p] = null;
+        }
+    }
+
+    /// <summary>On stopping, batches already read are handled and acknowledged, so a restart under another name waits for none of them.</summary>
+    private async Task FinishReadsAheadAsync(IDatabase db)
+    {
+        for (var p = 0; p < _ahead.Length; p++)
+        {
+            if (_ahead[p] is not { } ahead)
+            {
+                continue;
+            }
+            _ahead[p] = null;
+            try
+            {
+                var entries = await ahead;
+                if (entries.Length > 0)
+                {
+                    await HandleAsync(db, p, StreamKeys.Events(p), entries, null, CancellationToken.None);
+                }
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException || isTransient(e))
+            {
+                logger.LogWarning("Group {Group} stopped with a batch read ahead and not handled; it stays pending: {Error}", _group, e.Message);
+            }
+        }
     }
 
     /// <summary>Reads one batch (own pending entries while the walk lasts, else new ones); true when more is waiting.</summary>
@@ -136,23 +178,34 @@ public sealed class GroupConsumer(
             if (held.Length == 0)
             {
                 pendingCursor[partition] = null;
-                _batchInHand = false;
+                _batchInHand = ReadingAhead;
                 return true;
             }
             pendingCursor[partition] = held[^1].Id;
             await HandleAsync(db, partition, stream, held, await DeliveriesAsync(db, stream, held), stoppingToken);
-            _batchInHand = false;
+            _batchInHand = ReadingAhead;
             return true;
         }
 
-        var entries = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, options.BatchSize);
+        var entries = await (_ahead[partition] ?? ReadNewAsync(db, stream));
+        _ahead[partition] = null;
+        if (entries.Length == options.BatchSize)
+        {
+            // More is waiting: read the next batch while this one is handled (Redis and the handler's store overlap).
+            _ahead[partition] = ReadNewAsync(db, stream);
+        }
         if (entries.Length > 0)
         {
             await HandleAsync(db, partition, stream, entries, null, stoppingToken);
         }
-        _batchInHand = false;
+        _batchInHand = ReadingAhead;
         return entries.Length == options.BatchSize;
     }
+
+    private bool ReadingAhead => _ahead.Any(read => read is not null);
+
+    private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream) =>
+        db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, options.BatchSize);
 
     private async Task ClaimAsync(IDatabase db, int partition, string stream, CancellationToken stoppingToken)
     {
@@ -178,7 +231,7 @@ public sealed class GroupConsumer(
                 await HandleAsync(db, partition, stream, claimed, await DeliveriesAsync(db, stream, claimed), stoppingToken);
             }
             start = result.NextStartId;
-            _batchInHand = false;
+            _batchInHand = ReadingAhead;
         }
         while (start != "0-0" && !stoppingToken.IsCancellationRequested);
     }

@@ -69,11 +69,14 @@ internal static class PipelineBenchmarks
     private static bool Holds(LoadResult result, double rate) =>
         result.Persister is { UnderThreshold: true, CaughtUp: true } && result.AcceptedPerSecond >= rate * 0.97 && result.FailedRequests == 0;
 
-    /// <summary>Ingest → SSE latency with <paramref name="clients"/> viewers spread over 100 runs, at 1,000 events/s.</summary>
+    /// <summary>
+    /// Ingest → SSE latency with <paramref name="clients"/> viewers spread over 100 runs, at
+    /// 1,000 events/s posted in batches of 10 (a harness posts a turn's few events at once).
+    /// </summary>
     public static async Task<SseResult> SseLatencyAsync(int clients)
     {
         await using var pipeline = await Pipeline.StartAsync();
-        var result = await RunAsync(pipeline.Options(1000, Measure) with { Runs = 100, SseClients = clients, SseSpread = true });
+        var result = await RunAsync(pipeline.Options(1000, Measure) with { Batch = 10, Runs = 100, SseClients = clients, SseSpread = true });
         return result.Sse!;
     }
 

@@ -87,7 +87,7 @@ if (raw is not null)
     }
     if (Runs("sse"))
     {
-        Console.WriteLine("ingest → SSE latency (1,000 events/s over 100 runs, clients spread over the runs):");
+        Console.WriteLine("ingest → SSE latency (1,000 events/s in batches of 10 over 100 runs, clients spread over the runs):");
         foreach (var clients in new[] { 1, 100, 1000 })
         {
             var sse = await PipelineBenchmarks.SseLatencyAsync(clients);

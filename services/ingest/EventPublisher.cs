@@ -16,8 +16,9 @@ public sealed class RedisUnavailableException(string message, Exception inner) :
 
 /// <summary>
 /// Appends accepted events to their partition's stream through <see cref="StreamAppender"/>
-/// (dedupe of producer ids, the hard cap with overflow accounting). All events of a request
-/// are sent at once; the multiplexer pipelines them, in request order.
+/// (dedupe of producer ids, the hard cap with overflow accounting): each partition's events
+/// of a request in order, up to <see cref="ChunkSize"/> per script call; all calls are sent
+/// at once and the multiplexer pipelines them.
 /// </summary>
 public sealed class EventPublisher
 {
@@ -58,9 +59,9 @@ public sealed class EventPublisher
     }
 
     /// <summary>
-    /// Retrying is safe when the event is idempotent (its dedupe key makes a second XADD a
-    /// no-op), or when Redis never saw the command. A command that may have run is not
-    /// retried for an event without a producer id: that could write it twice.
+    /// Retrying a script call is safe when every event in it is idempotent (their dedupe keys
+    /// make a second run a no-op), or when Redis never saw the command. A call that may have
+    /// run is not retried when an event in it has no producer id: that could write it twice.
     /// </summary>
     private static bool IsSafeToRetry(Exception e, bool idempotent) => e switch
     {
@@ -69,19 +70,22 @@ public sealed class EventPublisher
         _ => false,
     };
 
+    /// <summary>Events per script call: large enough to share the call's cost, small enough not to hold Redis long.</summary>
+    public const int ChunkSize = 100;
+
     public async Task<IReadOnlyList<PublishResult>> PublishAsync(IReadOnlyList<ValidatedEvent> events, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var db = _redis.GetDatabase();
         var ingestedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var pending = new Task<PublishResult>[events.Count];
-        var partitions = new HashSet<int>();
-        for (var i = 0; i < events.Count; i++)
-        {
-            var partition = Partitioner.PartitionOf(events[i].RunId, _partitions);
-            partitions.Add(partition);
-            pending[i] = PublishOneAsync(db, events[i], partition, ingestedAt, cancellationToken);
-        }
+        var traceParent = TraceParent();
+        var results = new PublishResult[events.Count];
+        // Each partition's events in request order, in chunks; all chunks are sent at once and pipelined.
+        var chunks = Enumerable.Range(0, events.Count)
+            .GroupBy(i => Partitioner.PartitionOf(events[i].RunId, _partitions))
+            .SelectMany(partition => partition.Chunk(ChunkSize).Select(indexes => (Partition: partition.Key, Indexes: indexes)))
+            .ToList();
+        var pending = chunks.Select(c => PublishChunkAsync(db, c.Partition, c.Indexes, events, results, ingestedAt, traceParent, cancellationToken)).ToArray();
 
         try
         {
@@ -89,51 +93,62 @@ public sealed class EventPublisher
         }
         catch (Exception e) when (e is RedisException or TimeoutRejectedException or TimeoutException)
         {
-            var failed = pending.Count(t => !t.IsCompletedSuccessfully);
+            var failed = chunks.Where((_, i) => !pending[i].IsCompletedSuccessfully).Sum(c => c.Indexes.Length);
             throw new RedisUnavailableException($"{failed} of {events.Count} events could not be written to Redis", e);
         }
 
-        foreach (var partition in partitions)
+        foreach (var partition in chunks.Select(c => c.Partition).Distinct())
         {
             // A hint for idle consumers; they also poll, so a lost message only costs latency.
             db.Publish(RedisChannel.Literal(StreamKeys.WakeChannel), partition, CommandFlags.FireAndForget);
         }
         _metrics.PublishDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        return [.. pending.Select(t => t.Result)];
+        return results;
     }
 
-    private async Task<PublishResult> PublishOneAsync(IDatabase db, ValidatedEvent evt, int partition, long ingestedAt, CancellationToken cancellationToken)
+    private async Task PublishChunkAsync(IDatabase db, int partition, int[] indexes, IReadOnlyList<ValidatedEvent> events, PublishResult[] results,
+        long ingestedAt, string? traceParent, CancellationToken cancellationToken)
     {
-        var idempotent = evt.EventId is not null;
-        var eventId = evt.EventId ?? Guid.CreateVersion7().ToString();
-        var stream = StreamKeys.Events(partition);
-        var envelope = CanonicalEnvelope.Write(evt, eventId);
+        var entries = new StreamAppender.Entry[indexes.Length];
+        var eventIds = new string[indexes.Length];
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            var evt = events[indexes[i]];
+            eventIds[i] = evt.EventId ?? Guid.CreateVersion7().ToString();
+            entries[i] = new StreamAppender.Entry(
+                StreamEntries.Fields(eventIds[i], evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventIds[i]), ingestedAt, traceParent), evt.EventId);
+        }
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(Idempotent, idempotent);
+        // The script is atomic: running it again adds nothing twice only if every event has a producer id.
+        context.Properties.Set(Idempotent, entries.All(e => e.DedupeId is not null));
+        Appended[] appended;
         try
         {
-            return await _pipeline.ExecuteAsync(async ctx =>
-            {
-                var appended = await StreamAppender.AppendAsync(db, partition,
-                    StreamEntries.Fields(eventId, evt.RunId, evt.Type, envelope, ingestedAt, TraceParent()), evt.EventId,
-                    _options.MaxStreamLength, _options.DedupeWindow, StreamKeys.PersisterGroup).WaitAsync(ctx.CancellationToken);
-                if (appended.Duplicate)
-                {
-                    _metrics.Duplicates.Add(1);
-                }
-                if (appended.Lost > 0)
-                {
-                    _metrics.Overflow.Add(appended.Lost);
-                    _logger.LogError("Stream overflow: the hard cap of {Cap} on {Stream} removed {Lost} entries the persister had not committed; a stream_overflow event will name the range",
-                        _options.MaxStreamLength, stream, appended.Lost);
-                }
-                return new PublishResult(eventId, appended.StreamId, appended.Duplicate);
-            }, context);
+            appended = await _pipeline.ExecuteAsync(
+                async ctx => await StreamAppender.AppendAsync(db, partition, entries, _options.MaxStreamLength, _options.DedupeWindow,
+                    StreamKeys.PersisterGroup).WaitAsync(ctx.CancellationToken), context);
         }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
+        }
+
+        var duplicates = appended.Count(a => a.Duplicate);
+        if (duplicates > 0)
+        {
+            _metrics.Duplicates.Add(duplicates);
+        }
+        var lost = appended.Sum(a => a.Lost);
+        if (lost > 0)
+        {
+            _metrics.Overflow.Add(lost);
+            _logger.LogError("Stream overflow: the hard cap of {Cap} on {Stream} removed {Lost} entries the persister had not committed; a stream_overflow event will name the range",
+                _options.MaxStreamLength, StreamKeys.Events(partition), lost);
+        }
+        for (var i = 0; i < indexes.Length; i++)
+        {
+            results[indexes[i]] = new PublishResult(eventIds[i], appended[i].StreamId, appended[i].Duplicate);
         }
     }
 

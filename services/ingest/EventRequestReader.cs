@@ -34,7 +34,7 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
             return TooLarge($"The body is {request.ContentLength} bytes; the limit is {_limits.MaxBodyBytes}.");
         }
 
-        var body = await ReadBodyAsync(request.Body, cancellationToken);
+        var body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
         if (body is null)
         {
             return TooLarge($"The body exceeds the limit of {_limits.MaxBodyBytes} bytes.");
@@ -148,8 +148,15 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
         return null;
     }
 
-    private async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
+    /// <summary>The whole body, or null when it exceeds the limit; read straight into its own array when its length is announced.</summary>
+    private async Task<byte[]?> ReadBodyAsync(Stream body, long? announced, CancellationToken cancellationToken)
     {
+        if (announced is { } length)
+        {
+            var exact = new byte[length];
+            await body.ReadExactlyAsync(exact, cancellationToken);
+            return exact;
+        }
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;

@@ -7,7 +7,7 @@ namespace Arena.Messaging;
 public readonly record struct Appended(string StreamId, bool Duplicate, long Lost);
 
 /// <summary>
-/// Appends entries to a partition's stream in one Lua script per entry, touching only keys of
+/// Appends entries to a partition's stream, a batch per Lua script call, touching only keys of
 /// that partition's hash slot:
 /// <list type="bullet">
 /// <item>a producer-supplied event id is checked against its dedupe key, so a re-sent event
@@ -20,52 +20,83 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// </summary>
 public static class StreamAppender
 {
-    // KEYS[1] stream, KEYS[2] overflow hash, KEYS[3] dedupe key (optional).
-    // ARGV[1] cap, ARGV[2] dedupe window ms, ARGV[3] bounding group, ARGV[4..] field/value pairs.
+    // KEYS[1] stream, KEYS[2] overflow hash, KEYS[3..] dedupe keys.
+    // ARGV[1] cap, ARGV[2] dedupe window ms, ARGV[3] bounding group, ARGV[4] entries; then per
+    // entry: the index of its dedupe key in KEYS (0 for none), its field count n, n name/value pairs.
     private const string Script = LuaStreams.Prelude + """
-        if #KEYS == 3 then
-          local existing = redis.call('GET', KEYS[3])
-          if existing then return {existing, 1, 0} end
-        end
-        local lost = 0
-        local excess = redis.call('XLEN', KEYS[1]) + 1 - tonumber(ARGV[1])
-        if excess > 0 then
-          local group = groups_of(KEYS[1])[ARGV[3]]
-          local delivered = group and group['last-delivered-id']
-          for _, victim in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)) do
-            local id = victim[1]
-            if not delivered or id_less(delivered, id)
-               or #redis.call('XPENDING', KEYS[1], ARGV[3], id, id, 1) > 0 then
-              redis.call('HSETNX', KEYS[2], 'first', id)
-              redis.call('HSET', KEYS[2], 'last', id)
-              redis.call('HINCRBY', KEYS[2], 'count', 1)
-              lost = lost + 1
+        local cap, results, a = tonumber(ARGV[1]), {}, 5
+        local length = redis.call('XLEN', KEYS[1])
+        for e = 1, tonumber(ARGV[4]) do
+          local key, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+          local first, last = a + 2, a + 1 + n * 2
+          a = last + 1
+          local existing = key > 0 and redis.call('GET', KEYS[key])
+          if existing then
+            results[e] = {existing, 1, 0}
+          else
+            local lost = 0
+            local excess = length + 1 - cap
+            if excess > 0 then
+              local group = groups_of(KEYS[1])[ARGV[3]]
+              local delivered = group and group['last-delivered-id']
+              for _, victim in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)) do
+                local id = victim[1]
+                if not delivered or id_less(delivered, id)
+                   or #redis.call('XPENDING', KEYS[1], ARGV[3], id, id, 1) > 0 then
+                  redis.call('HSETNX', KEYS[2], 'first', id)
+                  redis.call('HSET', KEYS[2], 'last', id)
+                  redis.call('HINCRBY', KEYS[2], 'count', 1)
+                  lost = lost + 1
+                end
+              end
+              redis.call('XTRIM', KEYS[1], 'MAXLEN', cap - 1)
+              length = cap - 1
             end
+            local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, first, last))
+            length = length + 1
+            if key > 0 then redis.call('SET', KEYS[key], id, 'PX', ARGV[2]) end
+            results[e] = {id, 0, lost}
           end
-          redis.call('XTRIM', KEYS[1], 'MAXLEN', tonumber(ARGV[1]) - 1)
         end
-        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
-        if #KEYS == 3 then redis.call('SET', KEYS[3], id, 'PX', ARGV[2]) end
-        return {id, 0, lost}
+        return results
         """;
+
+    /// <summary>One entry to append: its fields, and the producer's event id when it must be deduplicated.</summary>
+    public readonly record struct Entry(NameValueEntry[] Fields, string? DedupeId);
 
     /// <param name="dedupeId">The producer's event id, or null when the entry needs no deduplication.</param>
     public static async Task<Appended> AppendAsync(IDatabaseAsync db, int partition, NameValueEntry[] fields, string? dedupeId,
+        long cap, TimeSpan dedupeWindow, string boundingGroup) =>
+        (await AppendAsync(db, partition, [new Entry(fields, dedupeId)], cap, dedupeWindow, boundingGroup))[0];
+
+    /// <summary>
+    /// Appends <paramref name="entries"/> in order in one script call (atomic: all or none);
+    /// an entry whose event id repeats an earlier one, in this call or within the dedupe
+    /// window, is answered with the earlier entry's stream ID.
+    /// </summary>
+    public static async Task<Appended[]> AppendAsync(IDatabaseAsync db, int partition, IReadOnlyList<Entry> entries,
         long cap, TimeSpan dedupeWindow, string boundingGroup)
     {
-        var args = new RedisValue[3 + fields.Length * 2];
-        args[0] = cap;
-        args[1] = (long)dedupeWindow.TotalMilliseconds;
-        args[2] = boundingGroup;
-        for (var i = 0; i < fields.Length; i++)
+        var keys = new List<RedisKey> { StreamKeys.Events(partition), StreamKeys.Overflow(partition) };
+        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        var args = new List<RedisValue>(4 + entries.Count * 14) { cap, (long)dedupeWindow.TotalMilliseconds, boundingGroup, entries.Count };
+        foreach (var entry in entries)
         {
-            args[3 + i * 2] = fields[i].Name;
-            args[4 + i * 2] = fields[i].Value;
+            var key = 0;
+            if (entry.DedupeId is { } id && !keyIndex.TryGetValue(id, out key))
+            {
+                keys.Add(StreamKeys.Dedupe(partition, id));
+                key = keyIndex[id] = keys.Count;
+            }
+            args.Add(key);
+            args.Add(entry.Fields.Length);
+            foreach (var field in entry.Fields)
+            {
+                args.Add(field.Name);
+                args.Add(field.Value);
+            }
         }
-        RedisKey[] keys = dedupeId is null
-            ? [StreamKeys.Events(partition), StreamKeys.Overflow(partition)]
-            : [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Dedupe(partition, dedupeId)];
-        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, keys, args))!;
-        return new Appended(reply[0].ToString(), (long)reply[1] == 1, (long)reply[2]);
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, [.. keys], [.. args]))!;
+        return [.. reply.Select(r => (RedisResult[])r!).Select(r => new Appended(r[0].ToString(), (long)r[1] == 1, (long)r[2]))];
     }
 }

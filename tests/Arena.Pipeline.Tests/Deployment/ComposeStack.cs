@@ -17,6 +17,8 @@ public sealed class ComposeStack : IAsyncLifetime
     private readonly string _dir = Paths.NewTempDir("compose");
     private readonly List<Process> _processes = [];
     private readonly Dictionary<string, ServiceProcess> _services = [];
+    private readonly SemaphoreSlim _once = new(1, 1);
+    private object? _result;
 
     public ComposeFile Compose { get; } = new(Variables);
     public int RedisPort { get; } = FreePort.Next();
@@ -37,6 +39,20 @@ public sealed class ComposeStack : IAsyncLifetime
     }
 
     public ServiceProcess this[string name] => _services[name];
+
+    /// <summary>Runs <paramref name="drive"/> the first time any test asks, and gives every test its result.</summary>
+    public async Task<T> OnceAsync<T>(Func<Task<T>> drive) where T : class
+    {
+        await _once.WaitAsync();
+        try
+        {
+            return (T)(_result ??= await drive());
+        }
+        finally
+        {
+            _once.Release();
+        }
+    }
 
     public string RedisConfiguration(string user) =>
         $"127.0.0.1:{RedisPort},user={user},password={(user == "admin" ? AdminPassword : Variables[$"REDIS_PASSWORD_{user.ToUpperInvariant().Replace('-', '_')}"])}";

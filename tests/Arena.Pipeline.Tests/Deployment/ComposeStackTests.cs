@@ -17,8 +17,6 @@ namespace Arena.Pipeline.Tests.Deployment;
 public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHelper output) : IClassFixture<ComposeStack>
 {
     private const string ProbeClient = "acl-probe";
-    private static readonly SemaphoreSlim LoadOnce = new(1, 1);
-    private static Load? _load;
 
     private sealed record Load(int HistoryEvents, int LiveEvents, string Status, string DeadLetters);
 
@@ -158,18 +156,7 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
         }, "the DeadLettersPresent alert", TimeSpan.FromSeconds(30));
     }
 
-    private async Task<Load> LoadAsync()
-    {
-        await LoadOnce.WaitAsync();
-        try
-        {
-            return _load ??= await DriveLoadAsync();
-        }
-        finally
-        {
-            LoadOnce.Release();
-        }
-    }
+    private Task<Load> LoadAsync() => stack.OnceAsync(DriveLoadAsync);
 
     private async Task<Load> DriveLoadAsync()
     {

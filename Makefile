@@ -23,7 +23,7 @@ build:
 
 ## redis: install redis-server with apt-get when it is missing
 redis:
-	@scripts/ensure-redis.sh
+	@scripts/ensure-apt.sh "redis-server redis-tools" redis-server redis-cli
 
 ## browser: Debian's chromium and playwright-core for the viewer's browser test
 browser:
@@ -31,7 +31,7 @@ browser:
 
 ## prometheus: Debian's prometheus, which the tests run against the dashboards and alerts
 prometheus:
-	@scripts/ensure-prometheus.sh
+	@scripts/ensure-apt.sh prometheus prometheus promtool
 
 COMPOSE = docker compose -f deploy/compose/compose.yaml --env-file deploy/compose/.env
 SERVICES = ingest persister ranker sse-gateway

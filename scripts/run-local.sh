@@ -12,7 +12,7 @@ RANKER_PORT="${RANKER_PORT:-8083}"
 GATEWAY_PORT="${GATEWAY_PORT:-8084}"
 CONFIG="${CONFIG:-Release}"
 
-scripts/ensure-redis.sh
+scripts/ensure-apt.sh "redis-server redis-tools" redis-server redis-cli
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT" "$RANKER_PORT" "$GATEWAY_PORT"; do

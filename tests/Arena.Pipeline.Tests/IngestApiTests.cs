@@ -111,6 +111,23 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
     }
 
     [Fact]
+    public async Task Large_request_is_written_in_order_with_a_repeat_across_script_calls_written_once()
+    {
+        // More events than one script call takes: the repeat of event 10 lands in a later call.
+        var events = Events.Run("run-l", 250);
+        events.Add(Events.TurnStart("run-l", 10, "run-l:10"));
+
+        await using var ingest = await ServiceProcess.Ingest(Redis, Output).WaitReadyAsync(); // the default limit of 1,000 events
+        var results = await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(events)));
+
+        Assert.Equal(251, results.Count);
+        Assert.True(results[250].Duplicate);
+        Assert.Equal(results[9].StreamId, results[250].StreamId);
+        var stored = (await Db.StreamRangeAsync(Stream)).Where(e => e[StreamFields.RunId] == "run-l").ToList();
+        Assert.Equal(results.Take(250).Select(r => r.StreamId), stored.Select(e => e.Id.ToString()));
+    }
+
+    [Fact]
     public async Task One_invalid_event_rejects_the_whole_request_and_writes_nothing()
     {
         var events = Events.Run("run-f", 3);

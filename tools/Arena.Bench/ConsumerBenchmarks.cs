@@ -82,12 +82,7 @@ internal static class ConsumerBenchmarks
     /// <returns>The ID of the last entry.</returns>
     public static async Task<RedisValue> FillAsync(IDatabase db, int count)
     {
-        const int Window = 5_000;
-        RedisValue last = default;
-        foreach (var window in SampleEvents.Create(count).Chunk(Window))
-        {
-            last = (await Task.WhenAll(window.Select(e => db.StreamAddAsync(StreamKeys.Events(0), e.EntryFields()))))[^1];
-        }
-        return last;
+        await RawLimits.AddAsync(db, [.. SampleEvents.Create(count).Select(e => e.EntryFields())], RawLimits.XaddsInFlight);
+        return (await db.StreamInfoAsync(StreamKeys.Events(0))).LastGeneratedId;
     }
 }

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
+using Arena.Persister.Storage;
 using Arena.Storage;
 using StackExchange.Redis;
 using static System.FormattableString;
@@ -50,23 +51,6 @@ public static partial class RawLimits
     private const string Consumer = "raw-limits-1";
     private static readonly RedisKey Stream = StreamKeys.Events(0);
 
-    // The persister's events table (services/persister/Storage/EventStore.cs): the same columns and key.
-    private const string EventsTable = """
-        CREATE TABLE events (
-            stream_partition INTEGER NOT NULL,
-            stream_ms BIGINT NOT NULL,
-            stream_seq BIGINT NOT NULL,
-            event_id VARCHAR NOT NULL,
-            run_id VARCHAR NOT NULL,
-            seq BIGINT NOT NULL,
-            type VARCHAR NOT NULL,
-            schema_version INTEGER NOT NULL,
-            ts TIMESTAMPTZ NOT NULL,
-            ingested_at TIMESTAMPTZ NOT NULL,
-            envelope JSON NOT NULL,
-            PRIMARY KEY (stream_partition, stream_ms, stream_seq)
-        );
-        """;
 
     /// <summary>Every raw limit at its default settings, one after the other; <paramref name="measured"/> hears of each as it completes.</summary>
     public static async Task<RawLimitFigures> MeasureAllAsync(int redisPort, string dir, Action<Figure> measured)
@@ -193,7 +177,7 @@ public static partial class RawLimits
         double AppendToNewFile()
         {
             var clock = new Stopwatch();
-            using (var file = DuckDbFile.Open(dir, fileName, EventsTable, "raw limits"))
+            using (var file = DuckDbFile.Open(dir, fileName, EventStore.Schema, "raw limits"))
             {
                 clock.Start();
                 for (var first = 0; first < count; first += rowsPerTransaction)
@@ -257,8 +241,8 @@ public static partial class RawLimits
         return best;
     }
 
-    /// <summary>Adds the entries in windows of <paramref name="inFlight"/> concurrent XADDs; returns how long that took.</summary>
-    private static async Task<TimeSpan> AddAsync(IDatabaseAsync db, NameValueEntry[][] entries, int inFlight)
+    /// <summary>Adds the entries to partition 0's stream in windows of <paramref name="inFlight"/> concurrent XADDs; returns how long that took.</summary>
+    internal static async Task<TimeSpan> AddAsync(IDatabaseAsync db, NameValueEntry[][] entries, int inFlight)
     {
         var clock = Stopwatch.StartNew();
         var window = new List<Task>(inFlight);

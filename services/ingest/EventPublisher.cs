@@ -29,11 +29,14 @@ public sealed class EventPublisher
     private readonly int _partitions;
     private readonly TimeProvider _time;
     private readonly IngestMetrics _metrics;
+    private readonly ReplicaAcks _replicas;
     private readonly ResiliencePipeline _pipeline;
     private readonly ILogger<EventPublisher> _logger;
 
-    public EventPublisher(IConnectionMultiplexer redis, IOptions<IngestOptions> options, IOptions<ArenaOptions> arena, TimeProvider time, IngestMetrics metrics, ILogger<EventPublisher> logger)
+    public EventPublisher(IConnectionMultiplexer redis, IOptions<IngestOptions> options, IOptions<ArenaOptions> arena, TimeProvider time, IngestMetrics metrics,
+        ReplicaAcks replicas, ILogger<EventPublisher> logger)
     {
+        _replicas = replicas;
         _logger = logger;
         _redis = redis;
         _options = options.Value;
@@ -96,6 +99,10 @@ public sealed class EventPublisher
             var failed = chunks.Where((_, i) => !pending[i].IsCompletedSuccessfully).Sum(c => c.Indexes.Length);
             throw new RedisUnavailableException($"{failed} of {events.Count} events could not be written to Redis", e);
         }
+        catch (ReplicaWaitException e)
+        {
+            throw new RedisUnavailableException($"events were written to their master but not confirmed by its replicas: {e.Message}", e);
+        }
 
         foreach (var partition in chunks.Select(c => c.Partition).Distinct())
         {
@@ -133,6 +140,7 @@ public sealed class EventPublisher
         {
             ResilienceContextPool.Shared.Return(context);
         }
+        await _replicas.ConfirmAsync(db, StreamKeys.Events(partition));
 
         var duplicates = appended.Count(a => a.Duplicate);
         if (duplicates > 0)

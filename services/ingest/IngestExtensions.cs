@@ -15,6 +15,7 @@ public static class IngestExtensions
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<ApiKeys>();
         builder.Services.AddSingleton<EventRequestReader>();
+        builder.Services.AddSingleton<ReplicaAcks>();
         builder.Services.AddSingleton<EventPublisher>();
 
         builder.Services.AddRateLimiter(_ => { });

@@ -28,6 +28,19 @@ public sealed class IngestOptions
     [Range(1, 100_000)]
     public int MaxConcurrentRequests { get; set; } = 256;
 
+    public const string Auto = "auto";
+
+    /// <summary>
+    /// Replicas that must hold an event before it is answered 202 (Redis <c>WAIT</c>): a number
+    /// (0 = the master's word is enough), or "auto": 1 while any master has a replica, else 0.
+    /// </summary>
+    [Required, RegularExpression("^(auto|[0-9])$", ErrorMessage = "Ingest:WaitForReplicas must be 'auto' or a number of replicas from 0 to 9.")]
+    public string WaitForReplicas { get; set; } = Auto;
+
+    /// <summary>How long to wait for replicas to confirm a write; fewer confirmations in time answer 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:04")]
+    public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a request may spend retrying Redis before it is answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RedisBudget { get; set; } = TimeSpan.FromSeconds(2);

@@ -9,8 +9,6 @@ namespace Arena.Contracts;
 /// </summary>
 public static class StreamKeys
 {
-    public const string DeadLetters = "arena:dlq";
-
     /// <summary>Pub/sub channel on which ingest announces new entries; the message is the partition.</summary>
     public const string WakeChannel = "arena:wake";
 
@@ -19,6 +17,13 @@ public static class StreamKeys
 
     public static string Dedupe(int partition, string eventId) =>
         string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{eventId}");
+
+    /// <summary>
+    /// The partition's dead letters. One per partition, in the partition's slot, so moving an
+    /// entry to the DLQ and acknowledging it is one script even on Redis Cluster.
+    /// </summary>
+    public static string DeadLetters(int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dlq");
 
     /// <summary>Entries the hard cap removed before the persister committed them, not yet reported.</summary>
     public static string Overflow(int partition) =>

@@ -5,9 +5,9 @@ using StackExchange.Redis;
 namespace Arena.Messaging;
 
 /// <summary>
-/// Moves an entry to <c>arena:dlq</c> and acknowledges it in one Lua script, so an entry is
-/// never both lost and unacknowledged. (On Redis Cluster the two keys sit in different slots;
-/// see the README's scale-out notes.)
+/// Moves an entry to its partition's DLQ (<c>arena:{p}:dlq</c>) and acknowledges it in one Lua
+/// script, so an entry is never both lost and unacknowledged; both keys share the partition's
+/// hash slot, so this holds on Redis Cluster too.
 /// </summary>
 public static class DeadLetters
 {
@@ -58,7 +58,7 @@ public static class DeadLetters
             Error, error,
             FailedAt, now.ToString("O", CultureInfo.InvariantCulture),
         ]);
-        await db.ScriptEvaluateAsync(AddAndAck, [StreamKeys.DeadLetters, stream], [.. args]);
+        await db.ScriptEvaluateAsync(AddAndAck, [DlqOf(stream), stream], [.. args]);
     }
 
     /// <summary>
@@ -76,7 +76,14 @@ public static class DeadLetters
         }
         args.Add(ReplayFor);
         args.Add(dead[Group]);
-        var result = await db.ScriptEvaluateAsync(ReplayScript, [StreamKeys.DeadLetters, dead[OriginalStream].ToString()], [.. args]);
+        var stream = dead[OriginalStream].ToString();
+        var result = await db.ScriptEvaluateAsync(ReplayScript, [DlqOf(stream), stream], [.. args]);
         return result.IsNull ? null : result.ToString();
     }
+
+    /// <summary>The DLQ beside a partition's stream.</summary>
+    public static string DlqOf(string stream) =>
+        StreamKeys.PartitionOf(stream) is >= 0 and var partition
+            ? StreamKeys.DeadLetters(partition)
+            : throw new ArgumentException($"'{stream}' is not a partition's stream", nameof(stream));
 }

@@ -39,7 +39,9 @@ public sealed class GroupConsumer(
              || (serviceTransient?.Invoke(e) ?? false);
 
     // Redis answers these while it loads, fails over, runs a long script, cannot persist or is full: all pass.
-    private static readonly string[] RecoverableServerErrors = ["LOADING", "TRYAGAIN", "READONLY", "MASTERDOWN", "BUSY", "MISCONF", "OOM", "CLUSTERDOWN"];
+    // A redirect the client did not follow (its slot map was being refreshed after a failover) passes too.
+    private static readonly string[] RecoverableServerErrors =
+        ["LOADING", "TRYAGAIN", "READONLY", "MASTERDOWN", "BUSY", "MISCONF", "OOM", "CLUSTERDOWN", "MOVED", "ASK", "Key has MOVED"];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -313,7 +315,7 @@ public sealed class GroupConsumer(
                     await DeadLetters.AddAsync(db, _group, messages[i], outcomes[i].Reason ?? "dead-lettered", now);
                     metrics.DeadLettered.Add(1, _tag);
                     logger.LogError("Entry {Id} of {Stream} moved to {Dlq} by group {Group}: {Reason}",
-                        messages[i].Entry.Id, stream, StreamKeys.DeadLetters, _group, outcomes[i].Reason);
+                        messages[i].Entry.Id, stream, StreamKeys.DeadLetters(partition), _group, outcomes[i].Reason);
                     break;
                 default:
                     logger.LogWarning("Entry {Id} of {Stream} failed delivery {Delivery} in group {Group}: {Reason}",

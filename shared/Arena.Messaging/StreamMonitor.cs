@@ -38,7 +38,7 @@ public sealed class StreamMonitor : BackgroundService
         meter.CreateObservableGauge("arena.consumer.group.pending", () => Measure(s => s.Pending), "{entry}", "Entries delivered to the group and not yet acknowledged");
         meter.CreateObservableGauge("arena.consumer.group.oldest_pending.age", () => Measure(s => s.OldestPendingAgeSeconds), "s", "Age of the oldest unacknowledged entry");
         meter.CreateObservableGauge("arena.stream.length", () => Measure(s => s.Length), "{entry}", "Entries in the stream");
-        meter.CreateObservableGauge("arena.dlq.depth", () => Volatile.Read(ref _dlqDepth), "{entry}", "Entries in the dead-letter stream");
+        meter.CreateObservableGauge("arena.dlq.depth", () => Volatile.Read(ref _dlqDepth), "{entry}", "Entries in the dead-letter streams of all partitions");
     }
 
     private IEnumerable<Measurement<double>> Measure(Func<Snapshot, double> value) =>
@@ -54,12 +54,14 @@ public sealed class StreamMonitor : BackgroundService
             try
             {
                 var snapshots = new Snapshot[_partitions];
+                var dlqDepth = 0L;
                 for (var p = 0; p < _partitions; p++)
                 {
                     snapshots[p] = await ReadAsync(db, StreamKeys.Events(p));
+                    dlqDepth += await db.StreamLengthAsync(StreamKeys.DeadLetters(p));
                 }
                 _snapshots = snapshots;
-                Volatile.Write(ref _dlqDepth, await db.StreamLengthAsync(StreamKeys.DeadLetters));
+                Volatile.Write(ref _dlqDepth, dlqDepth);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {

@@ -30,7 +30,7 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         await using var other = TestConsumer.Start(Client, "other", "c");
         await Db.StreamAddAsync(Stream, [new("n", 1), new("tag", "good")]);
         var bad = (await Db.StreamAddAsync(Stream, [new("n", 2), new("tag", "bad")])).ToString();
-        await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters) == 1, "the dead letter");
+        await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)) == 1, "the dead letter");
         await Wait.UntilAsync(() => other.Handled.Count == 2, "the other group");
 
         var list = await ArenaAsync("dlq", "list", "--json");
@@ -44,7 +44,7 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         var replay = await ArenaAsync("dlq", "replay", deadId);
 
         Assert.Equal(ArenaCli.Ok, replay.Exit);
-        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters));
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)));
         await Wait.UntilAsync(() => failing.Handled.Count == 2, "the replayed entry to be handled by the group that failed it");
         await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db, "other"), "the other group to pass over the replay");
         Assert.Equal(2, other.Handled.Count);
@@ -61,7 +61,7 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         await Db.StreamAddAsync(Stream, "n", 2);
         await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
         await Db.StreamReadGroupAsync(Stream, "g", "holder", ">", 1);
-        await Db.StreamAddAsync(StreamKeys.DeadLetters, "x", 1);
+        await Db.StreamAddAsync(StreamKeys.DeadLetters(0), "x", 1);
 
         var json = await ArenaAsync("status", "--json");
         var table = await ArenaAsync("status");
@@ -113,12 +113,34 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
     [Fact]
     public async Task Purge_with_confirmation_empties_the_dlq()
     {
-        await Db.StreamAddAsync(StreamKeys.DeadLetters, "x", 1);
+        await Db.StreamAddAsync(StreamKeys.DeadLetters(0), "x", 1);
 
         var purge = await ArenaAsync("dlq", "purge", "--yes");
 
         Assert.Equal(ArenaCli.Ok, purge.Exit);
-        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters));
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)));
+    }
+
+    [Fact]
+    public async Task Dead_letters_of_every_partition_are_listed_and_an_id_in_two_partitions_needs_one_named()
+    {
+        await Db.StreamAddAsync(StreamKeys.DeadLetters(0), "error", "first", messageId: "5-1");
+        await Db.StreamAddAsync(StreamKeys.DeadLetters(1), "error", "second", messageId: "5-1");
+        await Db.StreamAddAsync(StreamKeys.DeadLetters(1), "error", "third", messageId: "6-1");
+
+        var list = await ArenaAsync("dlq", "list", "--partitions", "2", "--json");
+        var ambiguous = await ArenaAsync("dlq", "show", "5-1", "--partitions", "2");
+        var named = await ArenaAsync("dlq", "show", "5-1", "--partitions", "2", "--partition", "1", "--json");
+        var unique = await ArenaAsync("dlq", "show", "6-1", "--partitions", "2", "--json");
+
+        using (var doc = JsonDocument.Parse(list.Out))
+        {
+            Assert.Equal(["first", "second", "third"], doc.RootElement.EnumerateArray().Select(e => e.GetProperty("error").GetString()).Order());
+        }
+        Assert.Equal(ArenaCli.Usage, ambiguous.Exit);
+        Assert.Contains("partitions 0, 1", ambiguous.Err, StringComparison.Ordinal);
+        Assert.Contains("\"second\"", named.Out, StringComparison.Ordinal);
+        Assert.Contains("\"third\"", unique.Out, StringComparison.Ordinal);
     }
 
     [Fact]

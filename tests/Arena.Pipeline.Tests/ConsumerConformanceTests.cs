@@ -56,12 +56,12 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
             m => m["tag"] == "poison" ? throw new InvalidOperationException("the model exploded") : MessageOutcome.Ack,
             o => o.MaxDeliveries = 3);
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
-        await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters) == 1, "the dead letter");
+        await Wait.UntilAsync(async () => await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)) == 1, "the dead letter");
 
         Assert.Equal(20, consumer.Handled.Count);
         Assert.All(consumer.Handled.Values, n => Assert.Equal(1, n));
         Assert.Equal([1L, 2L, 3L], consumer.Deliveries.Where(d => d.Id == poison).Select(d => d.Deliveries).Distinct());
-        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters));
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters(0)));
         Assert.Equal(poison, dead[DeadLetters.OriginalId].ToString());
         Assert.Equal(Stream, dead[DeadLetters.OriginalStream].ToString());
         Assert.Equal("g", dead[DeadLetters.Group].ToString());
@@ -80,7 +80,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
             m => m["tag"] == "unparseable" ? MessageOutcome.DeadLetter("cannot parse") : MessageOutcome.Ack);
         await Wait.UntilAsync(() => DrainedAsync("g"), "the group to drain");
 
-        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters));
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters(0)));
         Assert.Equal(1, (int)dead[DeadLetters.Deliveries]);
         Assert.Equal("cannot parse", dead[DeadLetters.Error].ToString());
     }
@@ -182,7 +182,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
 
         Assert.Equal(ids.Order(), consumer.Handled.Keys.Order());
         Assert.All(consumer.Deliveries, d => Assert.Equal(1, d.Deliveries));
-        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters));
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)));
     }
 
     [Fact]

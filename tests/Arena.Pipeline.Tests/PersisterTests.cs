@@ -210,7 +210,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the persister to drain");
 
         Assert.Equal(10, await PipelineState.PersistedCountAsync(persister.Http));
-        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters));
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters(0)));
         Assert.Equal(junk.ToString(), dead["original_id"].ToString());
         Assert.Equal(PipelineState.Stream, dead["original_stream"].ToString());
         Assert.Equal("persister", dead["group"].ToString());

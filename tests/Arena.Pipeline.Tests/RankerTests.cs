@@ -136,12 +136,12 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
         await PostGamesAsync([[("B", 1), ("A", 2)]]);
 
         await LeaderboardAsync(ranker, 2);
-        await Wait.UntilAsync(async () => await db.StreamLengthAsync(StreamKeys.DeadLetters) == 3, "three dead letters");
+        await Wait.UntilAsync(async () => await db.StreamLengthAsync(StreamKeys.DeadLetters(0)) == 3, "three dead letters");
 
-        var reasons = (await db.StreamRangeAsync(StreamKeys.DeadLetters)).Select(e => e[DeadLetters.Error].ToString()).ToList();
+        var reasons = (await db.StreamRangeAsync(StreamKeys.DeadLetters(0))).Select(e => e[DeadLetters.Error].ToString()).ToList();
         Assert.Contains(reasons, r => r.Contains("1 results", StringComparison.Ordinal));
         Assert.Contains(reasons, r => r.Contains("rank 5", StringComparison.Ordinal));
         Assert.Contains(reasons, r => r.Contains("schema_version 2", StringComparison.Ordinal));
-        Assert.All(await db.StreamRangeAsync(StreamKeys.DeadLetters), e => Assert.Equal("ranker", e[DeadLetters.Group].ToString()));
+        Assert.All(await db.StreamRangeAsync(StreamKeys.DeadLetters(0)), e => Assert.Equal("ranker", e[DeadLetters.Group].ToString()));
     }
 }

@@ -14,11 +14,12 @@ public static class ArenaCli
         usage: arena <command> [options]
 
           status                          streams, groups, consumers, lag, pending, DLQ depth
-          dlq list [--limit N]            dead letters, oldest first (default 50)
+          dlq list [--limit N]            dead letters of every partition, oldest first (default 50)
           dlq show <id>                   one dead letter, every field
           dlq replay (<id>... | --all)    put entries back on their stream for the group that failed them,
                                           and remove them from the DLQ
           dlq purge --yes                 delete every dead letter
+                                          (dlq show/replay/purge: --partition P for one partition's DLQ only)
           replay --group G --from ID [--partition P]
                                           make group G handle its partition again from stream ID ID on
 
@@ -68,15 +69,16 @@ public static class ArenaCli
         {
             var output = new Output(stdout, stderr, parsed.Flag("json"));
             var db = redis.GetDatabase();
+            var dlqScope = DlqScope.Of(partitions, parsed.Option("partition") is null ? null : parsed.IntOption("partition", 0));
             try
             {
                 return parsed.Words switch
                 {
                     ["status"] => await Commands.StatusAsync(db, partitions, output),
-                    ["dlq", "list"] => await Commands.DlqListAsync(db, parsed.IntOption("limit", 50), output),
-                    ["dlq", "show", var id] => await Commands.DlqShowAsync(db, id, output),
-                    ["dlq", "replay", .. var ids] => await Commands.DlqReplayAsync(db, [.. ids], parsed.Flag("all"), output),
-                    ["dlq", "purge"] => await Commands.DlqPurgeAsync(db, parsed.Flag("yes"), output),
+                    ["dlq", "list"] => await Commands.DlqListAsync(db, partitions, parsed.IntOption("limit", 50), output),
+                    ["dlq", "show", var id] => await Commands.DlqShowAsync(db, dlqScope, id, output),
+                    ["dlq", "replay", .. var ids] => await Commands.DlqReplayAsync(db, dlqScope, [.. ids], parsed.Flag("all"), output),
+                    ["dlq", "purge"] => await Commands.DlqPurgeAsync(db, dlqScope, parsed.Flag("yes"), output),
                     ["replay"] => await Commands.ReplayGroupAsync(db, parsed.Option("group"), parsed.Option("from"), parsed.IntOption("partition", 0), partitions, output),
                     _ => await output.UsageAsync($"unknown command '{string.Join(' ', parsed.Words)}'"),
                 };

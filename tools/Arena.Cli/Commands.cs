@@ -32,7 +32,11 @@ public static class Commands
             }
             streams.Add(new StreamStatus(key, p, info.Length, info.FirstEntry.Id.ToString(), info.LastEntry.Id.ToString(), groups));
         }
-        var dlq = await db.StreamLengthAsync(StreamKeys.DeadLetters);
+        var dlq = 0L;
+        for (var p = 0; p < partitions; p++)
+        {
+            dlq += await db.StreamLengthAsync(StreamKeys.DeadLetters(p));
+        }
 
         if (output.Json)
         {
@@ -92,17 +96,21 @@ public static class Commands
             {
                 s.Key, g.Name, c.Name, N(c.Pending), $"{c.IdleMs / 1000.0:F1}s",
             }))));
-        await output.LineAsync($"Dead letters ({StreamKeys.DeadLetters}): {N(dlq)}");
+        await output.LineAsync($"Dead letters ({StreamKeys.DeadLetters(0)}{(partitions > 1 ? " …" : "")}): {N(dlq)}");
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> DlqListAsync(IDatabase db, int limit, Output output)
+    public static async Task<int> DlqListAsync(IDatabase db, int partitions, int limit, Output output)
     {
         if (limit < 1)
         {
             return await output.UsageAsync("--limit must be a positive integer");
         }
-        var entries = await db.StreamRangeAsync(StreamKeys.DeadLetters, "-", "+", limit);
+        var entries = (await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => db.StreamRangeAsync(StreamKeys.DeadLetters(p), "-", "+", limit))))
+            .SelectMany(e => e)
+            .OrderBy(e => StreamId.TryParse(e.Id.ToString(), out var id) ? id : default)
+            .Take(limit)
+            .ToArray();
         if (output.Json)
         {
             await output.JsonAsync(w =>
@@ -125,13 +133,22 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> DlqShowAsync(IDatabase db, string id, Output output)
+    public static async Task<int> DlqShowAsync(IDatabase db, DlqScope scope, string id, Output output)
     {
         if (!StreamId.TryParse(id, out _))
         {
             return await output.UsageAsync($"'{id}' is not a stream ID (<ms>-<seq>)");
         }
-        if (await FindAsync(db, id) is not { } entry)
+        if (scope.Error is not null)
+        {
+            return await output.UsageAsync(scope.Error);
+        }
+        var found = await FindAsync(db, scope, id);
+        if (found.Ambiguous is { } partitions)
+        {
+            return await output.UsageAsync($"dead letter {id} is in partitions {partitions}; choose one with --partition");
+        }
+        if (found.Entry is not { } entry)
         {
             return await output.FailAsync($"no dead letter {id}");
         }
@@ -144,7 +161,7 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> DlqReplayAsync(IDatabase db, string[] ids, bool all, Output output)
+    public static async Task<int> DlqReplayAsync(IDatabase db, DlqScope scope, string[] ids, bool all, Output output)
     {
         if (all == ids.Length > 0)
         {
@@ -154,9 +171,18 @@ public static class Commands
         {
             return await output.UsageAsync($"'{bad}' is not a stream ID (<ms>-<seq>)");
         }
+        if (scope.Error is not null)
+        {
+            return await output.UsageAsync(scope.Error);
+        }
+        var found = all ? [] : await Task.WhenAll(ids.Select(i => FindAsync(db, scope, i)));
+        if (found.FirstOrDefault(f => f.Ambiguous is not null) is { Ambiguous: { } where, Id: var twice })
+        {
+            return await output.UsageAsync($"dead letter {twice} is in partitions {where}; choose one with --partition");
+        }
         List<StreamEntry?> entries = all
-            ? [.. (await db.StreamRangeAsync(StreamKeys.DeadLetters)).Select(e => (StreamEntry?)e)]
-            : [.. await Task.WhenAll(ids.Select(i => FindAsync(db, i)))];
+            ? [.. (await Task.WhenAll(scope.Partitions.Select(p => db.StreamRangeAsync(StreamKeys.DeadLetters(p))))).SelectMany(e => e).Select(e => (StreamEntry?)e)]
+            : [.. found.Select(f => f.Entry)];
 
         var replayed = new List<(string From, string To)>();
         var missing = new List<string>();
@@ -210,14 +236,22 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> DlqPurgeAsync(IDatabase db, bool yes, Output output)
+    public static async Task<int> DlqPurgeAsync(IDatabase db, DlqScope scope, bool yes, Output output)
     {
         if (!yes)
         {
             return await output.UsageAsync("purging deletes every dead letter for good; confirm with --yes");
         }
-        var count = await db.StreamLengthAsync(StreamKeys.DeadLetters);
-        await db.KeyDeleteAsync(StreamKeys.DeadLetters);
+        if (scope.Error is not null)
+        {
+            return await output.UsageAsync(scope.Error);
+        }
+        var count = 0L;
+        foreach (var p in scope.Partitions)
+        {
+            count += await db.StreamLengthAsync(StreamKeys.DeadLetters(p));
+            await db.KeyDeleteAsync(StreamKeys.DeadLetters(p));
+        }
         if (output.Json)
         {
             await output.JsonAsync(w =>
@@ -269,8 +303,21 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    private static async Task<StreamEntry?> FindAsync(IDatabase db, string id) =>
-        await db.StreamRangeAsync(StreamKeys.DeadLetters, id, id) is [var entry] ? entry : null;
+    /// <summary>A dead letter by id; ids are per partition's DLQ, so one may be in several.</summary>
+    private static async Task<(string Id, StreamEntry? Entry, string? Ambiguous)> FindAsync(IDatabase db, DlqScope scope, string id)
+    {
+        var hits = new List<(int Partition, StreamEntry Entry)>();
+        foreach (var p in scope.Partitions)
+        {
+            if (await db.StreamRangeAsync(StreamKeys.DeadLetters(p), id, id) is [var entry])
+            {
+                hits.Add((p, entry));
+            }
+        }
+        return hits.Count > 1
+            ? (id, null, string.Join(", ", hits.Select(h => h.Partition)))
+            : (id, hits.Count == 1 ? hits[0].Entry : null, null);
+    }
 
     private static void WriteEntry(System.Text.Json.Utf8JsonWriter w, StreamEntry e)
     {
@@ -294,4 +341,15 @@ public static class Commands
     private sealed record GroupStatus(string Name, long Pending, long? Lag, string LastDelivered, double? OldestPendingAge, List<ConsumerStatus> Consumers);
 
     private sealed record ConsumerStatus(string Name, long Pending, long IdleMs);
+}
+
+/// <summary>The partitions whose DLQs a command looks at: all, or the one <c>--partition</c> names.</summary>
+public sealed record DlqScope(IReadOnlyList<int> Partitions, string? Error)
+{
+    public static DlqScope Of(int partitions, int? partition) => partition switch
+    {
+        null => new([.. Enumerable.Range(0, partitions)], null),
+        >= 0 and var p when p < partitions => new([p], null),
+        _ => new([], $"--partition must be from 0 to {partitions - 1}"),
+    };
 }

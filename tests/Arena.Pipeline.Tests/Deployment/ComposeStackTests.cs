@@ -47,13 +47,13 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
     [InlineData("ingest", "XADD arena:{0}:events * type t", true)]
     [InlineData("ingest", "SET arena:{0}:dedupe:e1 1-1 PX 1000", true)]
     [InlineData("ingest", "XREADGROUP GROUP persister c COUNT 1 STREAMS arena:{0}:events >", false)]
-    [InlineData("ingest", "XADD arena:dlq * a b", false)]
+    [InlineData("ingest", "XADD arena:{0}:dlq * a b", false)]
     [InlineData("ingest", "DEL arena:{0}:events", false)]
     [InlineData("ingest", "GET session:1", false)]
     [InlineData("ingest", "FLUSHALL", false)]
     [InlineData("ingest", "CONFIG GET *", false)]
     [InlineData("persister", "XREADGROUP GROUP persister c COUNT 1 STREAMS arena:{0}:events >", true)]
-    [InlineData("persister", "XADD arena:dlq * a b", true)]
+    [InlineData("persister", "XADD arena:{0}:dlq * a b", true)]
     [InlineData("persister", "XTRIM arena:{0}:events MINID ~ 1-0", true)]
     [InlineData("persister", "DEL arena:{0}:overflow:reporting", true)]
     [InlineData("persister", "DEL arena:{0}:events", false)]
@@ -62,16 +62,16 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
     [InlineData("persister", "KEYS *", false)]
     [InlineData("ranker", "XACK arena:{0}:events ranker 1-1", true)]
     [InlineData("ranker", "XTRIM arena:{0}:events MAXLEN 0", false)]
-    [InlineData("ranker", "DEL arena:dlq", false)]
+    [InlineData("ranker", "DEL arena:{0}:dlq", false)]
     [InlineData("ranker", "FLUSHDB", false)]
     [InlineData("sse-gateway", "XREAD COUNT 1 STREAMS arena:{0}:events 0", true)]
     [InlineData("sse-gateway", "XADD arena:{0}:events * type t", false)]
     [InlineData("sse-gateway", "XACK arena:{0}:events persister 1-1", false)]
     [InlineData("sse-gateway", "PUBLISH arena:wake 0", false)]
-    [InlineData("sse-gateway", "XRANGE arena:dlq - +", false)]
-    [InlineData("operator", "XRANGE arena:dlq - +", true)]
+    [InlineData("sse-gateway", "XRANGE arena:{0}:dlq - +", false)]
+    [InlineData("operator", "XRANGE arena:{0}:dlq - +", true)]
     [InlineData("operator", "XGROUP SETID arena:{0}:events ranker 0", true)]
-    [InlineData("operator", "DEL arena:dlq", true)]
+    [InlineData("operator", "DEL arena:{0}:dlq", true)]
     [InlineData("operator", "GET session:1", false)]
     [InlineData("operator", "KEYS *", false)]
     [InlineData("operator", "CONFIG SET appendonly no", false)]
@@ -184,7 +184,7 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
         var liveEvents = await live;
 
         var db = stack.Admin.GetDatabase();
-        await Wait.UntilAsync(async () => await db.StreamLengthAsync(StreamKeys.DeadLetters) == 2, "the poison entry in the DLQ once per group");
+        await Wait.UntilAsync(async () => await db.StreamLengthAsync(StreamKeys.DeadLetters(0)) == 2, "the poison entry in the DLQ once per group");
         await Wait.UntilAsync(async () =>
         {
             using var board = JsonDocument.Parse(await stack["ranker"].Http.GetStringAsync("/v1/leaderboard"));

@@ -4,18 +4,26 @@ using Testcontainers.Redis;
 
 namespace Arena.Pipeline.Tests.Infrastructure;
 
+/// <summary>What the services are given to reach Redis: one server or a cluster.</summary>
+public interface IRedisDeployment
+{
+    /// <summary>StackExchange.Redis configuration string.</summary>
+    string Configuration { get; }
+}
+
 /// <summary>
 /// A real Redis for one test: a Testcontainers container when a Docker engine answers,
 /// otherwise a local <c>redis-server</c> on a free loopback port in a temp folder. Both
 /// run with AOF and <c>appendfsync always</c>.
 /// </summary>
-public sealed class RedisServer : IAsyncDisposable
+public sealed class RedisServer : IRedisDeployment, IAsyncDisposable
 {
     // Decided by the first start: a Docker engine that fails once is not tried again.
     private static bool? _dockerAvailable;
 
     private readonly RedisContainer? _container;
     private readonly string? _dir;
+    private readonly string[] _extraArgs = [];
     private Process? _process;
 
     private RedisServer(RedisContainer container)
@@ -25,9 +33,10 @@ public sealed class RedisServer : IAsyncDisposable
         Mode = "Testcontainers.Redis";
     }
 
-    private RedisServer(string dir, int port)
+    private RedisServer(string dir, int port, params string[] extraArgs)
     {
         _dir = dir;
+        _extraArgs = extraArgs;
         Port = port;
         Configuration = $"127.0.0.1:{port}";
         Mode = "local redis-server";
@@ -55,6 +64,14 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A local redis-server with extra arguments (a cluster node, a replica), on the given port.</summary>
+    public static async Task<RedisServer> StartLocalAsync(int port, params string[] extraArgs)
+    {
+        var server = new RedisServer(Paths.NewTempDir("redis"), port, extraArgs);
+        await server.StartLocalAsync();
+        return server;
+    }
+
     private async Task StartLocalAsync()
     {
         var start = new ProcessStartInfo("redis-server")
@@ -67,6 +84,10 @@ public sealed class RedisServer : IAsyncDisposable
             },
             UseShellExecute = false,
         };
+        foreach (var arg in _extraArgs)
+        {
+            start.ArgumentList.Add(arg);
+        }
         _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
         await Wait.UntilAsync(async () =>
         {
@@ -80,6 +101,27 @@ public sealed class RedisServer : IAsyncDisposable
                 return _process.HasExited ? throw new InvalidOperationException($"redis-server exited: {File.ReadAllText(Path.Combine(_dir!, "redis.log"))}") : false;
             }
         }, "redis-server to accept connections", TimeSpan.FromSeconds(20));
+    }
+
+    public bool IsRunning => _container is not null || _process is { HasExited: false };
+
+    /// <summary>Runs one command with <c>redis-cli</c> against this local server; its reply as text.</summary>
+    public async Task<string> CliAsync(params string[] command)
+    {
+        var (exit, text) = await Command.RunAsync("redis-cli", ["-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. command],
+            timeout: TimeSpan.FromSeconds(10));
+        return exit == 0 ? text.Trim() : throw new InvalidOperationException($"redis-cli {string.Join(' ', command)}: {text}");
+    }
+
+    /// <summary>Sends a signal to the local server, e.g. STOP to freeze it and CONT to let it go on.</summary>
+    public async Task SignalAsync(string signal)
+    {
+        var pid = _process?.Id ?? throw new NotSupportedException("A container has no local process.");
+        var (exit, text) = await Command.RunAsync("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {pid}: {text}");
+        }
     }
 
     public Task<ConnectionMultiplexer> ConnectAsync() =>

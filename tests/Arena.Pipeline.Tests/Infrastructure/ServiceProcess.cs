@@ -29,19 +29,19 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
     public string Output => string.Join('\n', _output);
 
-    public static ServiceProcess Ingest(RedisServer redis, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
+    public static ServiceProcess Ingest(IRedisDeployment redis, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
         Start("ingest", Paths.Binary("services/ingest", "Arena.Ingest"), With(settings, ("Arena__Redis", redis.Configuration)), log);
 
-    public static ServiceProcess Persister(RedisServer redis, string dataDir, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
+    public static ServiceProcess Persister(IRedisDeployment redis, string dataDir, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
         Start("persister", Paths.Binary("services/persister", "Arena.Persister"),
             With(settings, ("Arena__Redis", redis.Configuration), ("Arena__DataDir", dataDir), ("Persister__ConsumerName", "persister-test")), log);
 
-    public static ServiceProcess Ranker(RedisServer redis, string dataDir, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
+    public static ServiceProcess Ranker(IRedisDeployment redis, string dataDir, ITestOutputHelper log, IDictionary<string, string>? settings = null) =>
         Start("ranker", Paths.Binary("services/ranker", "Arena.Ranker"),
             With(settings, ("Arena__Redis", redis.Configuration), ("Arena__DataDir", dataDir), ("Ranker__RecomputeDebounce", "00:00:00.100"),
                 ("Ranker__ClaimMinIdle", "00:00:01"), ("Ranker__ClaimInterval", "00:00:00.200")), log);
 
-    public static ServiceProcess Gateway(RedisServer redis, ITestOutputHelper log, ServiceProcess? persister = null, IDictionary<string, string>? settings = null) =>
+    public static ServiceProcess Gateway(IRedisDeployment redis, ITestOutputHelper log, ServiceProcess? persister = null, IDictionary<string, string>? settings = null) =>
         Start("sse-gateway", Paths.Binary("services/sse-gateway", "Arena.SseGateway"),
             With(settings, ("Arena__Redis", redis.Configuration),
                 ("Arena__PersisterUrl", persister?.BaseAddress.ToString() ?? "http://127.0.0.1:1")), log);

@@ -138,6 +138,42 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_consumers_share_a_group_over_partitions_on_several_masters_and_claim_what_a_dead_one_held()
+    {
+        await using var client = await _cluster.ConnectAsync();
+        var db = client.GetDatabase();
+        // Explicit ids, unique across partitions: each partition's stream is on its own master, with its own clock.
+        var ids = new List<string>();
+        for (var p = 0; p < Partitions; p++)
+        {
+            await db.StreamCreateConsumerGroupAsync(StreamKeys.Events(p), "g", "0", createStream: true);
+            for (var i = 1; i <= 200; i++)
+            {
+                ids.Add((await db.StreamAddAsync(StreamKeys.Events(p), "n", i, messageId: $"{i}-{p}")).ToString());
+            }
+        }
+        Assert.True((await Task.WhenAll(Enumerable.Range(0, Partitions).Select(p => _cluster.MasterOfAsync(StreamKeys.Events(p)))))
+            .Distinct().Count() > 1, "the partitions should live on several masters");
+        // A member that read entries and died holding them.
+        var held = await db.StreamReadGroupAsync(StreamKeys.Events(1), "g", "dead-one", ">", 50);
+        Assert.Equal(50, held.Length);
+
+        await using var a = TestConsumer.Start(client, "g", "a", configure: o => o.BatchSize = 20, partitions: Partitions);
+        await using var b = TestConsumer.Start(client, "g", "b", configure: o => o.BatchSize = 20, partitions: Partitions);
+        await Wait.UntilAsync(() => a.Handled.Count + b.Handled.Count >= ids.Count, "the two members to handle every entry");
+
+        Assert.NotEmpty(a.Handled);
+        Assert.NotEmpty(b.Handled);
+        Assert.Empty(a.Handled.Keys.Intersect(b.Handled.Keys));
+        Assert.Equal(ids.Order(), a.Handled.Keys.Concat(b.Handled.Keys).Order());
+        Assert.All(a.Handled.Values.Concat(b.Handled.Values), n => Assert.Equal(1, n));
+        for (var p = 0; p < Partitions; p++)
+        {
+            Assert.Equal(0, (await db.StreamPendingAsync(StreamKeys.Events(p), "g")).PendingMessageCount);
+        }
+    }
+
+    [Fact]
     public async Task Services_run_every_script_and_dead_letter_on_the_cluster()
     {
         await using var ingest = await ServiceProcess.Ingest(_cluster, output, OnCluster).WaitReadyAsync();

@@ -37,8 +37,14 @@ internal static class Repo
     }
 }
 
+/// <summary>What a service is given to reach Redis: one server or a cluster.</summary>
+internal interface IBenchRedis
+{
+    string Configuration { get; }
+}
+
 /// <summary>A throwaway redis-server on a free loopback port in a temp folder, with AOF fsynced on every write.</summary>
-internal sealed class BenchRedis : IAsyncDisposable
+internal sealed class BenchRedis : IBenchRedis, IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _dir;
@@ -56,17 +62,19 @@ internal sealed class BenchRedis : IAsyncDisposable
     public ConnectionMultiplexer Client { get; }
 
     /// <param name="appendFsync"><c>always</c> (the pipeline's guarantee), <c>everysec</c>, or <c>no-aof</c> for raw limits.</param>
-    public static async Task<BenchRedis> StartAsync(string appendFsync = "always")
+    /// <param name="port">The port to listen on; a free one when null.</param>
+    /// <param name="extraArgs">More redis-server arguments (a cluster node's).</param>
+    public static async Task<BenchRedis> StartAsync(string appendFsync = "always", int? port = null, params string[] extraArgs)
     {
         var dir = Directory.CreateTempSubdirectory("arena-bench-redis-").FullName;
-        var port = Repo.FreePort();
+        port ??= Repo.FreePort();
         var start = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", dir, "--save", "",
+        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", port.Value.ToString(CultureInfo.InvariantCulture), "--dir", dir, "--save", "",
                      "--logfile", Path.Combine(dir, "redis.log")])
         {
             start.ArgumentList.Add(arg);
         }
-        foreach (var arg in appendFsync == "no-aof" ? ["--appendonly", "no"] : (string[])["--appendonly", "yes", "--appendfsync", appendFsync])
+        foreach (var arg in (appendFsync == "no-aof" ? ["--appendonly", "no"] : (string[])["--appendonly", "yes", "--appendfsync", appendFsync]).Concat(extraArgs))
         {
             start.ArgumentList.Add(arg);
         }
@@ -76,7 +84,7 @@ internal sealed class BenchRedis : IAsyncDisposable
         {
             try
             {
-                client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=500,syncTimeout=30000,asyncTimeout=30000");
+                client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=500,syncTimeout=30000,asyncTimeout=30000,allowAdmin=true");
                 return true;
             }
             catch (RedisConnectionException)
@@ -84,7 +92,7 @@ internal sealed class BenchRedis : IAsyncDisposable
                 return false;
             }
         }, "redis-server to accept connections", TimeSpan.FromSeconds(20));
-        return new BenchRedis(process, dir, port, client!);
+        return new BenchRedis(process, dir, port.Value, client!);
     }
 
     public async ValueTask DisposeAsync()
@@ -129,7 +137,7 @@ internal sealed class BenchService : IAsyncDisposable
     };
 
     /// <summary>Starts <paramref name="name"/>, with a data folder of its own, and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<BenchService> StartAsync(string name, BenchRedis redis, IDictionary<string, string>? settings = null)
+    public static async Task<BenchService> StartAsync(string name, IBenchRedis redis, IDictionary<string, string>? settings = null)
     {
         var dll = Path.Combine(Repo.Root, "services", name, "bin", "Release", "net10.0", Assemblies[name] + ".dll");
         if (!File.Exists(dll))

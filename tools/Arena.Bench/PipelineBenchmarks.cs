@@ -19,6 +19,35 @@ internal static class PipelineBenchmarks
         return result.AcceptedPerSecond;
     }
 
+    public sealed record ClusterThroughput(double Ingest, double EndToEnd, long Failed);
+
+    /// <summary>
+    /// Ingest flat out for 10 s on a six-node Redis Cluster with <paramref name="partitions"/>
+    /// partitions (every answer waits for a replica), the persister draining; end to end is
+    /// the accepted events over the time from the first request until the persister has
+    /// committed the last.
+    /// </summary>
+    public static async Task<ClusterThroughput> ClusterAsync(int partitions)
+    {
+        await using var cluster = await BenchCluster.StartAsync();
+        var settings = new Dictionary<string, string> { ["Arena__Partitions"] = partitions.ToString(CultureInfo.InvariantCulture) };
+        await using var persister = await BenchService.StartAsync("persister", cluster, settings);
+        await using var ingest = await BenchService.StartAsync("ingest", cluster, settings);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = 100, Runs = 16, Connections = 16, Duration = Measure });
+        await Repo.UntilAsync(async () => await CommittedAsync(persister.Http) >= result.EventsAccepted,
+            "the persister to commit every accepted event", TimeSpan.FromMinutes(5));
+        return new ClusterThroughput(result.AcceptedPerSecond, result.EventsAccepted / clock.Elapsed.TotalSeconds, result.FailedRequests);
+    }
+
+    private static async Task<long> CommittedAsync(HttpClient persister)
+    {
+        using var runs = System.Text.Json.JsonDocument.Parse(await persister.GetStringAsync("/v1/runs?limit=1000"));
+        return runs.RootElement.GetProperty("runs").EnumerateArray()
+            .Where(r => r.GetProperty("run_id").GetString() != Arena.Contracts.PipelineRun.Id)
+            .Sum(r => r.GetProperty("events").GetInt64());
+    }
+
     public sealed record Sustained(double Rate, double MaxLagMs, double P99LagMs, IReadOnlyDictionary<string, long> PeakRss);
 
     /// <summary>

@@ -6,7 +6,7 @@ using Arena.Bench;
 using Arena.Ranker.Rating;
 
 // arena-bench [out-dir] [--only a,b]: measured figures, written as Markdown and JSON with the machine they ran on.
-// Suites: ranker, raw, ingest, drain, recovery, sustained, sse, fanout. The pipeline's figures need the raw ones.
+// Suites: ranker, raw, ingest, drain, recovery, sustained, sse, fanout, cluster. The pipeline's figures need the raw ones.
 var outDir = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "bench-results";
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',').ToHashSet();
 bool Runs(string suite) => only is null || only.Contains(suite);
@@ -106,6 +106,19 @@ if (raw is not null)
             var sse = await PipelineBenchmarks.FanOutAsync(clients, rate);
             Add(new Figure("SSE fan-out", $"{clients:N0} clients on one run of {rate:F0} events/s; {sse.Reconnects} reconnects, p99 {sse.Latency.P99Ms:F0} ms",
                 sse.DeliveriesPerSecond, "deliveries/s", FigureKind.Pipeline));
+        }
+    }
+    if (Runs("cluster"))
+    {
+        Console.WriteLine("Redis Cluster (3 masters + 3 replicas, each answer confirmed by a replica; ingest flat out, persister draining):");
+        foreach (var partitions in new[] { 1, 2, 4 })
+        {
+            var cluster = await PipelineBenchmarks.ClusterAsync(partitions);
+            var failed = cluster.Failed > 0 ? $", {cluster.Failed:N0} failed requests" : "";
+            Add(new Figure("cluster ingest", $"{partitions} partition(s), batches of 100{failed}", cluster.Ingest, "events/s", FigureKind.Pipeline,
+                Ratio(cluster.Ingest, raw.ClientXadd, null)));
+            Add(new Figure("cluster end to end", $"{partitions} partition(s): accepted ÷ time to the last commit", cluster.EndToEnd, "events/s", FigureKind.Pipeline,
+                Ratio(cluster.EndToEnd, raw.Appender, null)));
         }
     }
 }

@@ -19,7 +19,7 @@ public sealed class TestConsumer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
 
-    private TestConsumer(IConnectionMultiplexer redis, ConsumerOptions options, Func<StreamMessage, MessageOutcome>? decide)
+    private TestConsumer(IConnectionMultiplexer redis, ConsumerOptions options, int partitions, Func<StreamMessage, MessageOutcome>? decide)
     {
         Options = options;
         Health = new LoopHealth(TimeProvider.System);
@@ -48,7 +48,7 @@ public sealed class TestConsumer : IAsyncDisposable
             Middlewares.DeadLetterAfter(options.MaxDeliveries),
             Middlewares.RetryTransient(transient, options.MaxBackoff, options.Group, Health, metrics, (_, _) => { }),
             Middlewares.FailuresAsRetry(transient));
-        var consumer = new GroupConsumer(redis, options, 1, pipeline, transient, metrics, Health, TimeProvider.System, NullLogger.Instance);
+        var consumer = new GroupConsumer(redis, options, partitions, pipeline, transient, metrics, Health, TimeProvider.System, NullLogger.Instance);
         _run = Task.Run(() => consumer.RunAsync(_stop.Token));
     }
 
@@ -62,7 +62,7 @@ public sealed class TestConsumer : IAsyncDisposable
     public ConcurrentQueue<(string Id, long Deliveries)> Deliveries { get; } = new();
 
     public static TestConsumer Start(IConnectionMultiplexer redis, string group, string name,
-        Func<StreamMessage, MessageOutcome>? decide = null, Action<ConsumerOptions>? configure = null)
+        Func<StreamMessage, MessageOutcome>? decide = null, Action<ConsumerOptions>? configure = null, int partitions = 1)
     {
         var options = new ConsumerOptions
         {
@@ -75,7 +75,7 @@ public sealed class TestConsumer : IAsyncDisposable
             MaxBackoff = TimeSpan.FromMilliseconds(500),
         };
         configure?.Invoke(options);
-        return new TestConsumer(redis, options, decide);
+        return new TestConsumer(redis, options, partitions, decide);
     }
 
     public async Task StopAsync()

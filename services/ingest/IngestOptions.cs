@@ -28,6 +28,14 @@ public sealed class IngestOptions
     [Range(1, 100_000)]
     public int MaxConcurrentRequests { get; set; } = 256;
 
+    /// <summary>Requests per second each producer (API key; remote address while ingest is open) may post, as a token bucket; 0 turns the limit off.</summary>
+    [Range(0, 1_000_000)]
+    public int RateLimitPerSecond { get; set; }
+
+    /// <summary>Requests a producer may post at once after a quiet spell (the bucket's size); 0 means <see cref="RateLimitPerSecond"/>.</summary>
+    [Range(0, 1_000_000)]
+    public int RateLimitBurst { get; set; }
+
     /// <summary>How long a request may spend retrying Redis before it is answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RedisBudget { get; set; } = TimeSpan.FromSeconds(2);

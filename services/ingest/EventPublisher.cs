@@ -76,7 +76,8 @@ public sealed class EventPublisher
     /// <summary>Events per script call: large enough to share the call's cost, small enough not to hold Redis long.</summary>
     public const int ChunkSize = 100;
 
-    public async Task<IReadOnlyList<PublishResult>> PublishAsync(IReadOnlyList<ValidatedEvent> events, CancellationToken cancellationToken)
+    /// <param name="producer">The name of the caller's API key, recorded with each event; null while ingest is open.</param>
+    public async Task<IReadOnlyList<PublishResult>> PublishAsync(IReadOnlyList<ValidatedEvent> events, string? producer, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var db = _redis.GetDatabase();
@@ -88,7 +89,7 @@ public sealed class EventPublisher
             .GroupBy(i => Partitioner.PartitionOf(events[i].RunId, _partitions))
             .SelectMany(partition => partition.Chunk(ChunkSize).Select(indexes => (Partition: partition.Key, Indexes: indexes)))
             .ToList();
-        var pending = chunks.Select(c => PublishChunkAsync(db, c.Partition, c.Indexes, events, results, ingestedAt, traceParent, cancellationToken)).ToArray();
+        var pending = chunks.Select(c => PublishChunkAsync(db, c.Partition, c.Indexes, events, results, ingestedAt, traceParent, producer, cancellationToken)).ToArray();
 
         try
         {
@@ -114,7 +115,7 @@ public sealed class EventPublisher
     }
 
     private async Task PublishChunkAsync(IDatabase db, int partition, int[] indexes, IReadOnlyList<ValidatedEvent> events, PublishResult[] results,
-        long ingestedAt, string? traceParent, CancellationToken cancellationToken)
+        long ingestedAt, string? traceParent, string? producer, CancellationToken cancellationToken)
     {
         var entries = new StreamAppender.Entry[indexes.Length];
         var eventIds = new string[indexes.Length];
@@ -123,7 +124,7 @@ public sealed class EventPublisher
             var evt = events[indexes[i]];
             eventIds[i] = evt.EventId ?? Guid.CreateVersion7().ToString();
             entries[i] = new StreamAppender.Entry(
-                StreamEntries.Fields(eventIds[i], evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventIds[i]), ingestedAt, traceParent), evt.EventId);
+                StreamEntries.Fields(eventIds[i], evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventIds[i]), ingestedAt, traceParent, producer), evt.EventId);
         }
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);

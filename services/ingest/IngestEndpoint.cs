@@ -12,7 +12,7 @@ public static class IngestEndpoint
         IngestMetrics metrics,
         ILoggerFactory loggers)
     {
-        if (keys.Required && !keys.IsValid(ApiKeys.Presented(http.Request)))
+        if (keys.Identify(http) is not { } caller)
         {
             return Rejected(metrics, Problem.Create(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
                 "A valid API key is required: send it as 'Authorization: Bearer <key>' or 'X-Api-Key: <key>'."));
@@ -27,7 +27,7 @@ public static class IngestEndpoint
         using var documents = read.Documents;
         try
         {
-            var results = await publisher.PublishAsync(read.Events!, http.RequestAborted);
+            var results = await publisher.PublishAsync(read.Events!, caller.Producer, http.RequestAborted);
             metrics.Accepted.Add(results.Count);
             return Results.Json(new AcceptedResponse(results), IngestJson.Default.AcceptedResponse, statusCode: StatusCodes.Status202Accepted);
         }

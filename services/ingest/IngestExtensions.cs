@@ -26,7 +26,8 @@ public static class IngestExtensions
                 c.PermitLimit = ingest.Value.MaxConcurrentRequests;
                 c.QueueLimit = 0;
             });
-            limiter.OnRejected = (context, _) => RejectAsync(context.HttpContext);
+            limiter.GlobalLimiter = ProducerRateLimit.Create(ingest.Value);
+            limiter.OnRejected = (context, _) => RejectAsync(context);
         });
         return builder;
     }
@@ -36,15 +37,33 @@ public static class IngestExtensions
         // Created now, so its counters are scraped before the first request.
         app.Services.GetRequiredService<IngestMetrics>();
         app.UseRateLimiter();
-        app.MapPost("/v1/events", IngestEndpoint.PostEventsAsync).RequireRateLimiting(Backpressure);
+        app.MapPost("/v1/events", IngestEndpoint.PostEventsAsync)
+            .RequireRateLimiting(Backpressure)
+            .WithMetadata(new ProducerRateLimit())
+            .RequireCors(ArenaCors.Write);
         return app;
     }
 
-    private static async ValueTask RejectAsync(HttpContext http)
+    private static async ValueTask RejectAsync(OnRejectedContext context)
     {
-        http.RequestServices.GetRequiredService<IngestMetrics>().Rejected.Add(1, new KeyValuePair<string, object?>("status", 429));
-        http.Response.Headers.RetryAfter = "1";
-        await Problem.Create(StatusCodes.Status429TooManyRequests, "too-many-requests", "Too many requests",
-            "Ingest is at its limit of concurrent requests; retry after a second.").ToResult().ExecuteAsync(http);
+        var http = context.HttpContext;
+        var metrics = http.RequestServices.GetRequiredService<IngestMetrics>();
+        metrics.Rejected.Add(1, new KeyValuePair<string, object?>("status", 429));
+        Problem problem;
+        if (ProducerRateLimit.RetryAfter(context) is { } retryAfter)
+        {
+            var producer = http.RequestServices.GetRequiredService<ApiKeys>().Identify(http)?.Producer ?? ProducerRateLimit.Anonymous;
+            metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("producer", producer));
+            http.Response.Headers.RetryAfter = retryAfter;
+            problem = Problem.Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests",
+                $"Producer '{producer}' is over its rate limit; nothing was written. Retry after {retryAfter} s.");
+        }
+        else
+        {
+            http.Response.Headers.RetryAfter = "1";
+            problem = Problem.Create(StatusCodes.Status429TooManyRequests, "too-many-requests", "Too many requests",
+                "Ingest is at its limit of concurrent requests; retry after a second.");
+        }
+        await problem.ToResult().ExecuteAsync(http);
     }
 }

@@ -41,6 +41,14 @@ public sealed class IngestOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:04")]
     public TimeSpan ReplicaTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Requests per second each producer (API key; remote address while ingest is open) may post, as a token bucket; 0 turns the limit off.</summary>
+    [Range(0, 1_000_000)]
+    public int RateLimitPerSecond { get; set; }
+
+    /// <summary>Requests a producer may post at once after a quiet spell (the bucket's size); 0 means <see cref="RateLimitPerSecond"/>.</summary>
+    [Range(0, 1_000_000)]
+    public int RateLimitBurst { get; set; }
+
     /// <summary>How long a request may spend retrying Redis before it is answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RedisBudget { get; set; } = TimeSpan.FromSeconds(2);

@@ -15,9 +15,10 @@ public static class HistoryEndpoints
 
     public static void MapHistory(this WebApplication app)
     {
-        app.MapGet("/v1/runs", ListRuns);
-        app.MapGet("/v1/runs/{runId}/events", RunEvents);
-        app.MapGet("/v1/runs/{runId}/export", ExportAsync);
+        var history = app.MapGroup("/v1/runs").RequireReadAccess();
+        history.MapGet("", ListRuns);
+        history.MapGet("/{runId}/events", RunEvents);
+        history.MapGet("/{runId}/export", ExportAsync);
     }
 
     private static IResult ListRuns(EventQueries queries, string? limit)

@@ -31,6 +31,7 @@ public static class StreamEntryParser
         var ingestedAt = long.TryParse(entry[StreamFields.IngestedAt].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : DateTimeOffset.FromUnixTimeMilliseconds(id.Milliseconds);
-        return new StoredEvent(partition, id, header, ingestedAt, Encoding.UTF8.GetString(json));
+        var producer = entry[StreamFields.Producer];
+        return new StoredEvent(partition, id, header, ingestedAt, Encoding.UTF8.GetString(json), producer.IsNull ? null : producer.ToString());
     }
 }

@@ -8,9 +8,10 @@ public static class LeaderboardEndpoints
 {
     public static void MapLeaderboard(this WebApplication app)
     {
-        app.MapGet("/v1/leaderboard", (LeaderboardService service) =>
+        var read = app.MapGroup("/v1").RequireReadAccess();
+        read.MapGet("/leaderboard", (LeaderboardService service) =>
             service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady());
-        app.MapGet("/v1/models/{model}", (LeaderboardService service, string model) =>
+        read.MapGet("/models/{model}", (LeaderboardService service, string model) =>
         {
             if (service.Current is not { } snapshot)
             {

@@ -11,8 +11,8 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<Hub>();
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddHostedService<StreamTail>();
-        builder.Services.AddHttpClient("persister", (sp, c) => c.BaseAddress = sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl);
-        builder.Services.AddHttpClient("ranker", (sp, c) => c.BaseAddress = sp.GetRequiredService<IOptions<ArenaOptions>>().Value.RankerUrl);
+        builder.Services.AddHttpClient("persister", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl));
+        builder.Services.AddHttpClient("ranker", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.RankerUrl));
         return builder;
     }
 
@@ -28,7 +28,17 @@ public static class GatewayExtensions
         {
             using var response = await clients.CreateClient("persister").GetAsync("/v1/runs?limit=50", http.RequestAborted);
             return Results.Content(await response.Content.ReadAsStringAsync(http.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
-        });
+        }).RequireReadAccess();
         return app;
+    }
+
+    /// <summary>A client of another service's read API, presenting the read token when one is set.</summary>
+    private static void ReadApi(IServiceProvider services, HttpClient client, Uri baseAddress)
+    {
+        client.BaseAddress = baseAddress;
+        if (services.GetRequiredService<ReadAccess>().OutgoingToken is { } token)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
     }
 }

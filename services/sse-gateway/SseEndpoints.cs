@@ -11,9 +11,11 @@ public static class SseEndpoints
 {
     public static void MapStreams(this WebApplication app)
     {
-        app.MapGet("/v1/runs/{runId}/stream", RunStreamAsync);
-        app.MapGet("/v1/stream", AllRunsAsync);
-        app.MapGet("/v1/leaderboard/stream", LeaderboardAsync);
+        // EventSource cannot send headers: the streams also take the token as ?access_token=.
+        var streams = app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true);
+        streams.MapGet("/runs/{runId}/stream", RunStreamAsync);
+        streams.MapGet("/stream", AllRunsAsync);
+        streams.MapGet("/leaderboard/stream", LeaderboardAsync);
     }
 
     private static async Task RunStreamAsync(HttpContext http, string runId, string? after, string? from,

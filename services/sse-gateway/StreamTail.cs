@@ -102,8 +102,9 @@ public sealed class StreamTail(
             return null;
         }
         _ = long.TryParse(entry[StreamFields.IngestedAt].ToString(), out var ingestedAt);
+        var producer = entry[StreamFields.Producer];
         return new LiveEvent(partition, id, entry[StreamFields.RunId].ToString(), entry[StreamFields.Type].ToString(),
-            CanonicalEnvelope.WithStreamId(envelope.ToString(), id.ToString()), ingestedAt);
+            CanonicalEnvelope.WithStreamId(envelope.ToString(), id.ToString(), producer.IsNull ? null : producer.ToString()), ingestedAt);
     }
 
     public override void Dispose()

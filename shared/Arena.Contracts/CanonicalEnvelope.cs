@@ -30,9 +30,12 @@ public static class CanonicalEnvelope
     }
 
     /// <summary>
-    /// The envelope with <c>stream_id</c> added as its first field, as the history API and
-    /// the live stream return it.
+    /// The envelope with <c>stream_id</c> added as its first field, and <c>producer</c> (the
+    /// name of the API key it was published with) after it when known, as the history API
+    /// and the live stream return it.
     /// </summary>
-    public static string WithStreamId(string envelopeJson, string streamId) =>
-        string.Concat("{\"stream_id\":\"", streamId, "\",", envelopeJson.AsSpan(1));
+    public static string WithStreamId(string envelopeJson, string streamId, string? producer = null) =>
+        producer is null
+            ? string.Concat("{\"stream_id\":\"", streamId, "\",", envelopeJson.AsSpan(1))
+            : string.Concat("{\"stream_id\":\"" + streamId + "\",\"producer\":\"" + JsonEncodedText.Encode(producer).Value + "\",", envelopeJson.AsSpan(1));
 }

@@ -56,4 +56,6 @@ public static class StreamFields
     public const string IngestedAt = "ingested_at";
     /// <summary>W3C trace context of the producer's request, when it was traced.</summary>
     public const string TraceParent = "traceparent";
+    /// <summary>The name of the API key the event was published with; absent while ingest is open.</summary>
+    public const string Producer = "producer";
 }

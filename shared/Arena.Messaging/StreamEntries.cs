@@ -7,17 +7,26 @@ namespace Arena.Messaging;
 /// <summary>The fields of a stream entry, and the pipeline's own events written as such entries.</summary>
 public static class StreamEntries
 {
-    public static NameValueEntry[] Fields(string eventId, string runId, string type, RedisValue envelope, long ingestedAtMs, string? traceParent = null)
+    public static NameValueEntry[] Fields(string eventId, string runId, string type, RedisValue envelope, long ingestedAtMs,
+        string? traceParent = null, string? producer = null)
     {
-        NameValueEntry[] fields =
-        [
+        var fields = new List<NameValueEntry>(7)
+        {
             new(StreamFields.EventId, eventId),
             new(StreamFields.RunId, runId),
             new(StreamFields.Type, type),
             new(StreamFields.Envelope, envelope),
             new(StreamFields.IngestedAt, ingestedAtMs),
-        ];
-        return traceParent is null ? fields : [.. fields, new(StreamFields.TraceParent, traceParent)];
+        };
+        if (traceParent is not null)
+        {
+            fields.Add(new(StreamFields.TraceParent, traceParent));
+        }
+        if (producer is not null)
+        {
+            fields.Add(new(StreamFields.Producer, producer));
+        }
+        return [.. fields];
     }
 
     /// <summary>

@@ -55,6 +55,8 @@ public static class ServiceDefaultsExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Arena.Redis")));
 
         builder.Services.AddHostedService<SettingsCheck>();
+        builder.Services.AddSingleton<ReadAccess>();
+        builder.Services.AddArenaCors();
         builder.Services.AddSingleton<LoopHealth>();
         builder.Services.AddSingleton<IHealthCheckPublisher, Readiness>();
         builder.Services.Configure<HealthCheckPublisherOptions>(o =>
@@ -119,9 +121,13 @@ public static class ServiceDefaultsExtensions
     private static bool IsProbe(PathString path) =>
         path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 
-    /// <summary><c>/healthz</c> (the process answers), <c>/readyz</c> (Redis, store and loops), <c>/metrics</c>.</summary>
+    /// <summary>
+    /// CORS for the endpoints that ask for it; <c>/healthz</c> (the process answers),
+    /// <c>/readyz</c> (Redis, store and loops), <c>/metrics</c>, all open.
+    /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        app.UseCors();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {

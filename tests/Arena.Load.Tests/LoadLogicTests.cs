@@ -377,14 +377,14 @@ public sealed class CommandLineTests
     {
         Assert.True(CommandLine.TryParse(
             ["--url", "http://h:1", "--rate", "2500.5", "--events", "5000", "--batch", "50", "--runs", "4", "--payload-bytes", "1000",
-             "--connections", "16", "--api-key", "k", "--sse", "http://h:4", "--sse-clients", "300", "--sse-spread",
+             "--connections", "16", "--api-key", "k", "--read-token", "t", "--sse", "http://h:4", "--sse-clients", "300", "--sse-spread",
              "--persister=http://h:2", "--persister-poll-ms", "50", "--lag-threshold-ms", "250", "--no-event-ids", "--run-prefix", "bench-1", "--json"],
             out var o, out var json, out _, out var error), error);
         Assert.Equal(new Uri("http://h:1"), o.IngestUrl);
         Assert.Equal(2500.5, o.Rate);
         Assert.Equal(5000, o.Events);
         Assert.Null(o.Duration);
-        Assert.Equal((50, 4, 1000, 16, "k"), (o.Batch, o.Runs, o.EventBytes, o.Connections, o.ApiKey));
+        Assert.Equal((50, 4, 1000, 16, "k", "t"), (o.Batch, o.Runs, o.EventBytes, o.Connections, o.ApiKey, o.ReadToken));
         Assert.Equal((new Uri("http://h:4"), 300, true), (o.SseUrl, o.SseClients, o.SseSpread));
         Assert.Equal(new Uri("http://h:2"), o.PersisterUrl);
         Assert.Equal(TimeSpan.FromMilliseconds(50), o.PersisterPoll);

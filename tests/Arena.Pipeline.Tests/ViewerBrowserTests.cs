@@ -13,6 +13,9 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
         $$$"""{"event_id":"{{{runId}}}:6","run_id":"{{{runId}}}","seq":6,"type":"game_end","schema_version":1,"ts":"2026-11-23T10:05:00Z","payload":{"results":[{"player_id":"p1","model":"{{{first}}}","rank":1},{"player_id":"p2","model":"{{{second}}}","rank":2}]}}""",
     ]);
 
+    private const string ReadToken = "viewer-read-token-3d8a";
+
+    /// <summary>With a read token set, as a deployment would: the page takes it from its own URL and passes it on.</summary>
     [Fact]
     public async Task Viewer_shows_a_runs_events_and_the_leaderboard_changing()
     {
@@ -24,16 +27,17 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
         {
             await using var redis = await RedisServer.StartAsync(output);
             await using var ingest = await ServiceProcess.Ingest(redis, output).WaitReadyAsync();
-            await using var persister = await ServiceProcess.Persister(redis, dataDir, output).WaitReadyAsync();
-            await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output).WaitReadyAsync();
+            var token = new Dictionary<string, string> { ["Arena__ReadToken"] = ReadToken };
+            await using var persister = await ServiceProcess.Persister(redis, dataDir, output, token).WaitReadyAsync();
+            await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output, token).WaitReadyAsync();
             await using var gateway = await ServiceProcess.Gateway(redis, output, persister,
-                new Dictionary<string, string> { ["Arena__RankerUrl"] = ranker.BaseAddress.ToString() }).WaitReadyAsync();
+                new Dictionary<string, string>(token) { ["Arena__RankerUrl"] = ranker.BaseAddress.ToString() }).WaitReadyAsync();
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view", "gpt-5", "claude-opus-4")));
 
             var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "viewer.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
             var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { script, gateway.BaseAddress.ToString(), "run-view", "6", screenshot })
+            foreach (var arg in new[] { script, $"{gateway.BaseAddress}?access_token={ReadToken}", "run-view", "6", screenshot })
             {
                 start.ArgumentList.Add(arg);
             }

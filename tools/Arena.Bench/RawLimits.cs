@@ -200,6 +200,7 @@ public static partial class RawLimits
                                 .AppendValue(e.Ts)
                                 .AppendValue(e.Ts)
                                 .AppendValue(envelopes[i])
+                                .AppendNullValue() // producer: ingest open
                                 .EndRow();
                         }
                     }

@@ -16,6 +16,7 @@ internal static class CommandLine
           --payload-bytes N     approximate size of each event in bytes, padded in the observation (default 300)
           --connections N       HTTP/1.1 connections to ingest = requests in flight (default 8)
           --api-key KEY         API key for ingest (default: $ARENA_API_KEY)
+          --read-token TOKEN    read token for the SSE gateway and the persister (default: $ARENA_READ_TOKEN)
           --no-event-ids        send events without event_id (ingest assigns one; no dedupe)
           --run-prefix P        prefix of the run_ids (default load-<utc time>-<random>)
           --sse URL             SSE gateway base URL: measure ingest -> delivery latency
@@ -32,7 +33,7 @@ internal static class CommandLine
     private static readonly HashSet<string> Flags = ["json", "help", "sse-spread", "no-event-ids"];
     private static readonly HashSet<string> Valued =
     [
-        "url", "rate", "duration", "events", "batch", "runs", "payload-bytes", "connections", "api-key",
+        "url", "rate", "duration", "events", "batch", "runs", "payload-bytes", "connections", "api-key", "read-token",
         "run-prefix", "sse", "sse-clients", "persister", "persister-poll-ms", "lag-threshold-ms",
     ];
 
@@ -93,6 +94,7 @@ internal static class CommandLine
             var duration = values.TryGetValue("duration", out var d) ? TimeSpan.FromSeconds(Number("duration", d)) : (TimeSpan?)null;
             var sse = values.TryGetValue("sse", out var s) ? Url("sse", s) : null;
             var apiKey = values.GetValueOrDefault("api-key") ?? Environment.GetEnvironmentVariable("ARENA_API_KEY");
+            var readToken = values.GetValueOrDefault("read-token") ?? Environment.GetEnvironmentVariable("ARENA_READ_TOKEN");
             options = new LoadOptions
             {
                 IngestUrl = Url("url", values.GetValueOrDefault("url", "http://127.0.0.1:8081")),
@@ -104,6 +106,7 @@ internal static class CommandLine
                 EventBytes = Int("payload-bytes", values.GetValueOrDefault("payload-bytes", "300"), 1, LoadOptions.MaxEventBytes),
                 Connections = Int("connections", values.GetValueOrDefault("connections", "8"), 1, 10_000),
                 ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey,
+                ReadToken = string.IsNullOrEmpty(readToken) ? null : readToken,
                 EventIds = !flags.Contains("no-event-ids"),
                 RunPrefix = values.GetValueOrDefault("run-prefix"),
                 SseUrl = sse,

@@ -34,6 +34,9 @@ public sealed record LoadOptions
 
     public string? ApiKey { get; init; }
 
+    /// <summary>The read token the gateway and the persister ask for, when one is set there.</summary>
+    public string? ReadToken { get; init; }
+
     /// <summary>Give each event a producer <c>event_id</c> (<c>run_id:seq</c>), which ingest dedupes on.</summary>
     public bool EventIds { get; init; } = true;
 

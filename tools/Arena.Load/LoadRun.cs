@@ -74,6 +74,11 @@ public sealed class LoadRun
     {
         using var ingest = IngestClient(_options);
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        if (_options.ReadToken is { } token)
+        {
+            // The probe also polls the persister's history.
+            probe.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        }
         await ReadyAsync(probe, "ingest", _options.IngestUrl, cancellationToken);
         if (_options.PersisterUrl is { } persisterUrl)
         {
@@ -81,7 +86,7 @@ public sealed class LoadRun
         }
 
         await using var sse = _options.SseClients > 0 && _options.SseUrl is { } gatewayUrl
-            ? new SseSubscribers(WithSlash(gatewayUrl), [.. Enumerable.Range(0, _options.SseClients).Select(c => _runIds[_options.SseSpread ? c % _runIds.Length : 0])])
+            ? new SseSubscribers(WithSlash(gatewayUrl), _options.ReadToken, [.. Enumerable.Range(0, _options.SseClients).Select(c => _runIds[_options.SseSpread ? c % _runIds.Length : 0])])
             : null;
         if (sse is not null)
         {

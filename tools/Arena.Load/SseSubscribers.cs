@@ -26,7 +26,7 @@ internal sealed class SseSubscribers : IAsyncDisposable
     private long _lastDelivery;
     private int _connected;
 
-    public SseSubscribers(Uri gateway, IReadOnlyList<string> runOfClient)
+    public SseSubscribers(Uri gateway, string? readToken, IReadOnlyList<string> runOfClient)
     {
         _gateway = gateway;
         _runOfClient = [.. runOfClient];
@@ -43,6 +43,10 @@ internal sealed class SseSubscribers : IAsyncDisposable
             DefaultRequestVersion = HttpVersion.Version11,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
+        if (readToken is not null)
+        {
+            _http.DefaultRequestHeaders.Authorization = new("Bearer", readToken);
+        }
     }
 
     public LatencyHistogram Latency { get; } = new();

@@ -36,14 +36,14 @@ public sealed class EventQueries(EventStore store)
 
     /// <summary>
     /// Writes up to <paramref name="limit"/> events of a run after <paramref name="after"/>, in
-    /// stream order, each envelope with its <c>stream_id</c>; returns the last ID written.
+    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; returns the last ID written.
     /// </summary>
     public StreamId? WriteRunEvents(string runId, StreamId after, int limit, Action<string> write)
     {
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT stream_ms, stream_seq, envelope::VARCHAR
+            SELECT stream_ms, stream_seq, envelope::VARCHAR, producer
             FROM events
             WHERE run_id = $run AND (stream_ms > $ms OR (stream_ms = $ms AND stream_seq > $seq))
             ORDER BY stream_ms, stream_seq
@@ -58,7 +58,7 @@ public sealed class EventQueries(EventStore store)
         while (reader.Read())
         {
             var id = new StreamId(reader.GetInt64(0), reader.GetInt64(1));
-            write(CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString()));
+            write(CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString(), reader.IsDBNull(3) ? null : reader.GetString(3)));
             last = id;
         }
         return last;
@@ -72,7 +72,7 @@ public sealed class EventQueries(EventStore store)
         using var command = connection.CreateCommand();
         // COPY takes no parameters; the run id is validated against [A-Za-z0-9._:-] before it gets here.
         command.CommandText = $"""
-            COPY (SELECT stream_partition, stream_ms, stream_seq, event_id, run_id, seq, type, schema_version, ts, ingested_at, envelope
+            COPY (SELECT stream_partition, stream_ms, stream_seq, event_id, run_id, seq, type, schema_version, ts, ingested_at, envelope, producer
                   FROM events WHERE run_id = '{runId}' ORDER BY stream_ms, stream_seq)
             TO '{path}' (FORMAT parquet)
             """;

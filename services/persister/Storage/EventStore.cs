@@ -24,8 +24,11 @@ public sealed class EventStore(DuckDbFile file) : IDisposable
             ts TIMESTAMPTZ NOT NULL,
             ingested_at TIMESTAMPTZ NOT NULL,
             envelope JSON NOT NULL,
+            producer VARCHAR,
             PRIMARY KEY (stream_partition, stream_ms, stream_seq)
         );
+        -- Files written before producers were recorded: their rows keep a NULL producer.
+        ALTER TABLE events ADD COLUMN IF NOT EXISTS producer VARCHAR;
         """;
 
     public string Path => file.Path;
@@ -45,7 +48,8 @@ public sealed class EventStore(DuckDbFile file) : IDisposable
             .AppendValue(e.Header.SchemaVersion)
             .AppendValue(e.Header.Ts)
             .AppendValue(e.IngestedAt)
-            .AppendValue(e.Envelope));
+            .AppendValue(e.Envelope)
+            .AppendValue(e.Producer));
 
     /// <summary>A connection for queries, sharing the database instance the writer opened.</summary>
     public DuckDBConnection OpenReader() => file.OpenReader();

@@ -3,6 +3,12 @@
 const $ = (id) => document.getElementById(id);
 let runStream = null;
 
+// With a read token set, open the viewer as /?access_token=<token>: the page passes it on,
+// as a header where it can and in the URL to EventSource, which cannot send headers.
+const token = new URLSearchParams(location.search).get('access_token');
+const streamUrl = (path) => token ? `${path}?access_token=${encodeURIComponent(token)}` : path;
+const readHeaders = token ? { Authorization: `Bearer ${token}` } : {};
+
 function text(tag, value, cls) {
   const el = document.createElement(tag);
   el.textContent = value;
@@ -29,7 +35,7 @@ function openRun(runId, item) {
   $('run-title').textContent = runId;
   $('events').replaceChildren();
   if (runStream) runStream.close();
-  runStream = new EventSource(`/v1/runs/${encodeURIComponent(runId)}/stream`);
+  runStream = new EventSource(streamUrl(`/v1/runs/${encodeURIComponent(runId)}/stream`));
   runStream.onmessage = null;
   const onEvent = (msg) => {
     const e = JSON.parse(msg.data);
@@ -45,7 +51,11 @@ function openRun(runId, item) {
 
 async function refreshRuns() {
   try {
-    const response = await fetch('/v1/runs');
+    const response = await fetch('/v1/runs', { headers: readHeaders });
+    if (response.status === 401) {
+      $('status').textContent = 'a read token is required: open this page as /?access_token=<token>';
+      return;
+    }
     const { runs } = await response.json();
     const list = $('runs');
     const active = document.querySelector('#runs li.active')?.dataset.run;
@@ -63,7 +73,7 @@ async function refreshRuns() {
   }
 }
 
-const board = new EventSource('/v1/leaderboard/stream');
+const board = new EventSource(streamUrl('/v1/leaderboard/stream'));
 board.addEventListener('leaderboard', (msg) => {
   const b = JSON.parse(msg.data);
   $('board').tBodies[0].replaceChildren(...b.models.map(m => {

@@ -121,6 +121,20 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
+    public void Read_token_reaches_every_read_api_and_cors_origins_every_service()
+    {
+        var compose = new ComposeFile(ComposeStack.Variables);
+        foreach (var name in new[] { "persister", "ranker", "sse-gateway" })
+        {
+            Assert.Equal(ComposeStack.ReadToken, compose.Environment(name)["Arena__ReadToken"]);
+        }
+        Assert.DoesNotContain("Arena__ReadToken", compose.Environment("ingest").Keys);
+        Assert.All(DeployedService.All, s => Assert.Equal(ComposeStack.ViewerOrigin, compose.Environment(s.Name)["Arena__CorsOrigins"]));
+        // The example leaves both open, as make run does.
+        Assert.Equal("", _compose.Environment("sse-gateway")["Arena__ReadToken"]);
+    }
+
+    [Fact]
     public void Prometheus_scrapes_every_service_at_its_port()
     {
         var config = File.ReadAllText(Path.Combine(ComposeFile.Dir, "prometheus", "prometheus.yml"));

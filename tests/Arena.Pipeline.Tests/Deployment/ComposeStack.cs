@@ -28,13 +28,17 @@ public sealed class ComposeStack : IAsyncLifetime
     /// <summary>What each service logged when it became ready.</summary>
     public Dictionary<string, string> StartupLogs { get; } = [];
 
-    public static readonly Dictionary<string, string> Variables = WithApiKey(ComposeFile.ExampleVariables());
+    public static readonly Dictionary<string, string> Variables = WithAccessControl(ComposeFile.ExampleVariables());
 
     public const string ApiKey = "compose-test-key";
+    public const string ReadToken = "compose-read-token";
+    public const string ViewerOrigin = "https://viewer.compose.example";
 
-    private static Dictionary<string, string> WithApiKey(Dictionary<string, string> variables)
+    private static Dictionary<string, string> WithAccessControl(Dictionary<string, string> variables)
     {
-        variables["ARENA_API_KEYS"] = ApiKey;
+        variables["ARENA_API_KEYS"] = $"compose-harness:{ApiKey}";
+        variables["ARENA_READ_TOKEN"] = ReadToken;
+        variables["ARENA_CORS_ORIGINS"] = ViewerOrigin;
         return variables;
     }
 
@@ -110,6 +114,11 @@ public sealed class ComposeStack : IAsyncLifetime
             env["Ranker__RecomputeDebounce"] = "00:00:00.100";
         }
         var process = ServiceProcess.Start(name, Paths.Binary(service.Dir, service.Assembly), env, NullOutput.Instance);
+        if (env.TryGetValue("Arena__ReadToken", out var token))
+        {
+            // The tests read as a reader holding the stack's token.
+            process.Http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        }
         _services[name] = process;
         await process.WaitReadyAsync();
         StartupLogs[name] = process.Output;

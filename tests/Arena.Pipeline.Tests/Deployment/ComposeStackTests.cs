@@ -44,6 +44,24 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
     }
 
     [Theory]
+    [InlineData("persister", "/v1/runs")]
+    [InlineData("ranker", "/v1/leaderboard")]
+    [InlineData("sse-gateway", "/v1/runs")]
+    public async Task Read_apis_need_the_stacks_read_token_and_metrics_stay_open(string service, string path)
+    {
+        await LoadAsync();
+        using var anonymous = new HttpClient { BaseAddress = stack[service].BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Origin", ComposeStack.ViewerOrigin);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
+        using var reader = await stack[service].Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, reader.StatusCode);
+        Assert.Equal(ComposeStack.ViewerOrigin, Assert.Single(reader.Headers.GetValues("Access-Control-Allow-Origin")));
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode);
+    }
+
+    [Theory]
     [InlineData("ingest", "XADD arena:{0}:events * type t", true)]
     [InlineData("ingest", "SET arena:{0}:dedupe:e1 1-1 PX 1000", true)]
     [InlineData("ingest", "XREADGROUP GROUP persister c COUNT 1 STREAMS arena:{0}:events >", false)]
@@ -176,6 +194,7 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
 
         var gateway = stack["sse-gateway"].Http;
         var history = await SseClient.ReadAsync(gateway, $"/v1/runs/{runs[0]}/stream", null, e => e.Count == 21, TimeSpan.FromSeconds(30));
+        Assert.All(history, e => Assert.Contains("\"producer\":\"compose-harness\"", e.Data, StringComparison.Ordinal));
         var connected = new TaskCompletionSource();
         var live = SseClient.ReadAsync(gateway, "/v1/runs/compose-live/stream?from=live", null, e => e.Count == 10, TimeSpan.FromSeconds(30),
             () => connected.SetResult());

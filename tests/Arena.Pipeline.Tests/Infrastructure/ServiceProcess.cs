@@ -7,6 +7,9 @@ namespace Arena.Pipeline.Tests.Infrastructure;
 /// <summary>A service running as a real child process on a free loopback port.</summary>
 public sealed class ServiceProcess : IAsyncDisposable
 {
+    /// <summary>Output lines kept: enough for a test to search everything a short run at trace level logged.</summary>
+    private const int MaxLines = 4000;
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
     private readonly ITestOutputHelper _log;
@@ -93,7 +96,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             return;
         }
         _output.Enqueue(line);
-        while (_output.Count > 400 && _output.TryDequeue(out _))
+        while (_output.Count > MaxLines && _output.TryDequeue(out _))
         {
         }
     }

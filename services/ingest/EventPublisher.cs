@@ -131,17 +131,23 @@ public sealed class EventPublisher
         // The script is atomic: running it again adds nothing twice only if every event has a producer id.
         context.Properties.Set(Idempotent, entries.All(e => e.DedupeId is not null));
         Appended[] appended;
+        ReplicaTicket ticket;
         try
         {
-            appended = await _pipeline.ExecuteAsync(
-                async ctx => await StreamAppender.AppendAsync(db, partition, entries, _options.MaxStreamLength, _options.DedupeWindow,
-                    StreamKeys.PersisterGroup).WaitAsync(ctx.CancellationToken), context);
+            (appended, ticket) = await _pipeline.ExecuteAsync(async ctx =>
+            {
+                var append = StreamAppender.AppendAsync(db, partition, entries, _options.MaxStreamLength, _options.DedupeWindow,
+                    StreamKeys.PersisterGroup);
+                // The script call is queued on its master's connection by now: a WAIT sent after this covers it.
+                var ticket = _replicas.Ticket(db, StreamKeys.Events(partition));
+                return (await append.WaitAsync(ctx.CancellationToken), ticket);
+            }, context);
         }
         finally
         {
             ResilienceContextPool.Shared.Return(context);
         }
-        await _replicas.ConfirmAsync(db, StreamKeys.Events(partition));
+        await _replicas.ConfirmAsync(ticket);
 
         var duplicates = appended.Count(a => a.Duplicate);
         if (duplicates > 0)

@@ -10,12 +10,18 @@ namespace Arena.Ingest;
 public sealed class ReplicaWaitException(string message) : Exception(message);
 
 /// <summary>
+/// A write's place among the <c>WAIT</c>s of its master: taken once the write is on its way,
+/// so any <c>WAIT</c> sent after it covers the write.
+/// </summary>
+public readonly record struct ReplicaTicket(object? Waiter, long WaitsSent, string Key);
+
+/// <summary>
 /// Holds an answer back until replicas have the write (<c>WAIT</c>), so a master that dies
-/// right after answering cannot take an accepted event with it. One <c>WAIT</c> per master
-/// covers every write that master answered before it was sent (WAIT counts the connection's
-/// writes, and the multiplexer has one connection per server), so concurrent requests share
-/// it, as a group commit: a request joins the next <c>WAIT</c> to be sent, never one already
-/// in flight, which might not cover its write.
+/// right after answering cannot take an accepted event with it. <c>WAIT</c> counts every
+/// write sent before it on its connection, and the multiplexer has one connection per
+/// server, so one <c>WAIT</c> per master serves every request whose write went out before
+/// it, as a group commit: at most one is in flight per master, and a request whose write
+/// went out after it joins the next.
 /// </summary>
 public sealed class ReplicaAcks
 {
@@ -39,25 +45,37 @@ public sealed class ReplicaAcks
         _required = _options.WaitForReplicas == IngestOptions.Auto ? 0 : int.Parse(_options.WaitForReplicas, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Call right after sending a write to <paramref name="key"/> (before its reply).</summary>
+    public ReplicaTicket Ticket(IDatabase db, RedisKey key)
+    {
+        if (_options.WaitForReplicas == "0" || db.IdentifyEndpoint(key) is not { } endpoint)
+        {
+            return new ReplicaTicket(null, 0, key.ToString());
+        }
+        var waiter = _waiters.GetOrAdd(endpoint, e => new Waiter(_redis.GetServer(e), (long)Math.Max(1, _options.ReplicaTimeout.TotalMilliseconds)));
+        return new ReplicaTicket(waiter, waiter.WaitsSent, key.ToString());
+    }
+
     /// <summary>
-    /// Returns once the writes already answered on <paramref name="key"/>'s master are held by
-    /// the required replicas; throws <see cref="ReplicaWaitException"/> when too few confirm.
+    /// Returns once the ticket's write is held by the required replicas; throws
+    /// <see cref="ReplicaWaitException"/> when too few confirm in time.
     /// </summary>
-    public async Task ConfirmAsync(IDatabaseAsync db, RedisKey key)
+    public async Task ConfirmAsync(ReplicaTicket ticket)
     {
         var required = await RequiredAsync();
         if (required == 0)
         {
             return;
         }
-        var endpoint = await db.IdentifyEndpointAsync(key)
-            ?? throw new ReplicaWaitException($"no master is known for {key}");
-        var waiter = _waiters.GetOrAdd(endpoint, e => new Waiter(_redis.GetServer(e)));
-        var confirmed = await waiter.NextAsync(required, _options.ReplicaTimeout);
+        if (ticket.Waiter is not Waiter waiter)
+        {
+            throw new ReplicaWaitException($"no master is known for {ticket.Key}");
+        }
+        var confirmed = await waiter.AfterAsync(ticket.WaitsSent, required);
         if (confirmed < required)
         {
             throw new ReplicaWaitException(string.Create(CultureInfo.InvariantCulture,
-                $"{confirmed} of {required} replica(s) of {endpoint} confirmed the write within {_options.ReplicaTimeout.TotalMilliseconds:0} ms"));
+                $"{confirmed} of {required} replica(s) of {waiter.Server.EndPoint} confirmed the write within {_options.ReplicaTimeout.TotalMilliseconds:0} ms"));
         }
     }
 
@@ -96,54 +114,85 @@ public sealed class ReplicaAcks
         return Volatile.Read(ref _required);
     }
 
-    /// <summary>The WAITs of one master: at most one in flight, the next shared by everyone who arrives meanwhile.</summary>
-    private sealed class Waiter(IServer server)
+    /// <summary>The WAITs of one master: at most one in flight, the next shared by every write that went out after it.</summary>
+    private sealed class Waiter(IServer server, long timeoutMs)
     {
         private readonly Lock _gate = new();
+        private long _sent;
+        private TaskCompletionSource<long>? _flying;
+        private int _flyingReplicas;
         private TaskCompletionSource<long>? _next;
-        private int _replicas;
-        private bool _sending;
+        private int _nextReplicas;
 
-        public Task<long> NextAsync(int replicas, TimeSpan timeout)
+        public IServer Server => server;
+
+        public long WaitsSent
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _sent;
+                }
+            }
+        }
+
+        /// <summary>The count of replicas that confirmed a WAIT sent after <paramref name="ticket"/> WAITs had been sent.</summary>
+        public Task<long> AfterAsync(long ticket, int replicas)
         {
             lock (_gate)
             {
-                _next ??= new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
-                _replicas = Math.Max(_replicas, replicas);
-                var next = _next.Task;
-                if (!_sending)
+                if (_flying is not null && _sent > ticket && _flyingReplicas >= replicas)
                 {
-                    _sending = true;
-                    _ = SendAsync((long)Math.Max(1, timeout.TotalMilliseconds));
+                    return _flying.Task;
+                }
+                _next ??= new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _nextReplicas = Math.Max(_nextReplicas, replicas);
+                var next = _next.Task;
+                if (_flying is null)
+                {
+                    SendNext();
                 }
                 return next;
             }
         }
 
-        private async Task SendAsync(long timeoutMs)
+        // Under the lock: the count goes up before the WAIT is queued, so a ticket taken meanwhile waits for a later one.
+        private void SendNext()
         {
-            while (true)
+            var flying = _flying = _next!;
+            _flyingReplicas = _nextReplicas;
+            (_next, _nextReplicas) = (null, 0);
+            _sent++;
+            Task<RedisResult> wait;
+            try
             {
-                TaskCompletionSource<long> batch;
-                int replicas;
-                lock (_gate)
+                wait = server.ExecuteAsync("WAIT", _flyingReplicas, timeoutMs);
+            }
+            catch (Exception e)
+            {
+                wait = Task.FromException<RedisResult>(e);
+            }
+            _ = wait.ContinueWith(done => Landed(flying, done), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+
+        private void Landed(TaskCompletionSource<long> flying, Task<RedisResult> done)
+        {
+            lock (_gate)
+            {
+                _flying = null;
+                if (_next is not null)
                 {
-                    if (_next is null)
-                    {
-                        _sending = false;
-                        return;
-                    }
-                    (batch, replicas) = (_next, _replicas);
-                    (_next, _replicas) = (null, 0);
+                    SendNext();
                 }
-                try
-                {
-                    batch.SetResult((long)await server.ExecuteAsync("WAIT", replicas, timeoutMs));
-                }
-                catch (Exception e)
-                {
-                    batch.SetException(e);
-                }
+            }
+            if (done.IsCompletedSuccessfully)
+            {
+                flying.SetResult((long)done.Result);
+            }
+            else
+            {
+                flying.SetException(done.Exception?.InnerException ?? new TaskCanceledException(done));
             }
         }
     }

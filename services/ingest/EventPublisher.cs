@@ -139,7 +139,7 @@ public sealed class EventPublisher
                 var append = StreamAppender.AppendAsync(db, partition, entries, _options.MaxStreamLength, _options.DedupeWindow,
                     StreamKeys.PersisterGroup);
                 // The script call is queued on its master's connection by now: a WAIT sent after this covers it.
-                var ticket = _replicas.Ticket(db, StreamKeys.Events(partition));
+                var ticket = _replicas.Ticket(StreamKeys.Events(partition));
                 return (await append.WaitAsync(ctx.CancellationToken), ticket);
             }, context);
         }

@@ -46,13 +46,23 @@ public sealed class ReplicaAcks
     }
 
     /// <summary>Call right after sending a write to <paramref name="key"/> (before its reply).</summary>
-    public ReplicaTicket Ticket(IDatabase db, RedisKey key)
+    public ReplicaTicket Ticket(RedisKey key)
     {
-        if (_options.WaitForReplicas == "0" || db.IdentifyEndpoint(key) is not { } endpoint)
+        if (_options.WaitForReplicas == "0")
         {
             return new ReplicaTicket(null, 0, key.ToString());
         }
-        var waiter = _waiters.GetOrAdd(endpoint, e => new Waiter(_redis.GetServer(e), (long)Math.Max(1, _options.ReplicaTimeout.TotalMilliseconds)));
+        // Chosen from the client's own slot map, as the write was: no round trip.
+        IServer master;
+        try
+        {
+            master = _redis.GetServer(key);
+        }
+        catch (RedisConnectionException)
+        {
+            return new ReplicaTicket(null, 0, key.ToString());
+        }
+        var waiter = _waiters.GetOrAdd(master.EndPoint, _ => new Waiter(master, (long)Math.Max(1, _options.ReplicaTimeout.TotalMilliseconds)));
         return new ReplicaTicket(waiter, waiter.WaitsSent, key.ToString());
     }
 

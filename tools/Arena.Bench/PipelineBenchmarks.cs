@@ -23,14 +23,18 @@ internal static class PipelineBenchmarks
 
     /// <summary>
     /// Ingest flat out for 10 s on a six-node Redis Cluster with <paramref name="partitions"/>
-    /// partitions (every answer waits for a replica), the persister draining; end to end is
+    /// partitions (every answer waits for a replica, unless <paramref name="waitForReplicas"/> is false), the persister draining; end to end is
     /// the accepted events over the time from the first request until the persister has
     /// committed the last.
     /// </summary>
-    public static async Task<ClusterThroughput> ClusterAsync(int partitions)
+    public static async Task<ClusterThroughput> ClusterAsync(int partitions, bool waitForReplicas = true)
     {
         await using var cluster = await BenchCluster.StartAsync();
-        var settings = new Dictionary<string, string> { ["Arena__Partitions"] = partitions.ToString(CultureInfo.InvariantCulture) };
+        var settings = new Dictionary<string, string>
+        {
+            ["Arena__Partitions"] = partitions.ToString(CultureInfo.InvariantCulture),
+            ["Ingest__WaitForReplicas"] = waitForReplicas ? "auto" : "0",
+        };
         await using var persister = await BenchService.StartAsync("persister", cluster, settings);
         await using var ingest = await BenchService.StartAsync("ingest", cluster, settings);
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -29,12 +29,30 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
             return Reject(Problem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
                 $"Content-Type must be application/json or application/x-ndjson, not '{request.ContentType ?? "(none)"}'."));
         }
+        if (Encoded(request) is { } coding)
+        {
+            // Read as it is, a compressed body would be rejected as invalid UTF-8, or worse, accepted as if it were the events.
+            return Reject(Problem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-content-encoding", "Unsupported content encoding",
+                $"Content-Encoding '{coding}' is not supported; send the body uncompressed."));
+        }
         if (request.ContentLength > _limits.MaxBodyBytes)
         {
             return TooLarge($"The body is {request.ContentLength} bytes; the limit is {_limits.MaxBodyBytes}.");
         }
 
-        var body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
+        byte[]? body;
+        try
+        {
+            body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
+        }
+        catch (BadHttpRequestException e)
+        {
+            // The server found the body's framing broken (it ended before its Content-Length, a bad
+            // chunk) or too slow to arrive, e.g. a Content-Length larger than what is sent.
+            return e.StatusCode == StatusCodes.Status400BadRequest
+                ? Invalid(0, "", $"the request body could not be read: {e.Message}")
+                : Reject(Problem.Create(e.StatusCode, "unreadable-body", "Unreadable request body", $"The request body could not be read: {e.Message}"));
+        }
         if (body is null)
         {
             return TooLarge($"The body exceeds the limit of {_limits.MaxBodyBytes} bytes.");
@@ -169,6 +187,13 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();
+    }
+
+    /// <summary>The body's content coding unless it is none (identity): ingest reads bodies as they are sent.</summary>
+    private static string? Encoded(HttpRequest request)
+    {
+        var coding = request.Headers.ContentEncoding.ToString().Trim();
+        return coding.Length == 0 || coding.Equals("identity", StringComparison.OrdinalIgnoreCase) ? null : coding;
     }
 
     private static bool IsJson(string? contentType) => MediaTypeIs(contentType, "application/json");

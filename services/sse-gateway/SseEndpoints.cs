@@ -26,13 +26,15 @@ public static class SseEndpoints
             await Reject(http, "run_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
             return;
         }
-        var resume = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? after;
+        // A browser's reconnect carries the header; a link or script may use ?after=. Errors name the one given.
+        var header = http.Request.Headers["Last-Event-ID"].FirstOrDefault();
+        var (resumeField, resume) = string.IsNullOrEmpty(header) ? ("after", after) : ("Last-Event-ID", header);
         StreamId? resumeAfter = null;
         if (!string.IsNullOrEmpty(resume))
         {
             if (!StreamId.TryParse(resume, out var parsed))
             {
-                await Reject(http, "Last-Event-ID", $"'{Shorten(resume)}' is not a stream ID; expected <ms>-<seq> as sent in an event's id: field");
+                await Reject(http, resumeField, $"'{Shorten(resume)}' is not a stream ID; expected <ms>-<seq> as sent in an event's id: field");
                 return;
             }
             resumeAfter = parsed;
@@ -56,7 +58,7 @@ public static class SseEndpoints
         {
             if (resumeAfter is { } r && r > dispatchedUpTo)
             {
-                await Reject(http, "Last-Event-ID", $"'{r}' is ahead of the stream (last {dispatchedUpTo}); it was not issued by this stream");
+                await Reject(http, resumeField, $"'{r}' is ahead of the stream (last {dispatchedUpTo}); it was not issued by this stream");
                 return;
             }
             SseWriter.Prepare(http.Response);

@@ -26,6 +26,11 @@ public static class EnvelopeValidator
             errors.Add(new ValidationError(index, "", $"an event must be a JSON object, not {FieldReader.Describe(json)}"));
             return null;
         }
+        if (UnpairedSurrogates.Find(json) is { } notUnicode)
+        {
+            errors.Add(new ValidationError(index, notUnicode, UnpairedSurrogates.Message));
+            return null;
+        }
 
         var before = errors.Count;
         var fields = new FieldReader(json, "", index, errors);

@@ -58,8 +58,9 @@ public sealed class ReplicaAcks
         {
             master = _redis.GetServer(key);
         }
-        catch (RedisConnectionException)
+        catch (Exception e) when (e is RedisException or InvalidOperationException)
         {
+            // No master is reachable now; the write fails too, or the confirmation does.
             return new ReplicaTicket(null, 0, key.ToString());
         }
         var waiter = _waiters.GetOrAdd(master.EndPoint, _ => new Waiter(master, (long)Math.Max(1, _options.ReplicaTimeout.TotalMilliseconds)));

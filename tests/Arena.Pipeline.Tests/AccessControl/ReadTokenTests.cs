@@ -161,6 +161,11 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
             using var runs = await GetAsync(_gateway, "/v1/runs", Token);
             Assert.Contains("\"run-h\"", await runs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
+            await Wait.UntilAsync(async () =>
+            {
+                using var ranked = await GetAsync(_ranker, "/v1/leaderboard", Token);
+                return (await ranked.Content.ReadAsStringAsync()).Contains("\"model-a\"", StringComparison.Ordinal);
+            }, "the ranker to rank the game");
             var board = await SseClient.ReadAsync(_gateway.Http, $"/v1/leaderboard/stream?access_token={Token}", null,
                 events => events.Count == 1, TimeSpan.FromSeconds(30));
             Assert.Equal("leaderboard", Assert.Single(board).Type);

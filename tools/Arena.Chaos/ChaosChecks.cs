@@ -80,11 +80,12 @@ public static class ChaosChecks
         // With everysec, an entry written in the last second before a Redis kill may be gone with it.
         var missingUnexplained = missing.Count(x => !e.Options.LossIsMeasured || losses.Window.KillThatLost(x.Item1) is null);
         var repeated = counts.Where(c => expected.Contains(c.Key)).Sum(c => c.Value - 1);
+        var example = counts.FirstOrDefault(c => c.Value > 1 || !expected.Contains(c.Key));
         var unexpected = counts.Where(c => !expected.Contains(c.Key)).Sum(c => c.Value);
         var withoutReason = letters.Count(d => string.IsNullOrWhiteSpace(d.Error));
         return new Check("every poison entry is in the DLQ with a reason, once per group that failed it",
             F($"{e.Ledger.RawPoison.Count} raw × (persister, ranker) + {e.PoisonGameEnds} game_end × ranker = {expected.Count} dead letters"),
-            F($"{letters.Count} dead letters; missing {missing.Count} ({missingUnexplained} unexplained), repeated {repeated}, not poison {unexpected}, without reason {withoutReason}"),
+            F($"{letters.Count} dead letters; missing {missing.Count} ({missingUnexplained} unexplained), repeated {repeated}, not poison {unexpected}, without reason {withoutReason}{(example.Value > 0 ? $" (e.g. {example.Key.OriginalId} × {example.Value} in {example.Key.Group})" : "")}"),
             expected.Count > 0 && missingUnexplained == 0 && repeated == 0 && unexpected == 0 && withoutReason == 0);
     }
 

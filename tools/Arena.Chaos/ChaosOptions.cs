@@ -55,7 +55,7 @@ public sealed record ChaosOptions
           --sse-clients N       SSE clients, dropped at random and resumed (default 8)
           --appendfsync MODE    always (lost must be 0) or everysec (lost is measured) (default always)
           --rate N              events per second sent, all producers together (default 2000)
-          --throughput-seconds S  flat-out ingest per fsync mode before the chaos; 0 skips it (default 5)
+          --throughput-seconds S  flat-out ingest per fsync mode and round (3 rounds) before the chaos; 0 skips it (default 5)
           --out DIR             results.md and results.json (default chaos-results)
         """;
 

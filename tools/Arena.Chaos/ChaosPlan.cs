@@ -55,12 +55,3 @@ public sealed record ChaosPlan(IReadOnlyList<FaultStep> Steps, IReadOnlyList<int
             [.. Enumerable.Range(0, options.SseClients).Select(_ => random.Next())]);
     }
 }
-
-public static class Services
-{
-    public const string Ingest = "ingest";
-    public const string Persister = "persister";
-    public const string Ranker = "ranker";
-    public const string Gateway = "sse-gateway";
-    public const string Redis = "redis-server";
-}

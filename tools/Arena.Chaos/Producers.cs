@@ -40,18 +40,21 @@ public sealed class Producers(ChaosOptions options, ChaosPlan plan, Ledger ledge
     private async Task LoadLaneAsync(EventBatchWriter writer, int lane, Random random, CancellationToken cancellationToken)
     {
         var body = new ArrayBufferWriter<byte>();
-        for (long seq = 1; !done(); seq += LoadBatch)
+        // Each lane re-sends and mangles at least once early on, however short the run.
+        var firstDuplicate = random.Next(1, 20);
+        var firstRejection = random.Next(1, 20);
+        for (long seq = 1, batch = 1; !done(); seq += LoadBatch, batch++)
         {
             await PaceAsync(LoadBatch, cancellationToken);
             body.Clear();
             writer.Write(body, lane, seq, LoadBatch, DateTimeOffset.UtcNow);
             var request = body.WrittenSpan.ToArray();
             await PostAcceptedAsync(request, LoadRuns[lane], cancellationToken);
-            if (random.NextDouble() < DuplicateChance)
+            if (batch == firstDuplicate || random.NextDouble() < DuplicateChance)
             {
                 await ResendAsync(request, cancellationToken);
             }
-            if (random.NextDouble() < RejectChance)
+            if (batch == firstRejection || random.NextDouble() < RejectChance)
             {
                 await SendRejectedAsync(LoadRuns[lane], random, cancellationToken);
             }

@@ -3,7 +3,7 @@ CONFIG ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test bench build redis browser prometheus images up down clean docker-engine
+.PHONY: run test bench chaos build redis browser prometheus images up down clean docker-engine
 
 ## run: Redis, ingest, persister, ranker and a simulated arena on loopback (Ctrl-C stops all)
 run:
@@ -17,6 +17,11 @@ test: redis browser prometheus
 bench: redis
 	dotnet build Arena.slnx -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 	ulimit -n 65536 2>/dev/null || true; dotnet tools/Arena.Bench/bin/Release/net10.0/arena-bench.dll bench-results $(BENCH_ARGS)
+
+## chaos: seeded faults (kill -9, SIGTERM, Redis restarts, poison, duplicates, SSE drops) against real processes, then the verdict table into chaos-results/
+chaos: redis
+	dotnet build Arena.slnx -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
+	dotnet tools/Arena.Chaos/bin/Release/net10.0/arena-chaos.dll --out chaos-results $(CHAOS_ARGS)
 
 build:
 	dotnet build Arena.slnx -c $(CONFIG)

@@ -33,16 +33,18 @@ public static class DeadLetters
         """;
 
     // KEYS[1] DLQ, KEYS[2] stream; ARGV[1] group, ARGV[2] id, ARGV[3..] the DLQ entry's fields.
+    // Only an entry still pending in the group is added: a batch handled again after a failure
+    // (or a call whose reply was lost with the connection) finds it acknowledged and adds nothing.
     private const string AddAndAck = """
-        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
-        redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-        return id
+        if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return false end
+        return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
         """;
 
-    public static Task AddAsync(IDatabase db, string group, StreamMessage message, string error, DateTimeOffset now) =>
+    /// <summary>Moves the entry to the DLQ and acknowledges it; false when the group had acknowledged it already (nothing added).</summary>
+    public static Task<bool> AddAsync(IDatabase db, string group, StreamMessage message, string error, DateTimeOffset now) =>
         AddAsync(db, group, message.Stream, message.Entry, message.Deliveries, error, now);
 
-    public static async Task AddAsync(IDatabase db, string group, string stream, StreamEntry entry, long deliveries, string error, DateTimeOffset now)
+    public static async Task<bool> AddAsync(IDatabase db, string group, string stream, StreamEntry entry, long deliveries, string error, DateTimeOffset now)
     {
         var args = new List<RedisValue>(entry.Values.Length * 2 + 14) { group, entry.Id };
         foreach (var field in entry.Values)
@@ -58,7 +60,7 @@ public static class DeadLetters
             Error, error,
             FailedAt, now.ToString("O", CultureInfo.InvariantCulture),
         ]);
-        await db.ScriptEvaluateAsync(AddAndAck, [DlqOf(stream), stream], [.. args]);
+        return !(await db.ScriptEvaluateAsync(AddAndAck, [DlqOf(stream), stream], [.. args])).IsNull;
     }
 
     /// <summary>

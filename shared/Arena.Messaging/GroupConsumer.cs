@@ -312,10 +312,12 @@ public sealed class GroupConsumer(
                     acks.Add(messages[i].Entry.Id);
                     break;
                 case OutcomeKind.DeadLetter:
-                    await DeadLetters.AddAsync(db, _group, messages[i], outcomes[i].Reason ?? "dead-lettered", now);
-                    metrics.DeadLettered.Add(1, _tag);
-                    logger.LogError("Entry {Id} of {Stream} moved to {Dlq} by group {Group}: {Reason}",
-                        messages[i].Entry.Id, stream, StreamKeys.DeadLetters(partition), _group, outcomes[i].Reason);
+                    if (await DeadLetters.AddAsync(db, _group, messages[i], outcomes[i].Reason ?? "dead-lettered", now))
+                    {
+                        metrics.DeadLettered.Add(1, _tag);
+                        logger.LogError("Entry {Id} of {Stream} moved to {Dlq} by group {Group}: {Reason}",
+                            messages[i].Entry.Id, stream, StreamKeys.DeadLetters(partition), _group, outcomes[i].Reason);
+                    }
                     break;
                 default:
                     logger.LogWarning("Entry {Id} of {Stream} failed delivery {Delivery} in group {Group}: {Reason}",

@@ -86,6 +86,22 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
     }
 
     [Fact]
+    public async Task Entry_dead_lettered_again_by_a_retried_batch_is_in_the_dlq_once()
+    {
+        var id = (await AddAsync(1, "unparseable"))[0];
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        var entry = Assert.Single(await Db.StreamReadGroupAsync(Stream, "g", "c1", ">", 10));
+
+        // The first call went through but its batch failed afterwards (Redis restarting), so the batch is handled again.
+        Assert.True(await DeadLetters.AddAsync(Db, "g", Stream, entry, 1, "cannot parse", DateTimeOffset.UtcNow));
+        Assert.False(await DeadLetters.AddAsync(Db, "g", Stream, entry, 1, "cannot parse", DateTimeOffset.UtcNow));
+
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters(0)));
+        Assert.Equal(id, dead[DeadLetters.OriginalId].ToString());
+        Assert.Equal(0, await PipelineState.PendingAsync(Db, "g"));
+    }
+
+    [Fact]
     public async Task Entry_deleted_while_pending_is_acknowledged_not_retried_forever()
     {
         var ids = await AddAsync(5);

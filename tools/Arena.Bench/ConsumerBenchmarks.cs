@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Arena.Contracts;
+using Arena.Harness;
 using Arena.Messaging;
 using StackExchange.Redis;
 
@@ -12,7 +13,7 @@ internal static class ConsumerBenchmarks
     /// <summary>Events/s at which a fresh persister commits <paramref name="count"/> entries that were never delivered.</summary>
     public static async Task<double> PersisterDrainAsync(int count)
     {
-        await using var redis = await BenchRedis.StartAsync();
+        await using var redis = await RedisProcess.StartAsync();
         var last = await FillAsync(redis.Client.GetDatabase(), count);
         await using var persister = await StartPersisterAsync(redis, "persister-bench");
         return await WatchDrainAsync(redis.Client.GetDatabase(), count, last, pendingFor: null);
@@ -24,7 +25,7 @@ internal static class ConsumerBenchmarks
     /// </summary>
     public static async Task<double> RecoveryAsync(int count)
     {
-        await using var redis = await BenchRedis.StartAsync();
+        await using var redis = await RedisProcess.StartAsync();
         var db = redis.Client.GetDatabase();
         var last = await FillAsync(db, count);
         var stream = StreamKeys.Events(0);
@@ -40,8 +41,8 @@ internal static class ConsumerBenchmarks
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static Task<BenchService> StartPersisterAsync(BenchRedis redis, string consumerName) =>
-        BenchService.StartAsync("persister", redis, new Dictionary<string, string> { ["Persister__ConsumerName"] = consumerName });
+    private static Task<ServiceProcess> StartPersisterAsync(RedisProcess redis, string consumerName) =>
+        ServiceProcess.StartAsync("persister", redis, new Dictionary<string, string> { ["Persister__ConsumerName"] = consumerName });
 
     /// <summary>
     /// Polls the group until every entry is committed and acknowledged; the rate counts from

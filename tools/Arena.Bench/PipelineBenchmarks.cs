@@ -1,4 +1,5 @@
 using System.Globalization;
+using Arena.Harness;
 using Arena.Load;
 
 namespace Arena.Bench;
@@ -11,8 +12,8 @@ internal static class PipelineBenchmarks
     /// <summary>Accepted events/s with ingest alone on Redis, flat out.</summary>
     public static async Task<double> IngestThroughputAsync(int batch)
     {
-        await using var redis = await BenchRedis.StartAsync();
-        await using var ingest = await BenchService.StartAsync("ingest", redis);
+        await using var redis = await RedisProcess.StartAsync();
+        await using var ingest = await ServiceProcess.StartAsync("ingest", redis);
         var connections = batch == 1 ? 64 : 16;
         await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = batch, Connections = connections, Duration = TimeSpan.FromSeconds(2) });
         var result = await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = batch, Connections = connections, Duration = Measure });
@@ -29,14 +30,14 @@ internal static class PipelineBenchmarks
     /// </summary>
     public static async Task<ClusterThroughput> ClusterAsync(int partitions, bool waitForReplicas = true)
     {
-        await using var cluster = await BenchCluster.StartAsync();
+        await using var cluster = await RedisCluster.StartAsync();
         var settings = new Dictionary<string, string>
         {
             ["Arena__Partitions"] = partitions.ToString(CultureInfo.InvariantCulture),
             ["Ingest__WaitForReplicas"] = waitForReplicas ? "auto" : "0",
         };
-        await using var persister = await BenchService.StartAsync("persister", cluster, settings);
-        await using var ingest = await BenchService.StartAsync("ingest", cluster, settings);
+        await using var persister = await ServiceProcess.StartAsync("persister", cluster, settings);
+        await using var ingest = await ServiceProcess.StartAsync("ingest", cluster, settings);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = 100, Runs = 16, Connections = 16, Duration = Measure });
         await Repo.UntilAsync(async () => await CommittedAsync(persister.Http) >= result.EventsAccepted,
@@ -135,24 +136,24 @@ internal static class PipelineBenchmarks
     /// <summary>Redis and the four services, wired as <c>make run</c> wires them.</summary>
     private sealed class Pipeline : IAsyncDisposable
     {
-        private readonly BenchRedis _redis;
-        private readonly List<BenchService> _services;
+        private readonly RedisProcess _redis;
+        private readonly List<ServiceProcess> _services;
 
-        private Pipeline(BenchRedis redis, List<BenchService> services) => (_redis, _services) = (redis, services);
+        private Pipeline(RedisProcess redis, List<ServiceProcess> services) => (_redis, _services) = (redis, services);
 
-        private BenchService this[string name] => _services.Single(s => s.Name == name);
+        private ServiceProcess this[string name] => _services.Single(s => s.Name == name);
 
         public static async Task<Pipeline> StartAsync()
         {
-            var redis = await BenchRedis.StartAsync();
-            var persister = await BenchService.StartAsync("persister", redis);
-            var ranker = await BenchService.StartAsync("ranker", redis);
-            var gateway = await BenchService.StartAsync("sse-gateway", redis, new Dictionary<string, string>
+            var redis = await RedisProcess.StartAsync();
+            var persister = await ServiceProcess.StartAsync("persister", redis);
+            var ranker = await ServiceProcess.StartAsync("ranker", redis);
+            var gateway = await ServiceProcess.StartAsync("sse-gateway", redis, new Dictionary<string, string>
             {
                 ["Arena__PersisterUrl"] = persister.Url.ToString(),
                 ["Arena__RankerUrl"] = ranker.Url.ToString(),
             });
-            var ingest = await BenchService.StartAsync("ingest", redis);
+            var ingest = await ServiceProcess.StartAsync("ingest", redis);
             return new Pipeline(redis, [persister, ranker, gateway, ingest]);
         }
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Arena.Bench;
+using Arena.Harness;
 using Arena.Ranker.Rating;
 
 // arena-bench [out-dir] [--only a,b]: measured figures, written as Markdown and JSON with the machine they ran on.
@@ -162,7 +163,7 @@ static async Task<RawLimitFigures> MeasureRawLimitsAsync()
     var dir = Directory.CreateTempSubdirectory("arena-bench-").FullName;
     try
     {
-        await using var redis = await BenchRedis.StartAsync("no-aof");
+        await using var redis = await RedisProcess.StartAsync("no-aof");
         Console.WriteLine($"raw limits (redis-server on 127.0.0.1:{redis.Port}, DuckDB in {dir}):");
         return await RawLimits.MeasureAllAsync(redis.Port, dir, figure => Console.WriteLine($"  {figure}"));
     }

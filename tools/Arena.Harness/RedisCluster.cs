@@ -4,24 +4,24 @@ using System.Net;
 using System.Net.Sockets;
 using StackExchange.Redis;
 
-namespace Arena.Bench;
+namespace Arena.Harness;
 
 /// <summary>
 /// A throwaway Redis Cluster on loopback: three masters and three replicas (AOF, fsync on
 /// every write), joined by <c>redis-cli --cluster create</c>.
 /// </summary>
-internal sealed class BenchCluster : IBenchRedis, IAsyncDisposable
+public sealed class RedisCluster : IRedisTarget, IAsyncDisposable
 {
-    private readonly BenchRedis[] _nodes;
+    private readonly RedisProcess[] _nodes;
 
-    private BenchCluster(BenchRedis[] nodes) => _nodes = nodes;
+    private RedisCluster(RedisProcess[] nodes) => _nodes = nodes;
 
     public string Configuration => string.Join(',', _nodes.Select(n => n.Configuration));
 
-    public static async Task<BenchCluster> StartAsync()
+    public static async Task<RedisCluster> StartAsync()
     {
         var ports = BusPorts(6);
-        var cluster = new BenchCluster(await Task.WhenAll(ports.Select(port => BenchRedis.StartAsync("always", port,
+        var cluster = new RedisCluster(await Task.WhenAll(ports.Select(port => RedisProcess.StartAsync("always", port,
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"))));
         try
         {

@@ -1,0 +1,21 @@
+using System.Text.Json;
+
+namespace Arena.Chaos;
+
+/// <summary>Everything the checks compare: what the producers know, and what the pipeline holds after the drain.</summary>
+public sealed record Evidence(
+    ChaosOptions Options,
+    Ledger Ledger,
+    FaultInjector Faults,
+    long PoisonGameEnds,
+    IReadOnlyList<StoredRow> Stored,
+    IReadOnlyList<DeadLetter> DeadLetters,
+    IReadOnlyList<string> StreamEventIds,
+    IReadOnlyList<GroupState> Groups,
+    JsonElement Leaderboard,
+    JsonElement Recomputed,
+    IReadOnlyList<SseWatcher> Watchers,
+    IReadOnlyList<string> UnplannedExits)
+{
+    public LossWindow LossWindow { get; } = new(Faults.RedisKills);
+}

@@ -8,7 +8,7 @@ namespace Arena.Chaos;
 /// <summary>A row of the persister's events table, as far as the checks need it.</summary>
 public sealed record StoredRow(string EventId, string RunId, StreamId StreamId);
 
-/// <summary>An entry of <c>arena:dlq</c>.</summary>
+/// <summary>An entry of partition 0's DLQ (<c>arena:{0}:dlq</c>); the chaos run uses one partition.</summary>
 public sealed record DeadLetter(string Group, StreamId OriginalId, string? EventId, string Error);
 
 /// <summary>

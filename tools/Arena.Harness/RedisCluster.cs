@@ -64,7 +64,7 @@ public sealed class RedisCluster : IRedisTarget, IAsyncDisposable
     }
 
     /// <summary>Free loopback ports whose cluster bus port (port + 10000) is free too.</summary>
-    private static int[] BusPorts(int count)
+    public static int[] BusPorts(int count)
     {
         var ports = new List<int>();
         for (var port = Random.Shared.Next(20_000, 40_000); ports.Count < count; port++)

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using StackExchange.Redis;
 
 namespace Arena.Pipeline.Tests.Infrastructure;
@@ -32,7 +30,7 @@ public sealed class RedisCluster : IRedisDeployment, IAsyncDisposable
 
     public static async Task<RedisCluster> StartAsync(ITestOutputHelper output)
     {
-        var ports = ClusterPorts(6);
+        var ports = Arena.Harness.RedisCluster.BusPorts(6);
         var nodes = await Task.WhenAll(ports.Select(port => RedisServer.StartLocalAsync(port,
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", ((long)NodeTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
@@ -130,34 +128,6 @@ public sealed class RedisCluster : IRedisDeployment, IAsyncDisposable
         var low = int.Parse(bounds[0], CultureInfo.InvariantCulture);
         var high = bounds.Length > 1 ? int.Parse(bounds[1], CultureInfo.InvariantCulture) : low;
         return slot >= low && slot <= high;
-    }
-
-    /// <summary>Free loopback ports below 55536 whose cluster bus port (port + 10000) is free too.</summary>
-    private static int[] ClusterPorts(int count)
-    {
-        var ports = new List<int>();
-        for (var port = Random.Shared.Next(20_000, 40_000); ports.Count < count; port++)
-        {
-            if (IsFree(port) && IsFree(port + 10_000))
-            {
-                ports.Add(port);
-            }
-        }
-        return [.. ports];
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 
     public async ValueTask DisposeAsync()

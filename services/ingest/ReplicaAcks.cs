@@ -93,14 +93,34 @@ public sealed class ReplicaAcks
     /// <summary>The replicas to wait for: the configured number, or with "auto" 1 while any master has a replica.</summary>
     private async ValueTask<int> RequiredAsync()
     {
-        if (_options.WaitForReplicas != IngestOptions.Auto || _time.GetUtcNow() - _refreshedAt < AutoRefresh)
+        if (_options.WaitForReplicas != IngestOptions.Auto || !Stale())
         {
             return Volatile.Read(ref _required);
         }
-        if (!await _refresh.WaitAsync(0))
+        // Until the first answer, every request waits for it: none may skip a replica that exists.
+        var first = _refreshedAt == DateTimeOffset.MinValue;
+        if (!await _refresh.WaitAsync(first ? Timeout.Infinite : 0))
         {
             return Volatile.Read(ref _required);
         }
+        try
+        {
+            if (Stale())
+            {
+                await RefreshAsync();
+            }
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+        return Volatile.Read(ref _required);
+    }
+
+    private bool Stale() => _time.GetUtcNow() - _refreshedAt >= AutoRefresh;
+
+    private async Task RefreshAsync()
+    {
         try
         {
             var masters = _redis.GetServers().Where(s => s.IsConnected && !s.IsReplica).ToList();
@@ -116,13 +136,11 @@ public sealed class ReplicaAcks
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            _logger.LogDebug("Replica count not refreshed: {Error}", e.Message);
+            // Asked again in a second, not on every request.
+            _refreshedAt = _time.GetUtcNow() - AutoRefresh + TimeSpan.FromSeconds(1);
+            _logger.LogWarning("Cannot tell whether the masters have replicas (ROLE failed: {Error}); waiting for {Required} replica(s) until it answers",
+                e.Message, Volatile.Read(ref _required));
         }
-        finally
-        {
-            _refresh.Release();
-        }
-        return Volatile.Read(ref _required);
     }
 
     /// <summary>The WAITs of one master: at most one in flight, the next shared by every write that went out after it.</summary>

@@ -67,6 +67,25 @@ public sealed class ReplicaAckTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Requests_arriving_together_at_start_up_wait_for_the_replica_too()
+    {
+        await using var ingest = await ServiceProcess.Ingest(_master, output, new Dictionary<string, string>
+        {
+            ["Ingest__ReplicaTimeout"] = "00:00:00.300",
+        }).WaitReadyAsync();
+        await _replica.SignalAsync("STOP");
+
+        // The first requests, all at once: none may be answered before ingest knows about the replica.
+        var responses = await Task.WhenAll(Enumerable.Range(1, 8).Select(i => Events.PostAsync(ingest.Http, Events.TurnStart("startup", i, $"startup:{i}"))));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode));
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task Waiting_for_replicas_can_be_turned_off()
     {
         await using var ingest = await ServiceProcess.Ingest(_master, output, new Dictionary<string, string>

@@ -13,7 +13,7 @@ public sealed class ReplicaWaitException(string message) : Exception(message);
 /// A write's place among the <c>WAIT</c>s of its master: taken once the write is on its way,
 /// so any <c>WAIT</c> sent after it covers the write.
 /// </summary>
-public readonly record struct ReplicaTicket(object? Waiter, long WaitsSent, string Key);
+public readonly record struct ReplicaTicket(object? Waiter, long WaitsSent, RedisKey Key);
 
 /// <summary>
 /// Holds an answer back until replicas have the write (<c>WAIT</c>), so a master that dies
@@ -45,27 +45,12 @@ public sealed class ReplicaAcks
         _required = _options.WaitForReplicas == IngestOptions.Auto ? 0 : int.Parse(_options.WaitForReplicas, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Call right after sending a write to <paramref name="key"/> (before its reply).</summary>
-    public ReplicaTicket Ticket(RedisKey key)
-    {
-        if (_options.WaitForReplicas == "0")
-        {
-            return new ReplicaTicket(null, 0, key.ToString());
-        }
-        // Chosen from the client's own slot map, as the write was: no round trip.
-        IServer master;
-        try
-        {
-            master = _redis.GetServer(key);
-        }
-        catch (Exception e) when (e is RedisException or InvalidOperationException)
-        {
-            // No master is reachable now; the write fails too, or the confirmation does.
-            return new ReplicaTicket(null, 0, key.ToString());
-        }
-        var waiter = _waiters.GetOrAdd(master.EndPoint, _ => new Waiter(master, (long)Math.Max(1, _options.ReplicaTimeout.TotalMilliseconds)));
-        return new ReplicaTicket(waiter, waiter.WaitsSent, key.ToString());
-    }
+    /// <summary>
+    /// Call right after sending a write to <paramref name="key"/> (before its reply). Empty
+    /// while no replica is awaited: on a lone Redis the hot path does nothing more.
+    /// </summary>
+    public ReplicaTicket Ticket(RedisKey key) =>
+        Volatile.Read(ref _required) == 0 ? new ReplicaTicket(null, 0, key) : TicketNow(key);
 
     /// <summary>
     /// Returns once the ticket's write is held by the required replicas; throws
@@ -78,6 +63,12 @@ public sealed class ReplicaAcks
         {
             return;
         }
+        // An empty ticket (replicas found since the write went out): the write has been answered,
+        // so any WAIT sent from now on covers it.
+        if (ticket.Waiter is null)
+        {
+            ticket = TicketNow(ticket.Key);
+        }
         if (ticket.Waiter is not Waiter waiter)
         {
             throw new ReplicaWaitException($"no master is known for {ticket.Key}");
@@ -88,6 +79,23 @@ public sealed class ReplicaAcks
             throw new ReplicaWaitException(string.Create(CultureInfo.InvariantCulture,
                 $"{confirmed} of {required} replica(s) of {waiter.Server.EndPoint} confirmed the write within {_options.ReplicaTimeout.TotalMilliseconds:0} ms"));
         }
+    }
+
+    private ReplicaTicket TicketNow(RedisKey key)
+    {
+        // Chosen from the client's own slot map, as the write was: no round trip.
+        IServer master;
+        try
+        {
+            master = _redis.GetServer(key);
+        }
+        catch (Exception e) when (e is RedisException or InvalidOperationException)
+        {
+            // No master is reachable now; the write fails too, or the confirmation does.
+            return new ReplicaTicket(null, 0, key);
+        }
+        var waiter = _waiters.GetOrAdd(master.EndPoint, _ => new Waiter(master, (long)Math.Max(1, _options.ReplicaTimeout.TotalMilliseconds)));
+        return new ReplicaTicket(waiter, waiter.WaitsSent, key);
     }
 
     /// <summary>The replicas to wait for: the configured number, or with "auto" 1 while any master has a replica.</summary>

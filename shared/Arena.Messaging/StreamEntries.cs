@@ -10,23 +10,23 @@ public static class StreamEntries
     public static NameValueEntry[] Fields(string eventId, string runId, string type, RedisValue envelope, long ingestedAtMs,
         string? traceParent = null, string? producer = null)
     {
-        var fields = new List<NameValueEntry>(7)
-        {
-            new(StreamFields.EventId, eventId),
-            new(StreamFields.RunId, runId),
-            new(StreamFields.Type, type),
-            new(StreamFields.Envelope, envelope),
-            new(StreamFields.IngestedAt, ingestedAtMs),
-        };
+        // Sized exactly: this runs once per accepted event.
+        var fields = new NameValueEntry[5 + (traceParent is null ? 0 : 1) + (producer is null ? 0 : 1)];
+        fields[0] = new(StreamFields.EventId, eventId);
+        fields[1] = new(StreamFields.RunId, runId);
+        fields[2] = new(StreamFields.Type, type);
+        fields[3] = new(StreamFields.Envelope, envelope);
+        fields[4] = new(StreamFields.IngestedAt, ingestedAtMs);
+        var next = 5;
         if (traceParent is not null)
         {
-            fields.Add(new(StreamFields.TraceParent, traceParent));
+            fields[next++] = new(StreamFields.TraceParent, traceParent);
         }
         if (producer is not null)
         {
-            fields.Add(new(StreamFields.Producer, producer));
+            fields[next] = new(StreamFields.Producer, producer);
         }
-        return [.. fields];
+        return fields;
     }
 
     /// <summary>

@@ -144,6 +144,26 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
     }
 
     [Fact]
+    public async Task A_dead_letter_of_another_partition_is_replayed_onto_its_own_stream_from_its_own_dlq()
+    {
+        var stream = StreamKeys.Events(1);
+        await Db.StreamCreateConsumerGroupAsync(stream, "g", "0", createStream: true);
+        await Db.StreamAddAsync(stream, "n", 1);
+        var held = Assert.Single(await Db.StreamReadGroupAsync(stream, "g", "c", ">", 1));
+        Assert.True(await DeadLetters.AddAsync(Db, "g", stream, held, 5, "boom", DateTimeOffset.UtcNow));
+        var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters(1)));
+
+        var replay = await ArenaAsync("dlq", "replay", dead.Id.ToString(), "--partitions", "2");
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters(1)));
+        Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)));
+        var replayed = (await Db.StreamRangeAsync(stream)).Last();
+        Assert.Equal("g", replayed[DeadLetters.ReplayFor].ToString());
+        Assert.Equal("1", replayed["n"].ToString());
+    }
+
+    [Fact]
     public async Task Unreachable_redis_fails_with_exit_code_1()
     {
         var stderr = new StringWriter();

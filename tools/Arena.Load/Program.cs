@@ -1,6 +1,6 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Arena.Load;
+using Arena.Simulator;
 
 // arena-load: drives ingest at a fixed rate or flat out and measures acceptance, request
 // latency, and optionally ingest -> SSE delivery and ingest -> commit lag.
@@ -16,17 +16,7 @@ if (help)
     return 0;
 }
 
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-{
-    context.Cancel = true;
-    cancel.Cancel();
-});
+using var stop = new StopSignals();
 
 var run = new LoadRun(options with { Progress = Report.Progress });
 Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -34,7 +24,7 @@ Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
 LoadResult result;
 try
 {
-    result = await run.RunAsync(cancel.Token);
+    result = await run.RunAsync(stop.Token);
 }
 catch (InvalidOperationException e)
 {

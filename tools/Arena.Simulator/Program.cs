@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Arena.Simulator;
 
 // arena-sim: plays simulated LLM matches against the ingest API.
@@ -10,17 +9,7 @@ if (options is null)
     return 2;
 }
 
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-{
-    context.Cancel = true;
-    cancel.Cancel();
-});
+using var stop = new StopSignals();
 
 using var http = new HttpClient { BaseAddress = options.Ingest, Timeout = TimeSpan.FromSeconds(30) };
 var client = new IngestClient(http, options.ApiKey);
@@ -35,7 +24,7 @@ Console.WriteLine($"arena-sim: {options.Parallel} table(s), {(options.Games == 0
 
 async Task TableAsync()
 {
-    while (!cancel.IsCancellationRequested)
+    while (!stop.Token.IsCancellationRequested)
     {
         SimulatedMatch match;
         lock (gate)
@@ -48,9 +37,9 @@ async Task TableAsync()
         }
         foreach (var batch in match.Batches())
         {
-            await client.PostAsync(batch, cancel.Token);
+            await client.PostAsync(batch, stop.Token);
             Interlocked.Add(ref events, batch.Count);
-            await Task.Delay(options.TurnDelay, cancel.Token);
+            await Task.Delay(options.TurnDelay, stop.Token);
         }
         Interlocked.Increment(ref finished);
     }
@@ -58,9 +47,9 @@ async Task TableAsync()
 
 async Task ProgressAsync()
 {
-    while (!cancel.IsCancellationRequested)
+    while (!stop.Token.IsCancellationRequested)
     {
-        await Task.Delay(TimeSpan.FromSeconds(5), cancel.Token);
+        await Task.Delay(TimeSpan.FromSeconds(5), stop.Token);
         Console.WriteLine($"arena-sim: {Volatile.Read(ref finished)} game(s) finished, {Interlocked.Read(ref events)} events posted ({Interlocked.Read(ref events) / clock.Elapsed.TotalSeconds:F0}/s)");
     }
 }
@@ -78,6 +67,6 @@ catch (InvalidOperationException e)
     Console.Error.WriteLine($"arena-sim: {e.Message}");
     return 1;
 }
-cancel.Cancel();
+stop.Stop();
 Console.WriteLine($"arena-sim: done, {finished} game(s), {events} events in {clock.Elapsed.TotalSeconds:F1}s");
 return 0;

@@ -19,8 +19,11 @@ public sealed class GatewayMetrics
         Latency = meter.CreateHistogram<double>("arena.sse.delivery.latency", "ms", "From ingest accepting an event to writing it to a live client");
     }
 
-    /// <summary>The client went away, it fell too far behind (it resumes), or the gateway is stopping.</summary>
-    public static readonly string[] DisconnectReasons = ["client", "slow", "closed"];
+    /// <summary>
+    /// The client went away, it fell too far behind (it resumes), the gateway is stopping, or
+    /// it could not begin yet (the tail had not joined the stream, or Redis did not answer): an empty 200, and the client retries.
+    /// </summary>
+    public static readonly string[] DisconnectReasons = ["client", "slow", "closed", "not_ready"];
 
     public Counter<long> Delivered { get; }
     public Counter<long> Disconnects { get; }

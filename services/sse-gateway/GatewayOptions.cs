@@ -18,6 +18,10 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan Retry { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a stream request waits for the tail to join its partition (at start-up, or while Redis is away) before it ends as an empty 200 that the client retries.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan JoinWait { get; set; } = TimeSpan.FromSeconds(10);
+
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan IdlePoll { get; set; } = TimeSpan.FromMilliseconds(100);
 }

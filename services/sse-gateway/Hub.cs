@@ -13,6 +13,7 @@ public sealed class Hub
     private readonly Lock _gate = new();
     private readonly List<Subscriber> _subscribers = [];
     private readonly Dictionary<int, StreamId> _dispatched = [];
+    private readonly Dictionary<int, TaskCompletionSource> _started = [];
 
     public int Count
     {
@@ -46,10 +47,13 @@ public sealed class Hub
     /// <summary>The tail starts here: nothing at or before <paramref name="id"/> will be dispatched.</summary>
     public void Start(int partition, StreamId id)
     {
+        TaskCompletionSource started;
         lock (_gate)
         {
             _dispatched[partition] = id;
+            started = StartedSignal(partition);
         }
+        started.TrySetResult();
     }
 
     public bool IsStarted(int partition)
@@ -58,6 +62,35 @@ public sealed class Hub
         {
             return _dispatched.ContainsKey(partition);
         }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the tail to join the partition; false if it has not.</summary>
+    public async Task<bool> WaitStartedAsync(int partition, TimeSpan timeout, CancellationToken cancellation)
+    {
+        Task started;
+        lock (_gate)
+        {
+            started = StartedSignal(partition).Task;
+        }
+        try
+        {
+            await started.WaitAsync(timeout, cancellation);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private TaskCompletionSource StartedSignal(int partition)
+    {
+        if (!_started.TryGetValue(partition, out var signal))
+        {
+            signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _started[partition] = signal;
+        }
+        return signal;
     }
 
     public void Dispatch(int partition, IReadOnlyList<LiveEvent> events)

@@ -47,10 +47,11 @@ public static class SseEndpoints
         }
 
         var partition = Partitioner.PartitionOf(runId, arena.Value.Partitions);
-        if (!hub.IsStarted(partition))
+        // EventSource gives up for good on any answer but 200: until the tail has joined the
+        // stream the request waits, then ends as an empty 200, and the client comes back.
+        if (!await hub.WaitStartedAsync(partition, options.Value.JoinWait, http.RequestAborted))
         {
-            http.Response.Headers.RetryAfter = "1";
-            await Problem.Create(StatusCodes.Status503ServiceUnavailable, "not-ready", "Not ready", "The gateway is still joining the stream.").ToResult().ExecuteAsync(http);
+            await RetryLaterAsync(http, options.Value, metrics);
             return;
         }
         var (subscriber, dispatchedUpTo) = hub.Subscribe(partition, e => e.RunId == runId, options.Value.ClientBuffer);
@@ -58,8 +59,22 @@ public static class SseEndpoints
         {
             if (resumeAfter is { } r && r > dispatchedUpTo)
             {
-                await Reject(http, resumeField, $"'{r}' is ahead of the stream (last {dispatchedUpTo}); it was not issued by this stream");
-                return;
+                // Not dispatched here yet is not "ahead": another gateway may have sent it, or the tail is behind.
+                StreamId issued;
+                try
+                {
+                    issued = await StreamTail.LastGeneratedIdAsync(redis.GetDatabase(), StreamKeys.Events(partition));
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    await RetryLaterAsync(http, options.Value, metrics);
+                    return;
+                }
+                if (r > issued)
+                {
+                    await Reject(http, resumeField, $"'{r}' is ahead of the stream (last issued {issued}); it was not issued by this stream");
+                    return;
+                }
             }
             SseWriter.Prepare(http.Response);
             await http.Response.WriteAsync(SseWriter.Retry(options.Value.Retry), http.RequestAborted);
@@ -79,19 +94,21 @@ public static class SseEndpoints
     }
 
     /// <summary>
-    /// Everything of the run after <paramref name="after"/> up to <paramref name="upTo"/>: what
-    /// the persister has committed, then the rest from the stream. Trimming removes only
-    /// committed entries, but it may run between the two reads: so each stream read also takes
-    /// the stream's first entry in the same transaction, and whatever lies below it is asked of
-    /// the persister again. Returns the last ID sent.
+    /// Everything of the run after <paramref name="after"/> up to <paramref name="upTo"/>.
+    /// Redis serves whatever it still holds: trimming removes only what every bounding group
+    /// has committed, so anything the persister has not committed — entries pending in a dead
+    /// consumer while later ones are committed — is still in the stream. Only what lies below
+    /// the stream's first entry is asked of the persister, which has committed all of it. Each
+    /// stream read takes the stream's first entry in the same transaction, so a trim between
+    /// reads is seen and the range it removed is asked of the persister. Returns the last ID sent.
     /// </summary>
     private static async Task<StreamId> SendHistoryAsync(HttpContext http, string runId, int partition, StreamId after, StreamId upTo,
         IConnectionMultiplexer redis, IHttpClientFactory clients, GatewayMetrics metrics)
     {
         var persister = clients.CreateClient("persister");
-        var last = await SendFromPersisterAsync(http, persister, runId, after, upTo, metrics);
         var db = redis.GetDatabase();
         var stream = StreamKeys.Events(partition);
+        var last = after;
         while (last < upTo)
         {
             var read = db.CreateTransaction();
@@ -99,10 +116,11 @@ public static class SseEndpoints
             var entriesTask = read.StreamRangeAsync(stream, "(" + last, upTo.ToString(), 1000);
             await read.ExecuteAsync();
             var (first, entries) = (await firstTask, await entriesTask);
-            if (first.Length == 1 && StreamId.Parse(first[0].Id.ToString()) is var oldest && oldest > last)
+            var oldest = first.Length == 1 ? StreamId.Parse(first[0].Id.ToString()) : (StreamId?)null;
+            if (oldest is null || oldest > last)
             {
-                // Entries below the stream's first one may have been trimmed since the persister answered.
-                last = await SendFromPersisterAsync(http, persister, runId, last, Min(upTo, oldest.Previous()), metrics);
+                // Trimmed (or never in this stream): the persister has it.
+                last = await SendFromPersisterAsync(http, persister, runId, last, oldest is { } o ? Min(upTo, o.Previous()) : upTo, metrics);
             }
             foreach (var entry in entries)
             {
@@ -276,6 +294,14 @@ public static class SseEndpoints
         {
             hub.Unsubscribe(subscriber);
         }
+    }
+
+    /// <summary>An empty 200 with the retry hint: EventSource reconnects after it, where any other status would stop it for good.</summary>
+    private static async Task RetryLaterAsync(HttpContext http, GatewayOptions options, GatewayMetrics metrics)
+    {
+        SseWriter.Prepare(http.Response);
+        await http.Response.WriteAsync(SseWriter.Retry(options.Retry) + ": not ready, retry\n\n", http.RequestAborted);
+        metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", "not_ready"));
     }
 
     private static Task Reject(HttpContext http, string field, string message) =>

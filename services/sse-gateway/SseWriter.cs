@@ -6,6 +6,20 @@ namespace Arena.SseGateway;
 /// <summary>WHATWG Server-Sent Events framing: <c>id:</c>, <c>event:</c>, one <c>data:</c> line per line of data, a blank line.</summary>
 public static class SseWriter
 {
+    /// <summary>The event names EventSource dispatches itself: <c>message</c> (frames without a name), <c>open</c> and <c>error</c> (the connection's state).</summary>
+    public static readonly string[] ReservedNames = ["message", "open", "error"];
+
+    /// <summary>The prefix of an arena type that EventSource reserves: <c>error</c> is sent as <c>event: arena.error</c>.</summary>
+    public const string ReservedPrefix = "arena.";
+
+    /// <summary>
+    /// The <c>event:</c> name of a type. A frame named <c>error</c> reaches the same listeners
+    /// as EventSource's connection error, so a game's error would look like a dropped
+    /// connection: the reserved names get <see cref="ReservedPrefix"/>. Arena types never
+    /// contain a dot, so no two types share a name.
+    /// </summary>
+    public static string EventName(string type) => ReservedNames.Contains(type) ? ReservedPrefix + type : type;
+
     public static void Prepare(HttpResponse response)
     {
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -23,7 +37,7 @@ public static class SseWriter
         }
         if (type is not null)
         {
-            frame.Append("event: ").Append(type).Append('\n');
+            frame.Append("event: ").Append(EventName(type)).Append('\n');
         }
         foreach (var line in data.Split('\n'))
         {

@@ -8,7 +8,8 @@ namespace Arena.SseGateway;
 
 /// <summary>
 /// One reader per partition, shared by every client: it follows the stream (XREAD, no
-/// group, it acknowledges nothing) from its end at start-up and hands each entry to the hub.
+/// group, it acknowledges nothing) from its last generated ID at start-up and hands each
+/// entry to the hub.
 /// </summary>
 public sealed class StreamTail(
     IConnectionMultiplexer redis,
@@ -44,8 +45,7 @@ public sealed class StreamTail(
                     var stream = StreamKeys.Events(p);
                     if (!hub.IsStarted(p))
                     {
-                        var end = await db.StreamRangeAsync(stream, "-", "+", 1, Order.Descending);
-                        last[p] = end.Length == 1 ? StreamId.Parse(end[0].Id.ToString()) : StreamId.Zero;
+                        last[p] = await LastGeneratedIdAsync(db, stream);
                         hub.Start(p, last[p]);
                     }
                     var entries = await db.StreamReadAsync(stream, last[p].ToString(), Batch);
@@ -93,6 +93,15 @@ public sealed class StreamTail(
             }
         }
     }
+
+    /// <summary>
+    /// The highest ID the stream has ever issued, 0-0 for a stream that does not exist. Unlike
+    /// its last entry, this survives trimming: a stream trimmed empty still knows its IDs.
+    /// </summary>
+    public static async Task<StreamId> LastGeneratedIdAsync(IDatabase db, RedisKey stream) =>
+        await db.KeyExistsAsync(stream)
+            ? StreamId.Parse((await db.StreamInfoAsync(stream)).LastGeneratedId.ToString())
+            : StreamId.Zero;
 
     public static LiveEvent? ToLiveEvent(int partition, StreamId id, StreamEntry entry)
     {

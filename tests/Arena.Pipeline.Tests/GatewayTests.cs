@@ -68,6 +68,40 @@ public sealed class GatewayTests(ITestOutputHelper output) : PipelineTest(output
         Assert.Matches(@"arena_sse_history_events_total\{[^}]*source=""persister""[^}]*\} [1-9]", await gateway.Http.GetStringAsync("/metrics"));
     }
 
+    [Fact]
+    public async Task Viewer_gets_every_event_while_entries_are_pending_in_a_dead_consumer_and_later_ones_are_committed()
+    {
+        // A consumer of the persister group took the run's first 50 entries and died holding them.
+        var stream = StreamKeys.Events(0);
+        await Db.StreamCreateConsumerGroupAsync(stream, StreamKeys.PersisterGroup, StreamId.Zero.ToString(), createStream: true);
+        await PostAsync("run-p", 1, 50);
+        Assert.Equal(50, (await Db.StreamReadGroupAsync(stream, StreamKeys.PersisterGroup, "persister-dead", ">", 50)).Length);
+        await PostAsync("run-p", 51, 100);
+        // Its successor commits everything after them, and claims nothing within the test.
+        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        {
+            ["Persister__ClaimMinIdle"] = "00:10:00",
+            ["Persister__TrimInterval"] = "00:00:00.100",
+            ["Persister__RetainCount"] = "0",
+            ["Persister__RetainFor"] = "00:00:00",
+        }).WaitReadyAsync();
+        await Wait.UntilAsync(async () => await CommittedAsync(persister, "run-p") == 100, "the persister to commit the 100 entries after the pending ones");
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
+
+        var opened = await SseClient.ReadAsync(gateway.Http, "/v1/runs/run-p/stream", null, events => events.Count >= 150, TimeSpan.FromSeconds(30));
+        var resumed = await SseClient.ReadAsync(gateway.Http, "/v1/runs/run-p/stream", opened[9].Id, events => events.Count >= 140, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(Enumerable.Range(1, 150).Select(i => (long)i), opened.Select(Seq));
+        Assert.Equal(Enumerable.Range(11, 140).Select(i => (long)i), resumed.Select(Seq));
+        Assert.Equal(50, (await Db.StreamPendingAsync(stream, StreamKeys.PersisterGroup)).PendingMessageCount);
+    }
+
+    private static async Task<int> CommittedAsync(ServiceProcess persister, string runId)
+    {
+        using var page = JsonDocument.Parse(await persister.Http.GetStringAsync($"/v1/runs/{runId}/events?limit=1000"));
+        return page.RootElement.GetProperty("events").GetArrayLength();
+    }
+
     /// <summary>The first event's stream ID, from the dedupe key ingest keeps for it.</summary>
     private async Task<string> FirstIdAsync() =>
         (await Client.GetDatabase().StringGetAsync(StreamKeys.Dedupe(0, "run-g:1"))).ToString();

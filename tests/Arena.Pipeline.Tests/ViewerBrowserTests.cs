@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests;
@@ -9,7 +8,9 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
     private static string Game(string runId, string first, string second) => Events.Array(
     [
         $$$"""{"event_id":"{{{runId}}}:1","run_id":"{{{runId}}}","seq":1,"type":"game_start","schema_version":1,"ts":"2026-11-23T10:00:00Z","payload":{"game":"aoe2","map":"Arabia","players":[{"player_id":"p1","model":"{{{first}}}"},{"player_id":"p2","model":"{{{second}}}"}]}}""",
-        .. Enumerable.Range(2, 4).Select(seq => Events.TurnStart(runId, seq, $"{runId}:{seq}")),
+        .. Enumerable.Range(2, 3).Select(seq => Events.TurnStart(runId, seq, $"{runId}:{seq}")),
+        // A game's own error event: shown in the run, never taken for a dropped connection.
+        $$$"""{"event_id":"{{{runId}}}:5","run_id":"{{{runId}}}","seq":5,"type":"error","schema_version":1,"ts":"2026-11-23T10:04:00Z","payload":{"player_id":"p2","message":"engine desync","fatal":false}}""",
         $$$"""{"event_id":"{{{runId}}}:6","run_id":"{{{runId}}}","seq":6,"type":"game_end","schema_version":1,"ts":"2026-11-23T10:05:00Z","payload":{"results":[{"player_id":"p1","model":"{{{first}}}","rank":1},{"player_id":"p2","model":"{{{second}}}","rank":2}]}}""",
     ]);
 
@@ -19,7 +20,6 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task Viewer_shows_a_runs_events_and_the_leaderboard_changing()
     {
-        var script = Path.Combine(Paths.RepoRoot, "tests", "browser", "viewer.mjs");
         Assert.True(Directory.Exists(Path.Combine(Paths.RepoRoot, "tests", "browser", "node_modules", "playwright-core")),
             "playwright-core is not installed: run 'make test' or scripts/ensure-browser.sh first");
         var dataDir = Paths.NewTempDir("viewer");
@@ -36,26 +36,12 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
 
             var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "viewer.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-            var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { script, $"{gateway.BaseAddress}?access_token={ReadToken}", "run-view", "6", screenshot })
-            {
-                start.ArgumentList.Add(arg);
-            }
-            using var browser = Process.Start(start)!;
-            var errors = browser.StandardError.ReadToEndAsync();
-            while (await browser.StandardOutput.ReadLineAsync() is { } line)
-            {
-                output.WriteLine(line);
-                if (line == "READY")
-                {
-                    // A second game: the open page must show the leaderboard change.
-                    await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view-2", "claude-opus-4", "gpt-5")));
-                }
-            }
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            await browser.WaitForExitAsync(timeout.Token);
+            await using var browser = NodeScript.Start(output, "viewer.mjs", $"{gateway.BaseAddress}?access_token={ReadToken}", "run-view", "6", screenshot);
+            await Wait.UntilAsync(() => browser.HasExited || browser.Lines.Contains("READY"), "the viewer to show the run", TimeSpan.FromSeconds(90));
+            // A second game: the open page must show the leaderboard change.
+            await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view-2", "claude-opus-4", "gpt-5")));
 
-            Assert.True(browser.ExitCode == 0, $"the browser script failed: {await errors}");
+            Assert.True(await browser.WaitForExitAsync(TimeSpan.FromSeconds(120)) == 0, $"the browser script failed: {browser.Errors}");
             Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is empty");
             output.WriteLine($"screenshot: {screenshot}");
         }

@@ -1,5 +1,6 @@
-// The live viewer: plain browser APIs. EventSource reconnects by itself and sends
-// Last-Event-ID, so the gateway resumes each run without gaps.
+// The live viewer: plain browser APIs. EventSource reconnects by itself after a network
+// error and sends Last-Event-ID, so the gateway resumes each run without gaps; after an
+// answer other than 200 it stops for good, so follow() opens a new one, resuming with ?after=.
 const $ = (id) => document.getElementById(id);
 let runStream = null;
 
@@ -14,6 +15,50 @@ function text(tag, value, cls) {
   el.textContent = value;
   if (cls) el.className = cls;
   return el;
+}
+
+// The arena's own types EventSource reserves (message, open, error) arrive named arena.<type>.
+const eventName = (type) => ['message', 'open', 'error'].includes(type) ? `arena.${type}` : type;
+
+// Each stream's connection state, shown in the header: live, reconnecting or offline.
+const states = {};
+function showConnection(name, state) {
+  states[name] = state;
+  const all = Object.values(states);
+  const overall = all.includes('offline') ? 'offline' : all.includes('reconnecting') ? 'reconnecting' : 'live';
+  const el = $('connection');
+  el.className = overall;
+  el.textContent = overall === 'live' ? '● live' : overall === 'reconnecting' ? '◌ reconnecting…' : '○ offline, retrying';
+  el.title = Object.entries(states).map(([n, s]) => `${n}: ${s}`).join('\n');
+}
+
+// An EventSource that never stays stopped. `url(lastId)` builds the address to (re)open;
+// `listeners` maps event names to handlers; close() on the returned object ends it.
+function follow(name, url, listeners) {
+  let source = null, lastId = null, retry = null, closed = false;
+  const open = () => {
+    source = new EventSource(url(lastId));
+    showConnection(name, 'reconnecting');
+    source.onopen = () => showConnection(name, 'live');
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED && !closed) {
+        // Stopped for good by a non-200 answer: begin again after a pause, from the last event seen.
+        showConnection(name, 'offline');
+        retry = setTimeout(open, 3000);
+      } else {
+        showConnection(name, 'reconnecting');
+      }
+    };
+    for (const [event, handler] of Object.entries(listeners)) {
+      source.addEventListener(event, (msg) => {
+        if (msg.lastEventId) lastId = msg.lastEventId;
+        showConnection(name, 'live');
+        handler(msg);
+      });
+    }
+  };
+  open();
+  return { close() { closed = true; clearTimeout(retry); source.close(); delete states[name]; } };
 }
 
 function describe(e) {
@@ -35,8 +80,6 @@ function openRun(runId, item) {
   $('run-title').textContent = runId;
   $('events').replaceChildren();
   if (runStream) runStream.close();
-  runStream = new EventSource(streamUrl(`/v1/runs/${encodeURIComponent(runId)}/stream`));
-  runStream.onmessage = null;
   const onEvent = (msg) => {
     const e = JSON.parse(msg.data);
     const li = text('li', describe(e), e.type + (e.type === 'action' && !e.payload.valid ? ' invalid' : ''));
@@ -44,9 +87,10 @@ function openRun(runId, item) {
     $('events').appendChild(li);
     li.scrollIntoView({ block: 'nearest' });
   };
-  for (const type of ['game_start', 'turn_start', 'observation', 'llm_response', 'action', 'game_end', 'error', 'message']) {
-    runStream.addEventListener(type, onEvent);
-  }
+  const types = ['game_start', 'turn_start', 'observation', 'llm_response', 'action', 'game_end', 'error'];
+  const path = `/v1/runs/${encodeURIComponent(runId)}/stream`;
+  runStream = follow('run', (lastId) => streamUrl(path) + (lastId ? `${token ? '&' : '?'}after=${encodeURIComponent(lastId)}` : ''),
+    Object.fromEntries(types.map(type => [eventName(type), onEvent])));
 }
 
 async function refreshRuns() {
@@ -73,8 +117,7 @@ async function refreshRuns() {
   }
 }
 
-const board = new EventSource(streamUrl('/v1/leaderboard/stream'));
-board.addEventListener('leaderboard', (msg) => {
+follow('leaderboard', () => streamUrl('/v1/leaderboard/stream'), { leaderboard: (msg) => {
   const b = JSON.parse(msg.data);
   $('board').tBodies[0].replaceChildren(...b.models.map(m => {
     const tr = document.createElement('tr');
@@ -84,7 +127,7 @@ board.addEventListener('leaderboard', (msg) => {
     return tr;
   }));
   $('board-meta').textContent = `${b.games} games · updated ${new Date(b.updated_at).toLocaleTimeString()}`;
-});
+} });
 
 refreshRuns();
 setInterval(refreshRuns, 3000);

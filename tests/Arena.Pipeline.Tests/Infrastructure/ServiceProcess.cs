@@ -44,14 +44,18 @@ public sealed class ServiceProcess : IAsyncDisposable
             With(settings, ("Arena__Redis", redis.Configuration), ("Arena__DataDir", dataDir), ("Ranker__RecomputeDebounce", "00:00:00.100"),
                 ("Ranker__ClaimMinIdle", "00:00:01"), ("Ranker__ClaimInterval", "00:00:00.200")), log);
 
-    public static ServiceProcess Gateway(IRedisDeployment redis, ITestOutputHelper log, ServiceProcess? persister = null, IDictionary<string, string>? settings = null) =>
-        Start("sse-gateway", Paths.Binary("services/sse-gateway", "Arena.SseGateway"),
+    /// <param name="port">A port to listen on, e.g. a killed gateway's, so that clients reconnect to its successor; a free one by default.</param>
+    public static ServiceProcess Gateway(IRedisDeployment redis, ITestOutputHelper log, ServiceProcess? persister = null, IDictionary<string, string>? settings = null,
+        int? port = null) =>
+        Launch("sse-gateway", Paths.Binary("services/sse-gateway", "Arena.SseGateway"),
             With(settings, ("Arena__Redis", redis.Configuration),
-                ("Arena__PersisterUrl", persister?.BaseAddress.ToString() ?? "http://127.0.0.1:1")), log);
+                ("Arena__PersisterUrl", persister?.BaseAddress.ToString() ?? "http://127.0.0.1:1")), log, port ?? FreePort.Next(), []);
 
-    public static ServiceProcess Start(string name, string dll, IDictionary<string, string> environment, ITestOutputHelper log, params string[] args)
+    public static ServiceProcess Start(string name, string dll, IDictionary<string, string> environment, ITestOutputHelper log, params string[] args) =>
+        Launch(name, dll, environment, log, FreePort.Next(), args);
+
+    private static ServiceProcess Launch(string name, string dll, IDictionary<string, string> environment, ITestOutputHelper log, int port, string[] args)
     {
-        var port = FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,

@@ -30,7 +30,7 @@ build:
 redis:
 	@scripts/ensure-apt.sh "redis-server redis-tools" redis-server redis-cli
 
-## browser: Debian's chromium and playwright-core for the viewer's browser test
+## browser: Debian's chromium, playwright-core and eventsource for the gateway's client tests (viewer in Chromium, a WHATWG EventSource)
 browser:
 	@scripts/ensure-browser.sh
 

@@ -6,12 +6,15 @@ namespace Arena.SseGateway;
 /// Fans the tail of each partition out to every subscriber. Subscribing returns the last ID
 /// already dispatched on the partition: everything after it reaches the subscriber, so a
 /// client that first sends history up to that ID and then the buffered live events misses
-/// nothing and repeats nothing.
+/// nothing and repeats nothing. A client of one run is found through its run, so an event
+/// costs only its own run's clients; filters over every event are few (all runs, the leaderboard).
 /// </summary>
 public sealed class Hub
 {
     private readonly Lock _gate = new();
-    private readonly List<Subscriber> _subscribers = [];
+    private readonly List<Subscriber> _filtered = [];
+    private readonly Dictionary<string, List<Subscriber>> _byRun = new(StringComparer.Ordinal);
+    private int _count;
     private readonly Dictionary<int, StreamId> _dispatched = [];
     private readonly Dictionary<int, TaskCompletionSource> _started = [];
 
@@ -21,17 +24,36 @@ public sealed class Hub
         {
             lock (_gate)
             {
-                return _subscribers.Count;
+                return _count;
             }
         }
     }
 
-    public (Subscriber Subscriber, StreamId DispatchedUpTo) Subscribe(int partition, Func<LiveEvent, bool> wants, int capacity)
+    /// <summary>A client of every event that <paramref name="wants"/> accepts, in any run.</summary>
+    public (Subscriber Subscriber, StreamId DispatchedUpTo) Subscribe(int partition, Func<LiveEvent, bool> wants, int capacity) =>
+        Add(partition, new Subscriber(wants, capacity));
+
+    /// <summary>A client of one run's events.</summary>
+    public (Subscriber Subscriber, StreamId DispatchedUpTo) Subscribe(int partition, string runId, int capacity) =>
+        Add(partition, new Subscriber(wants: null, capacity, runId));
+
+    private (Subscriber, StreamId) Add(int partition, Subscriber subscriber)
     {
-        var subscriber = new Subscriber(wants, capacity);
         lock (_gate)
         {
-            _subscribers.Add(subscriber);
+            if (subscriber.RunId is not { } run)
+            {
+                _filtered.Add(subscriber);
+            }
+            else if (_byRun.TryGetValue(run, out var clients))
+            {
+                clients.Add(subscriber);
+            }
+            else
+            {
+                _byRun[run] = [subscriber];
+            }
+            _count++;
             return (subscriber, _dispatched.GetValueOrDefault(partition));
         }
     }
@@ -40,7 +62,13 @@ public sealed class Hub
     {
         lock (_gate)
         {
-            _subscribers.Remove(subscriber);
+            var list = subscriber.RunId is { } run ? _byRun[run] : _filtered;
+            list.Remove(subscriber);
+            _count--;
+            if (list.Count == 0 && subscriber.RunId is not null)
+            {
+                _byRun.Remove(subscriber.RunId);
+            }
         }
     }
 
@@ -99,7 +127,14 @@ public sealed class Hub
         {
             foreach (var e in events)
             {
-                foreach (var subscriber in _subscribers)
+                if (_byRun.TryGetValue(e.RunId, out var clients))
+                {
+                    foreach (var subscriber in clients)
+                    {
+                        subscriber.Offer(e);
+                    }
+                }
+                foreach (var subscriber in _filtered)
                 {
                     if (subscriber.Wants(e))
                     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Arena.Contracts;
 using Arena.ServiceDefaults;
@@ -54,7 +55,7 @@ public static class SseEndpoints
             await RetryLaterAsync(http, options.Value, metrics);
             return;
         }
-        var (subscriber, dispatchedUpTo) = hub.Subscribe(partition, e => e.RunId == runId, options.Value.ClientBuffer);
+        var (subscriber, dispatchedUpTo) = hub.Subscribe(partition, runId, options.Value.ClientBuffer);
         try
         {
             if (resumeAfter is { } r && r > dispatchedUpTo)
@@ -132,7 +133,7 @@ public static class SseEndpoints
                 last = id;
                 if (entry[StreamFields.RunId] == runId && StreamTail.ToLiveEvent(partition, id, entry) is { } e)
                 {
-                    await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.Type, e.Data), http.RequestAborted);
+                    await http.Response.Body.WriteAsync(e.Frame, http.RequestAborted);
                     metrics.HistoryEvents.Add(1, new KeyValuePair<string, object?>("source", "redis"));
                 }
             }
@@ -181,11 +182,13 @@ public static class SseEndpoints
     private static async Task SendLiveAsync(HttpContext http, Subscriber subscriber, StreamId? last, GatewayOptions options, GatewayMetrics metrics)
     {
         var reason = "client";
+        var body = http.Response.BodyWriter;
+        // One heartbeat timer per connection, re-armed before each wait; replaced only after it fired.
+        var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         try
         {
             while (true)
             {
-                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
                 heartbeat.CancelAfter(options.Heartbeat);
                 bool more;
                 try
@@ -194,8 +197,10 @@ public static class SseEndpoints
                 }
                 catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
                 {
-                    await http.Response.WriteAsync(SseWriter.Heartbeat, http.RequestAborted);
-                    await http.Response.Body.FlushAsync(http.RequestAborted);
+                    heartbeat.Dispose();
+                    heartbeat = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+                    body.Write(SseWriter.HeartbeatUtf8);
+                    await body.FlushAsync(http.RequestAborted);
                     continue;
                 }
                 if (!more)
@@ -203,7 +208,9 @@ public static class SseEndpoints
                     reason = subscriber.Overflowed ? "slow" : "closed";
                     return;
                 }
+                // Every event already buffered goes out in one write.
                 var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                var written = 0;
                 while (subscriber.Events.TryRead(out var e))
                 {
                     if (last is { } sent)
@@ -214,14 +221,15 @@ public static class SseEndpoints
                         }
                         last = e.Id;
                     }
-                    await http.Response.WriteAsync(SseWriter.Frame(e.Id.ToString(), e.Type, e.Data), http.RequestAborted);
-                    metrics.Delivered.Add(1);
+                    body.Write(e.Frame.Span);
+                    written++;
                     if (e.IngestedAtMs > 0)
                     {
                         metrics.Latency.Record(now - e.IngestedAtMs);
                     }
                 }
-                await http.Response.Body.FlushAsync(http.RequestAborted);
+                metrics.Delivered.Add(written);
+                await body.FlushAsync(http.RequestAborted);
             }
         }
         catch (OperationCanceledException)
@@ -230,6 +238,7 @@ public static class SseEndpoints
         }
         finally
         {
+            heartbeat.Dispose();
             metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
         }
     }

@@ -46,8 +46,12 @@ public static class SseWriter
         return frame.Append('\n').ToString();
     }
 
+    public static byte[] Utf8Frame(string? id, string? type, string data) => Encoding.UTF8.GetBytes(Frame(id, type, data));
+
     public static string Retry(TimeSpan retry) =>
         string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n\n");
 
     public const string Heartbeat = ": heartbeat\n\n";
+
+    public static ReadOnlySpan<byte> HeartbeatUtf8 => ": heartbeat\n\n"u8;
 }

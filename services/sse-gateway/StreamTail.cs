@@ -113,7 +113,7 @@ public sealed class StreamTail(
         _ = long.TryParse(entry[StreamFields.IngestedAt].ToString(), out var ingestedAt);
         var producer = entry[StreamFields.Producer];
         return new LiveEvent(partition, id, entry[StreamFields.RunId].ToString(), entry[StreamFields.Type].ToString(),
-            CanonicalEnvelope.WithStreamId(envelope.ToString(), id.ToString(), producer.IsNull ? null : producer.ToString()), ingestedAt);
+            envelope, producer.IsNull ? null : producer.ToString(), ingestedAt);
     }
 
     public override void Dispose()

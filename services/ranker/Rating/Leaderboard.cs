@@ -52,10 +52,19 @@ internal static class Leaderboard
     /// <summary>Each round refits a resample of whole games; a model absent from a resample has no value in that round.</summary>
     private static double[][] Bootstrap(List<(int[] Models, int[] Ranks)> games, int modelCount, int rounds, ulong seed)
     {
+        // Round r's generator starts from the r-th output of a generator seeded with the seed, so
+        // the rounds' streams start at unrelated points of SplitMix64's cycle and are independent
+        // resamples. Seeds taken in round order keep the result independent of thread scheduling.
+        var seeds = new SplitMix64(seed);
+        var roundSeeds = new ulong[rounds];
+        for (var round = 0; round < rounds; round++)
+        {
+            roundSeeds[round] = seeds.Next();
+        }
         var samples = new double[rounds][];
         Parallel.For(0, rounds, round =>
         {
-            var random = new SplitMix64(seed + (ulong)round * 0x9E3779B97F4A7C15UL);
+            var random = new SplitMix64(roundSeeds[round]);
             var data = new PairwiseWins(modelCount);
             var present = new bool[modelCount];
             for (var i = 0; i < games.Count; i++)

@@ -69,6 +69,42 @@ public sealed class BootstrapIntervalTests
     }
 
     [Fact]
+    public void A_model_missing_from_some_rounds_leaves_the_other_intervals_at_their_width_and_centre()
+    {
+        // C plays once: it is absent from about a third of the rounds and decides nothing about A and B.
+        var ratings = Fit([.. TwoModels("A", "B", 2000, 0.6), Win("C", "B")]);
+
+        var expected = AnalyticHalfWidth(2000, 0.6);
+        foreach (var model in new[] { "A", "B" })
+        {
+            var r = ratings[model];
+            Assert.InRange((r.CiHigh - r.CiLow) / 2, 0.7 * expected, 1.3 * expected);
+            Assert.InRange((r.CiHigh + r.CiLow) / 2 - r.Rating, -expected / 4, expected / 4);
+        }
+        Assert.True(double.IsFinite(ratings["C"].CiLow) && ratings["C"].CiLow < ratings["C"].CiHigh);
+    }
+
+    [Fact]
+    public void A_model_present_in_too_few_rounds_gets_an_interval_spanning_the_leaderboard()
+    {
+        // With four rounds, a model with one game among 1,001 is in fewer than two of them for about one seed in seven.
+        List<Game> games = [.. TwoModels("A", "B", 1000, 0.7), Win("C", "B")];
+
+        var boards = Enumerable.Range(0, 50).Select(seed => Fit(games, rounds: 4, seed: (ulong)seed)).ToList();
+
+        var spanning = boards.Where(board =>
+            board["C"].CiLow == board.Values.Min(r => Math.Min(r.Rating, r.CiLow)) &&
+            board["C"].CiHigh == board.Values.Max(r => Math.Max(r.Rating, r.CiHigh))).ToList();
+        Assert.NotEmpty(spanning);
+        Assert.NotEqual(boards.Count, spanning.Count);
+        Assert.All(spanning, board =>
+        {
+            Assert.Equal(1, board["C"].Rank);
+            Assert.Equal(1 + (board["A"].CiLow > board["B"].CiHigh ? 1 : 0), board["B"].Rank);
+        });
+    }
+
+    [Fact]
     public void Models_the_games_cannot_tell_apart_share_a_rank()
     {
         // 52% against 48% over 500 games is about 14 Elo apart, well inside the noise (±15 each).

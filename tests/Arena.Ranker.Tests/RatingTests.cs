@@ -1,19 +1,11 @@
 using Arena.Ranker.Rating;
+using static Arena.Ranker.Tests.Games;
 
 namespace Arena.Ranker.Tests;
 
 /// <summary>The fitting code is pure: the vectors of DESIGN.md and the invariants a leaderboard must keep.</summary>
 public sealed class RatingTests
 {
-    private static int _next;
-
-    private static Game G(params (string Model, int Rank)[] placements) =>
-        new($"run-{Interlocked.Increment(ref _next):D6}", "end", (0, Interlocked.Increment(ref _next), 0), [.. placements.Select(p => new Placement(p.Model, p.Rank))]);
-
-    private static Game Win(string winner, string loser) => G((winner, 1), (loser, 2));
-
-    private static Game Tie(string a, string b) => G((a, 1), (b, 1));
-
     private static Dictionary<string, ModelRating> Fit(IEnumerable<Game> games, int rounds = 100) =>
         Leaderboard.Compute(games, rounds, 42).ToDictionary(r => r.Model);
 

@@ -31,55 +31,17 @@ internal static class Leaderboard
         encoded.ForEach(g => all.Add(g.Models, g.Ranks));
         var ratings = BradleyTerry.Fit(all);
 
-        var samples = Bootstrap(encoded, models.Count, rounds, seed);
-        var intervals = Enumerable.Range(0, models.Count).Select(m =>
-        {
-            var values = samples.Select(s => s[m]).Where(v => !double.IsNaN(v)).Order().ToArray();
-            return values.Length == 0 ? (ratings[m], ratings[m]) : (Percentile(values, 0.025), Percentile(values, 0.975));
-        }).ToArray();
+        var intervals = Bootstrap.Intervals(encoded, all, ratings, rounds, seed);
 
         var online = OnlineElo(canonical.Zip(encoded).OrderBy(pair => (pair.First.StreamOrder.Ms, pair.First.StreamOrder.Seq, pair.First.StreamOrder.Partition)).Select(pair => pair.Second), models.Count);
 
         return [.. models.Select((model, m) => new ModelRating(
             model,
             ratings[m],
-            intervals[m].Item1,
-            intervals[m].Item2,
-            1 + intervals.Count(other => other.Item1 > intervals[m].Item2),
+            intervals[m].Low,
+            intervals[m].High,
+            1 + intervals.Count(other => other.Low > intervals[m].High),
             online[m]))];
-    }
-
-    /// <summary>Each round refits a resample of whole games; a model absent from a resample has no value in that round.</summary>
-    private static double[][] Bootstrap(List<(int[] Models, int[] Ranks)> games, int modelCount, int rounds, ulong seed)
-    {
-        var samples = new double[rounds][];
-        Parallel.For(0, rounds, round =>
-        {
-            var random = new SplitMix64(seed + (ulong)round * 0x9E3779B97F4A7C15UL);
-            var data = new PairwiseWins(modelCount);
-            var present = new bool[modelCount];
-            for (var i = 0; i < games.Count; i++)
-            {
-                var game = games[(int)(random.Next() % (ulong)games.Count)];
-                data.Add(game.Models, game.Ranks);
-                foreach (var m in game.Models)
-                {
-                    present[m] = true;
-                }
-            }
-            var fitted = BradleyTerry.Fit(data);
-            samples[round] = [.. fitted.Select((r, m) => present[m] ? r : double.NaN)];
-        });
-        return samples;
-    }
-
-    /// <summary>Percentile with linear interpolation between order statistics.</summary>
-    private static double Percentile(double[] sorted, double q)
-    {
-        var position = q * (sorted.Length - 1);
-        var low = (int)Math.Floor(position);
-        var high = Math.Min(low + 1, sorted.Length - 1);
-        return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
     }
 
     /// <summary>Elo with k = 4 from 1000, games in order; each game updates all its pairs at once, each pair weighted 1/(n−1).</summary>
@@ -109,19 +71,5 @@ internal static class Leaderboard
             }
         }
         return elo;
-    }
-}
-
-/// <summary>SplitMix64: a tiny, fully specified generator, so bootstrap samples never depend on the runtime's Random.</summary>
-internal struct SplitMix64(ulong state)
-{
-    private ulong _state = state;
-
-    public ulong Next()
-    {
-        var z = _state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

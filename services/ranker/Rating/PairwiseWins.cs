@@ -48,6 +48,34 @@ internal sealed class PairwiseWins
         }
     }
 
+    /// <summary>Each model's total weight of comparisons, won, lost or tied.</summary>
+    public double[] Comparisons()
+    {
+        var comparisons = new double[Models];
+        for (var a = 0; a < Models; a++)
+        {
+            for (var b = 0; b < Models; b++)
+            {
+                comparisons[a] += Wins[a, b] + Wins[b, a];
+            }
+        }
+        return comparisons;
+    }
+
+    /// <summary>The results among the given models only, renumbered 0..n−1 in the given order.</summary>
+    public PairwiseWins Among(int[] models)
+    {
+        var among = new PairwiseWins(models.Length);
+        for (var i = 0; i < models.Length; i++)
+        {
+            for (var j = 0; j < models.Length; j++)
+            {
+                among.Wins[i, j] = Wins[models[i], models[j]];
+            }
+        }
+        return among;
+    }
+
     /// <summary>
     /// The maximum-likelihood estimate exists when every model has beaten, directly or
     /// through others, every model that has beaten it: the graph of wins is strongly connected.

@@ -90,9 +90,9 @@ public static class EnvelopeValidator
         {
             return null;
         }
-        if (!EnvelopeRules.TryParseTimestamp(text, out var ts))
+        if (!Rfc3339.TryParse(text, out var ts, out var problem))
         {
-            fields.Fail("ts", $"must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T10:00:00.123Z (got \"{Truncate(text)}\")");
+            fields.Fail("ts", $"{problem} (got \"{Truncate(text)}\")");
             return null;
         }
         return ts;

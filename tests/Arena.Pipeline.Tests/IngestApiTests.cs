@@ -171,6 +171,24 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
         Assert.True((await Ingest.Http.GetAsync("/healthz")).IsSuccessStatusCode);
     }
 
+    public static TheoryData<string, string> EventsNoConsumerCouldTake() => new()
+    {
+        // The ranker could not place a rank beyond the players: refused here, not dead-lettered there.
+        { Events.GameEnd("run-r", ("A", 1), ("B", 3)), "payload.results[1].rank" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EventsNoConsumerCouldTake))]
+    public async Task Event_no_consumer_could_take_gets_400_naming_its_field_and_writes_nothing(string body, string field)
+    {
+        var response = await Post(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = Assert.Single((await Events.ReadJsonAsync(response)).GetProperty("errors").EnumerateArray());
+        Assert.Equal(field, error.GetProperty("field").GetString());
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
     [Fact]
     public async Task Invalid_utf8_is_rejected()
     {

@@ -76,6 +76,15 @@ public sealed class SchemaAgreementTests
 
     private static bool SchemaAccepts(JsonElement instance, out string errors) => PublishedSchemas.Accept(instance.GetRawText(), out errors);
 
+    [Fact]
+    public void Schema_reserves_the_names_the_code_reserves()
+    {
+        var properties = Schema("envelope.schema.json").GetProperty("properties");
+
+        Assert.Equal(EventTypes.EmittedByPipeline, properties.GetProperty("type").GetProperty("not").GetProperty("enum").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(PipelineRun.Id, properties.GetProperty("run_id").GetProperty("not").GetProperty("const").GetString());
+    }
+
     private static JsonElement Schema(string file) =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(PublishedSchemas.Directory, file))).RootElement;
 

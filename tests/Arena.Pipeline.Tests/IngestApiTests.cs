@@ -175,6 +175,10 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
     {
         // The ranker could not place a rank beyond the players: refused here, not dead-lettered there.
         { Events.GameEnd("run-r", ("A", 1), ("B", 3)), "payload.results[1].rank" },
+        // The pipeline's own types and run: a producer's event must not pass for the pipeline's.
+        { Events.TurnStart("run-s", 1).Replace("turn_start", EventTypes.StreamOverflow, StringComparison.Ordinal), "type" },
+        { Events.TurnStart("run-s", 1).Replace("turn_start", EventTypes.LeaderboardUpdated, StringComparison.Ordinal), "type" },
+        { Events.TurnStart(PipelineRun.Id, 1), "run_id" },
     };
 
     [Theory]

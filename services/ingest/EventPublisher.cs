@@ -16,7 +16,7 @@ public sealed class RedisUnavailableException(string message, Exception inner) :
 
 /// <summary>
 /// Appends accepted events to their partition's stream through <see cref="StreamAppender"/>
-/// (dedupe of producer ids, the hard cap with overflow accounting): each partition's events
+/// (dedupe of producer ids per run, the hard cap with overflow accounting): each partition's events
 /// of a request in order, up to <see cref="ChunkSize"/> per script call; all calls are sent
 /// at once and the multiplexer pipelines them.
 /// </summary>
@@ -124,7 +124,7 @@ public sealed class EventPublisher
             var evt = events[indexes[i]];
             eventIds[i] = evt.EventId ?? Guid.CreateVersion7().ToString();
             entries[i] = new StreamAppender.Entry(
-                StreamEntries.Fields(eventIds[i], evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventIds[i]), ingestedAt, traceParent, producer), evt.EventId);
+                StreamEntries.Fields(eventIds[i], evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventIds[i]), ingestedAt, traceParent, producer), evt.RunId, evt.EventId);
         }
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);

@@ -47,7 +47,7 @@ public sealed record EnvelopeHeader(string EventId, string RunId, long Seq, stri
             : type is null ? "type is missing"
             : seq is null ? "seq is missing"
             : version is null ? "schema_version is missing"
-            : tsText is null || !EnvelopeRules.TryParseTimestamp(tsText, out ts) ? "ts is missing or not RFC 3339"
+            : tsText is null || !Rfc3339.TryParse(tsText, out ts, out _) ? "ts is missing or not RFC 3339"
             : null;
         return problem is null ? new EnvelopeHeader(eventId!, runId!, seq!.Value, type!, version!.Value, ts) : null;
     }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Arena.Contracts;
@@ -22,15 +21,4 @@ public static partial class EnvelopeRules
 
     [GeneratedRegex(TypeRegex, RegexOptions.CultureInvariant)]
     public static partial Regex Type();
-
-    // RFC 3339 date-time: a 'T', seconds, an optional fraction and a mandatory offset.
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,7})?([Zz]|[+-]\d{2}:\d{2})\z", RegexOptions.CultureInvariant)]
-    private static partial Regex Rfc3339();
-
-    public static bool TryParseTimestamp(string text, out DateTimeOffset value)
-    {
-        value = default;
-        return Rfc3339().IsMatch(text)
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out value);
-    }
 }

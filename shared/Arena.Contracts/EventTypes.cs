@@ -14,6 +14,9 @@ public static class EventTypes
     public const string StreamOverflow = "stream_overflow";
     public const string LeaderboardUpdated = "leaderboard_updated";
 
+    /// <summary>Types only the pipeline writes: a producer's event of such a type would pass for the pipeline's own.</summary>
+    public static readonly IReadOnlyList<string> EmittedByPipeline = [StreamOverflow, LeaderboardUpdated];
+
     /// <summary>The newest envelope schema version this build interprets.</summary>
     public const int CurrentSchemaVersion = 1;
 }

@@ -15,8 +15,21 @@ public static class StreamKeys
     public static string Events(int partition) =>
         string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:events");
 
-    public static string Dedupe(int partition, string eventId) =>
-        string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{eventId}");
+    /// <summary>
+    /// The dedupe key of a producer's event: deduplication is scoped by (run_id, event_id), so
+    /// two runs may use the same event ids. A run id holds no '/' (ids are <c>[A-Za-z0-9._:-]</c>),
+    /// so the first '/' ends it and no two pairs share a key.
+    /// </summary>
+    public static string Dedupe(int partition, string runId, string eventId)
+    {
+        if (runId.Contains(DedupeSeparator, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"a run id holds no '{DedupeSeparator}': \"{runId}\"", nameof(runId));
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{runId}{DedupeSeparator}{eventId}");
+    }
+
+    private const char DedupeSeparator = '/';
 
     /// <summary>
     /// The partition's dead letters. One per partition, in the partition's slot, so moving an

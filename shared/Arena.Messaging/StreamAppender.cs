@@ -10,8 +10,8 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// Appends entries to a partition's stream, a batch per Lua script call, touching only keys of
 /// that partition's hash slot:
 /// <list type="bullet">
-/// <item>a producer-supplied event id is checked against its dedupe key, so a re-sent event
-/// returns its original stream ID and adds nothing;</item>
+/// <item>a producer-supplied event id is checked against the dedupe key of its (run, event id),
+/// so a re-sent event returns its original stream ID and adds nothing;</item>
 /// <item>the stream is held to its hard cap exactly; every entry the cap removes that the
 /// bounding group (the persister) has not yet committed — never delivered to it, or still
 /// pending — is recorded in the partition's overflow hash, to be reported as a
@@ -61,17 +61,16 @@ public static class StreamAppender
         return results
         """;
 
-    /// <summary>One entry to append: its fields, and the producer's event id when it must be deduplicated.</summary>
-    public readonly record struct Entry(NameValueEntry[] Fields, string? DedupeId);
+    /// <summary>One entry to append: its fields, its run, and the producer's event id when it must be deduplicated.</summary>
+    public readonly record struct Entry(NameValueEntry[] Fields, string RunId, string? DedupeId);
 
-    /// <param name="dedupeId">The producer's event id, or null when the entry needs no deduplication.</param>
-    public static async Task<Appended> AppendAsync(IDatabaseAsync db, int partition, NameValueEntry[] fields, string? dedupeId,
+    public static async Task<Appended> AppendAsync(IDatabaseAsync db, int partition, Entry entry,
         long cap, TimeSpan dedupeWindow, string boundingGroup) =>
-        (await AppendAsync(db, partition, [new Entry(fields, dedupeId)], cap, dedupeWindow, boundingGroup))[0];
+        (await AppendAsync(db, partition, [entry], cap, dedupeWindow, boundingGroup))[0];
 
     /// <summary>
     /// Appends <paramref name="entries"/> in order in one script call (atomic: all or none);
-    /// an entry whose event id repeats an earlier one, in this call or within the dedupe
+    /// an entry whose (run, event id) repeats an earlier one, in this call or within the dedupe
     /// window, is answered with the earlier entry's stream ID.
     /// </summary>
     public static async Task<Appended[]> AppendAsync(IDatabaseAsync db, int partition, IReadOnlyList<Entry> entries,
@@ -83,10 +82,10 @@ public static class StreamAppender
         foreach (var entry in entries)
         {
             var key = 0;
-            if (entry.DedupeId is { } id && !keyIndex.TryGetValue(id, out key))
+            if (entry.DedupeId is { } id && StreamKeys.Dedupe(partition, entry.RunId, id) is var dedupeKey && !keyIndex.TryGetValue(dedupeKey, out key))
             {
-                keys.Add(StreamKeys.Dedupe(partition, id));
-                key = keyIndex[id] = keys.Count;
+                keys.Add(dedupeKey);
+                key = keyIndex[dedupeKey] = keys.Count;
             }
             args.Add(key);
             args.Add(entry.Fields.Length);

@@ -39,7 +39,7 @@ public static class StreamEntries
         var envelope = JsonSerializer.SerializeToUtf8Bytes(
             Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), type, now, payload, eventId), ArenaJson.Default.Envelope);
         return StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, partitions),
-            Fields(eventId, PipelineRun.Id, type, envelope, now.ToUnixTimeMilliseconds()),
-            idempotent ? eventId : null, long.MaxValue, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
+            new StreamAppender.Entry(Fields(eventId, PipelineRun.Id, type, envelope, now.ToUnixTimeMilliseconds()), PipelineRun.Id, idempotent ? eventId : null),
+            long.MaxValue, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
     }
 }

@@ -133,7 +133,7 @@ public sealed class EnvelopeTests
     [Fact]
     public void Impossible_calendar_date_is_rejected()
     {
-        // JSON Schema validators differ on this one; ours follows RFC 3339 and rejects it.
+        // format: date-time alone is judged differently by validators; the schema's pattern and ours reject it.
         using var doc = JsonDocument.Parse(Event.Replace("2026-11-23", "2026-02-30", StringComparison.Ordinal));
         var errors = new List<ValidationError>();
 

@@ -92,9 +92,51 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
         Assert.All(second, r => Assert.True(r.Duplicate));
         Assert.Equal(first.Select(r => r.StreamId), second.Select(r => r.StreamId));
         Assert.Equal(length, await Db.StreamLengthAsync(Stream));
-        Assert.True(await Db.KeyExistsAsync(StreamKeys.Dedupe(0, "run-d:1")));
-        var ttl = await Db.KeyTimeToLiveAsync(StreamKeys.Dedupe(0, "run-d:1"));
+        Assert.True(await Db.KeyExistsAsync(StreamKeys.Dedupe(0, "run-d", "run-d:1")));
+        var ttl = await Db.KeyTimeToLiveAsync(StreamKeys.Dedupe(0, "run-d", "run-d:1"));
         Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
+    public async Task Same_event_id_in_two_runs_is_two_events_and_each_resent_is_its_own_duplicate()
+    {
+        var inRunX = Events.TurnStart("run-x", 1, "shared-1");
+        var inRunY = Events.TurnStart("run-y", 1, "shared-1");
+
+        var x = Assert.Single(await Events.AcceptedAsync(await Post(inRunX)));
+        var y = Assert.Single(await Events.AcceptedAsync(await Post(inRunY)));
+        var resent = await Events.AcceptedAsync(await Post(Events.Array([inRunY, inRunX])));
+
+        Assert.False(x.Duplicate);
+        Assert.False(y.Duplicate);
+        Assert.NotEqual(x.StreamId, y.StreamId);
+        Assert.Equal([(y.StreamId, true), (x.StreamId, true)], resent.Select(r => (r.StreamId, r.Duplicate)));
+        Assert.Equal(["run-x", "run-y"], (await Db.StreamRangeAsync(Stream)).Select(e => e[StreamFields.RunId].ToString()));
+    }
+
+    [Fact]
+    public async Task Same_event_id_in_two_runs_of_one_request_is_two_events()
+    {
+        var results = await Events.AcceptedAsync(await Post(Events.Array([Events.TurnStart("run-x", 1, "shared-2"), Events.TurnStart("run-y", 1, "shared-2")])));
+
+        Assert.All(results, r => Assert.False(r.Duplicate));
+        Assert.Equal(2, results.Select(r => r.StreamId).Distinct().Count());
+        Assert.Equal(2, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Fact]
+    public async Task Event_resent_after_the_dedupe_window_is_a_new_entry()
+    {
+        await using var ingest = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__DedupeWindow"] = "00:00:01" }).WaitReadyAsync();
+        var evt = Events.TurnStart("run-w", 1, "run-w:1");
+
+        var first = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
+        await Wait.UntilAsync(async () => !await Db.KeyExistsAsync(StreamKeys.Dedupe(0, "run-w", "run-w:1")), "the dedupe window to pass", TimeSpan.FromSeconds(5));
+        var second = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
+
+        Assert.False(second.Duplicate);
+        Assert.NotEqual(first.StreamId, second.StreamId);
+        Assert.Equal(2, await Db.StreamLengthAsync(Stream));
     }
 
     [Fact]
@@ -169,6 +211,28 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
         Assert.Contains(expected, text, StringComparison.Ordinal);
         Assert.Equal(0, await Db.StreamLengthAsync(Stream));
         Assert.True((await Ingest.Http.GetAsync("/healthz")).IsSuccessStatusCode);
+    }
+
+    public static TheoryData<string, string> EventsNoConsumerCouldTake() => new()
+    {
+        // The ranker could not place a rank beyond the players: refused here, not dead-lettered there.
+        { Events.GameEnd("run-r", ("A", 1), ("B", 3)), "payload.results[1].rank" },
+        // The pipeline's own types and run: a producer's event must not pass for the pipeline's.
+        { Events.TurnStart("run-s", 1).Replace("turn_start", EventTypes.StreamOverflow, StringComparison.Ordinal), "type" },
+        { Events.TurnStart("run-s", 1).Replace("turn_start", EventTypes.LeaderboardUpdated, StringComparison.Ordinal), "type" },
+        { Events.TurnStart(PipelineRun.Id, 1), "run_id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EventsNoConsumerCouldTake))]
+    public async Task Event_no_consumer_could_take_gets_400_naming_its_field_and_writes_nothing(string body, string field)
+    {
+        var response = await Post(body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = Assert.Single((await Events.ReadJsonAsync(response)).GetProperty("errors").EnumerateArray());
+        Assert.Equal(field, error.GetProperty("field").GetString());
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
     }
 
     [Fact]

@@ -36,11 +36,21 @@ public static class EnvelopeValidator
         var fields = new FieldReader(json, "", index, errors);
         var eventId = Id(fields, "event_id", required: false);
         var runId = Id(fields, "run_id", required: true);
+        if (runId == PipelineRun.Id)
+        {
+            fields.Fail("run_id", $"\"{PipelineRun.Id}\" is reserved for the pipeline's own events");
+            runId = null;
+        }
         var seq = fields.Integer("seq", required: true, minimum: 0);
         var type = fields.String("type", required: true);
         if (type is not null && !EnvelopeRules.Type().IsMatch(type))
         {
             fields.Fail("type", $"must be lower_snake_case matching {EnvelopeRules.TypePattern}");
+            type = null;
+        }
+        else if (type is not null && EventTypes.EmittedByPipeline.Contains(type))
+        {
+            fields.Fail("type", $"\"{type}\" is reserved for events the pipeline emits itself");
             type = null;
         }
         var version = fields.Integer("schema_version", required: true, minimum: 1);
@@ -90,9 +100,9 @@ public static class EnvelopeValidator
         {
             return null;
         }
-        if (!EnvelopeRules.TryParseTimestamp(text, out var ts))
+        if (!Rfc3339.TryParse(text, out var ts, out var problem))
         {
-            fields.Fail("ts", $"must be an RFC 3339 timestamp with a time zone, e.g. 2026-11-23T10:00:00.123Z (got \"{Truncate(text)}\")");
+            fields.Fail("ts", $"{problem} (got \"{Truncate(text)}\")");
             return null;
         }
         return ts;

@@ -46,12 +46,23 @@ internal readonly struct FieldReader(JsonElement obj, string path, int index, Li
             Fail(Of(name), "must not be empty");
             return null;
         }
-        if (text.Length > maxLength)
+        // Characters are Unicode code points, as JSON Schema's maxLength counts them: an emoji is one, not two UTF-16 units.
+        if (text.Length > maxLength && CodePoints(text) is var length && length > maxLength)
         {
-            Fail(Of(name), $"must be at most {maxLength} characters (got {text.Length})");
+            Fail(Of(name), $"must be at most {maxLength} characters (got {length})");
             return null;
         }
         return text;
+    }
+
+    private static int CodePoints(string text)
+    {
+        var count = 0;
+        foreach (var _ in text.EnumerateRunes())
+        {
+            count++;
+        }
+        return count;
     }
 
     public long? Integer(string name, bool required, long minimum)

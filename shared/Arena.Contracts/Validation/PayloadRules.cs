@@ -13,7 +13,7 @@ internal static class PayloadRules
             case EventTypes.GameStart:
                 p.String("game", required: true, EnvelopeRules.MaxTextLength);
                 p.String("map", required: false, EnvelopeRules.MaxTextLength);
-                EachEntry(p, "players", player =>
+                EachEntry(p, "players", (player, _) =>
                 {
                     PlayerId(player, required: true);
                     player.String("model", required: true, EnvelopeRules.MaxTextLength);
@@ -48,11 +48,16 @@ internal static class PayloadRules
                 p.String("error", required: false);
                 break;
             case EventTypes.GameEnd:
-                EachEntry(p, "results", result =>
+                EachEntry(p, "results", (result, players) =>
                 {
                     PlayerId(result, required: true);
                     result.String("model", required: true, EnvelopeRules.MaxTextLength);
-                    result.Integer("rank", required: true, minimum: 1);
+                    // The ranker places every result among the players: a rank beyond them cannot be rated.
+                    if (result.Integer("rank", required: true, minimum: 1) is { } rank && rank > players)
+                    {
+                        result.Fail(result.Of("rank"), string.Create(CultureInfo.InvariantCulture,
+                            $"must be at most {players}, the number of results (got {rank}); rank 1 is best, equal ranks are ties"));
+                    }
                 });
                 p.String("reason", required: false, EnvelopeRules.MaxTextLength);
                 p.Number("duration_s", required: false, minimum: 0);
@@ -72,12 +77,14 @@ internal static class PayloadRules
     private static void PlayerId(FieldReader p, bool required) =>
         p.String("player_id", required, EnvelopeRules.MaxIdLength);
 
-    private static void EachEntry(FieldReader p, string name, Action<FieldReader> rules)
+    /// <summary>Applies <paramref name="rules"/> to each object of the array, with the array's length.</summary>
+    private static void EachEntry(FieldReader p, string name, Action<FieldReader, int> rules)
     {
         if (p.Array(name, EnvelopeRules.MinPlayers, EnvelopeRules.MaxPlayers) is not { } array)
         {
             return;
         }
+        var count = array.GetArrayLength();
         var i = 0;
         foreach (var entry in array.EnumerateArray())
         {
@@ -87,7 +94,7 @@ internal static class PayloadRules
                 p.Fail(path, $"must be an object, not {FieldReader.Describe(entry)}");
                 continue;
             }
-            rules(p.Nested(entry, path));
+            rules(p.Nested(entry, path), count);
         }
     }
 }

@@ -76,6 +76,8 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
     [InlineData("persister", "DEL arena:{0}:overflow:reporting", true)]
     [InlineData("persister", "DEL arena:{0}:events", false)]
     [InlineData("persister", "SET arena:{0}:dedupe:e1 1-1", false)]
+    [InlineData("persister", "SET arena:{0}:dedupe:arena-pipeline/overflow:0:1-0:2-0 1-1", true)]
+    [InlineData("persister", "SET arena:{0}:dedupe:run-1/overflow:0:1-0:2-0 1-1", false)]
     [InlineData("persister", "XGROUP DESTROY arena:{0}:events ranker", false)]
     [InlineData("persister", "KEYS *", false)]
     [InlineData("ranker", "XACK arena:{0}:events ranker 1-1", true)]

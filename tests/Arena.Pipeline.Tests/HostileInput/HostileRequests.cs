@@ -64,7 +64,7 @@ internal static class HostileRequests
 
     private static readonly Gen<string> BadTimestamp = Gen.OneOf(
         "2026-11-23T10:00:00.123", "2026-11-23 10:00:00Z", "2026-11-23", "10:00:00Z", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-        "2026-11-23T25:00:00Z", "2026-11-23T10:60:00Z", "2026-11-23T10:00:00.123456789Z", "2026-11-23T10:00:00+24:00", "0000-00-00T00:00:00Z",
+        "2026-11-23T25:00:00Z", "2026-11-23T10:60:00Z", "2026-11-23T10:00:00.Z", "2026-11-23T10:00:00+24:00", "0000-00-00T00:00:00Z",
         "now", "", " ", "1732356000", "2026-11-23T10:00:00Z\n", "２０２６-11-23T10:00:00Z", "2026-11-23T10:00:00ZZ");
 
     /// <summary>A field of the envelope and a value the contract refuses there, or the field removed when it is required.</summary>

@@ -10,6 +10,9 @@ namespace Arena.Contracts;
 /// </summary>
 public static class CanonicalEnvelope
 {
+    /// <summary>The field the pipeline adds to every event it serves: producers may not send it, or an event would carry two.</summary>
+    public const string StreamIdField = "stream_id";
+
     public static byte[] Write(ValidatedEvent evt, string eventId)
     {
         var buffer = new ArrayBufferWriter<byte>(evt.Json.ValueKind == JsonValueKind.Object ? 512 : 64);
@@ -36,6 +39,6 @@ public static class CanonicalEnvelope
     /// </summary>
     public static string WithStreamId(string envelopeJson, string streamId, string? producer = null) =>
         producer is null
-            ? string.Concat("{\"stream_id\":\"", streamId, "\",", envelopeJson.AsSpan(1))
+            ? string.Concat("{\"" + StreamIdField + "\":\"", streamId, "\",", envelopeJson.AsSpan(1))
             : string.Concat("{\"stream_id\":\"" + streamId + "\",\"producer\":\"" + JsonEncodedText.Encode(producer).Value + "\",", envelopeJson.AsSpan(1));
 }

@@ -102,7 +102,7 @@ if (raw is not null)
     if (Runs("fanout"))
     {
         Console.WriteLine("SSE fan-out (every client on one run):");
-        foreach (var (clients, rate) in new[] { (1000, 200.0), (5000, 100.0) })
+        foreach (var (clients, rate) in new[] { (1000, 200.0), (5000, 100.0), (5000, 250.0) })
         {
             var sse = await PipelineBenchmarks.FanOutAsync(clients, rate);
             Add(new Figure("SSE fan-out", $"{clients:N0} clients on one run of {rate:F0} events/s; {sse.Reconnects} reconnects, p99 {sse.Latency.P99Ms:F0} ms",

@@ -95,7 +95,7 @@ public sealed class PoisonWriter(ChaosOptions options, ChaosPipeline pipeline, L
 
     /// <summary>
     /// game_ends ingest accepts and the persister stores but the ranker cannot interpret: a newer
-    /// schema_version, or a rank beyond the number of players.
+    /// schema_version (accepted on its envelope alone), as a harness newer than the pipeline sends.
     /// </summary>
     private async Task PostGameEndPoisonAsync(int count, int burst, CancellationToken cancellationToken)
     {
@@ -108,9 +108,7 @@ public sealed class PoisonWriter(ChaosOptions options, ChaosPipeline pipeline, L
         var events = Enumerable.Range(0, count).Select(i =>
         {
             var eventId = string.Create(CultureInfo.InvariantCulture, $"{runId}:{i + 1}");
-            return i % 2 == 0
-                ? Envelope.Create(runId, i + 1, EventTypes.GameEnd, now, new GameEnd([new("p1", "gpt-5", 1), new("p2", "grok-4", 2)]), eventId) with { SchemaVersion = 2 }
-                : Envelope.Create(runId, i + 1, EventTypes.GameEnd, now, new GameEnd([new("p1", "gpt-5", 1), new("p2", "grok-4", 3)]), eventId);
+            return Envelope.Create(runId, i + 1, EventTypes.GameEnd, now, new GameEnd([new("p1", "gpt-5", 1), new("p2", "grok-4", 2)]), eventId) with { SchemaVersion = 2 };
         }).ToList();
         await producers.PostAcceptedAsync(JsonSerializer.SerializeToUtf8Bytes(events, ArenaJson.Default.ListEnvelope), runId, cancellationToken, poison: true);
         Interlocked.Add(ref _gameEnds, count);

@@ -53,6 +53,10 @@ public static class EnvelopeValidator
             fields.Fail("type", $"\"{type}\" is reserved for events the pipeline emits itself");
             type = null;
         }
+        if (fields.TryGet(CanonicalEnvelope.StreamIdField, out _))
+        {
+            fields.Fail(CanonicalEnvelope.StreamIdField, "is added by the pipeline to every event it serves (history and live stream); an event must not carry it");
+        }
         var version = fields.Integer("schema_version", required: true, minimum: 1);
         if (version > int.MaxValue)
         {

@@ -10,13 +10,21 @@ internal static class PublishedSchemas
 
     private static readonly Lazy<JsonSchema> Envelope = new(Load);
 
+    // JsonSchema.Net builds a schema's evaluation state lazily and not thread-safely: two test
+    // classes evaluating at once made it accept, now and then, a run_id its pattern refuses.
+    private static readonly Lock Gate = new();
+
     public static bool Accept(string json, out string errors)
     {
-        var result = Envelope.Value.Evaluate(JsonNode.Parse(json), new EvaluationOptions
+        EvaluationResults result;
+        lock (Gate)
         {
-            OutputFormat = OutputFormat.List,
-            RequireFormatValidation = true,
-        });
+            result = Envelope.Value.Evaluate(JsonNode.Parse(json), new EvaluationOptions
+            {
+                OutputFormat = OutputFormat.List,
+                RequireFormatValidation = true,
+            });
+        }
         errors = string.Join("; ", result.Details.Where(d => d.HasErrors).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}")));
         return result.IsValid;
     }

@@ -16,6 +16,8 @@ public sealed class GatewayMetrics
         {
             Disconnects.Add(0, new KeyValuePair<string, object?>("reason", reason));
         }
+        LeaderboardFetches = meter.CreateCounter<long>("arena.sse.leaderboard.fetches", "{request}", "Leaderboards fetched from the ranker, shared by every leaderboard-stream client");
+        LeaderboardFetches.Add(0);
         Latency = meter.CreateHistogram<double>("arena.sse.delivery.latency", "ms", "From ingest accepting an event to writing it to a live client");
     }
 
@@ -28,5 +30,6 @@ public sealed class GatewayMetrics
     public Counter<long> Delivered { get; }
     public Counter<long> Disconnects { get; }
     public Counter<long> HistoryEvents { get; }
+    public Counter<long> LeaderboardFetches { get; }
     public Histogram<double> Latency { get; }
 }

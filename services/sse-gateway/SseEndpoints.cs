@@ -260,48 +260,30 @@ public static class SseEndpoints
         }
     }
 
-    private static async Task LeaderboardAsync(HttpContext http, Hub hub, IHttpClientFactory clients, IOptions<GatewayOptions> options, IOptions<ArenaOptions> arena)
+    private static async Task LeaderboardAsync(HttpContext http, LeaderboardFeed feed, IOptions<GatewayOptions> options)
     {
-        var partition = Partitioner.PartitionOf(PipelineRun.Id, arena.Value.Partitions);
-        var (subscriber, _) = hub.Subscribe(partition, e => e.Type == EventTypes.LeaderboardUpdated, 16);
-        var ranker = clients.CreateClient("ranker");
         try
         {
             SseWriter.Prepare(http.Response);
             await http.Response.WriteAsync(SseWriter.Retry(options.Value.Retry), http.RequestAborted);
+            await http.Response.Body.FlushAsync(http.RequestAborted);
+            var sent = feed.Arrive();
             while (!http.RequestAborted.IsCancellationRequested)
             {
-                using var response = await ranker.GetAsync("/v1/leaderboard", http.RequestAborted);
-                if (response.IsSuccessStatusCode)
+                if (await feed.NextAsync(sent, options.Value.Heartbeat, http.RequestAborted) is { } board)
                 {
-                    var board = JsonSerializer.Serialize(JsonDocument.Parse(await response.Content.ReadAsStringAsync(http.RequestAborted)).RootElement);
-                    await http.Response.WriteAsync(SseWriter.Frame(null, "leaderboard", board), http.RequestAborted);
+                    await http.Response.Body.WriteAsync(board.Frame, http.RequestAborted);
+                    sent = board.Fetch;
                 }
-                await http.Response.Body.FlushAsync(http.RequestAborted);
-                using var heartbeat = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-                heartbeat.CancelAfter(options.Value.Heartbeat);
-                try
-                {
-                    if (!await subscriber.Events.WaitToReadAsync(heartbeat.Token))
-                    {
-                        return;
-                    }
-                    while (subscriber.Events.TryRead(out _))
-                    {
-                    }
-                }
-                catch (OperationCanceledException) when (!http.RequestAborted.IsCancellationRequested)
+                else
                 {
                     await http.Response.WriteAsync(SseWriter.Heartbeat, http.RequestAborted);
                 }
+                await http.Response.Body.FlushAsync(http.RequestAborted);
             }
         }
         catch (OperationCanceledException)
         {
-        }
-        finally
-        {
-            hub.Unsubscribe(subscriber);
         }
     }
 

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Arena.Contracts;
 using Arena.Pipeline.Tests.Infrastructure;
@@ -7,7 +9,7 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>The SSE gateway as a real process, read by real SSE clients over HTTP.</summary>
-public sealed class GatewayTests(ITestOutputHelper output) : PipelineTest(output)
+public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTest(output)
 {
     protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string>();
 
@@ -138,6 +140,38 @@ public sealed class GatewayTests(ITestOutputHelper output) : PipelineTest(output
         Assert.Equal(10, events.Count(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("run_id").GetString() == "run-a"));
         Assert.Equal(10, events.Count(e => JsonDocument.Parse(e.Data).RootElement.GetProperty("run_id").GetString() == "run-b"));
     }
+
+    [Fact]
+    public async Task Leaderboard_clients_share_one_fetch_from_the_ranker_per_update()
+    {
+        const int Clients = 40;
+        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        {
+            ["Arena__RankerUrl"] = ranker.BaseAddress.ToString(),
+        }).WaitReadyAsync();
+        var withFirstBoard = new bool[Clients];
+        var clients = Enumerable.Range(0, Clients).Select(i => SseClient.ReadAsync(gateway.Http, "/v1/leaderboard/stream", null, boards =>
+        {
+            withFirstBoard[i] |= boards.Count > 0;
+            return boards.Any(b => b.Data.Contains("\"model-a\"", StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(60))).ToList();
+        await Wait.UntilAsync(() => withFirstBoard.All(seen => seen), "every client to receive the empty leaderboard");
+        var before = await LeaderboardRequestsAsync(ranker);
+
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.GameEnd("run-lb", ("model-a", 1), ("model-b", 2))));
+        await Task.WhenAll(clients);
+
+        // One fetch per leaderboard_updated (the ranker may fit more than once), not one per client.
+        var fetched = await LeaderboardRequestsAsync(ranker) - before;
+        Assert.InRange(fetched, 1, 3);
+    }
+
+    private static async Task<long> LeaderboardRequestsAsync(ServiceProcess ranker) =>
+        LeaderboardRequests().Matches(await ranker.Http.GetStringAsync("/metrics")).Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+
+    [GeneratedRegex(@"http_server_request_duration_seconds_count\{[^}]*http_route=""/v1/leaderboard""[^}]*\} (\d+)")]
+    private static partial Regex LeaderboardRequests();
 
     [Theory]
     [InlineData("not-an-id", "Last-Event-ID")]

@@ -167,6 +167,11 @@ public sealed class EventPublisher
         }
     }
 
-    /// <summary>The producer's request span, so consumers can link their spans to it.</summary>
-    private static string? TraceParent() => Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity ? activity.Id : null;
+    /// <summary>
+    /// The producer's request span, so consumers can link their spans to it; only when the trace
+    /// is sampled (the producer's <c>traceparent</c> says so, or ingest's own tracing chose it):
+    /// ASP.NET Core starts a request activity whenever logging is on, and an unsampled trace
+    /// would cost every entry a field that nothing reads.
+    /// </summary>
+    private static string? TraceParent() => Activity.Current is { IdFormat: ActivityIdFormat.W3C, Recorded: true } activity ? activity.Id : null;
 }

@@ -12,16 +12,23 @@ using static System.FormattableString;
 namespace Arena.Bench;
 
 /// <summary>The raw limits of the machine, one figure each; the pipeline's figures are ratios of these.</summary>
+/// <remarks>
+/// The Redis figures are measured on a server without persistence and again, where the
+/// pipeline's figures compare with them, on one with the pipeline's own (AOF, <c>appendfsync always</c>).
+/// </remarks>
 public sealed record RawLimitFigures(
     Figure ServerXadd,
     Figure ClientXadd,
+    Figure ClientXaddAlways,
+    Figure XaddRedisCpu,
     Figure ReadGroupAck,
     Figure ReadGroupAckWithoutParsing,
+    Figure ReadGroupAckWithoutParsingAlways,
     Figure Appender,
     Figure AppenderLargeTransactions)
 {
     public IReadOnlyList<Figure> All =>
-        [ServerXadd, ClientXadd, ReadGroupAck, ReadGroupAckWithoutParsing, Appender, AppenderLargeTransactions];
+        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions];
 }
 
 /// <summary>
@@ -52,8 +59,12 @@ public static partial class RawLimits
     private static readonly RedisKey Stream = StreamKeys.Events(0);
 
 
-    /// <summary>Every raw limit at its default settings, one after the other; <paramref name="measured"/> hears of each as it completes.</summary>
-    public static async Task<RawLimitFigures> MeasureAllAsync(int redisPort, string dir, Action<Figure> measured)
+    /// <summary>
+    /// Every raw limit at its default settings, one after the other; <paramref name="redisPort"/> is a
+    /// server without persistence, <paramref name="alwaysPort"/> one with AOF <c>appendfsync always</c>;
+    /// <paramref name="measured"/> hears of each as it completes.
+    /// </summary>
+    public static async Task<RawLimitFigures> MeasureAllAsync(int redisPort, int alwaysPort, string dir, Action<Figure> measured)
     {
         async Task<Figure> Reported(Task<Figure> measurement)
         {
@@ -64,9 +75,12 @@ public static partial class RawLimits
 
         return new RawLimitFigures(
             await Reported(RedisBenchmarkXaddAsync(redisPort)),
-            await Reported(ClientXaddAsync(redisPort)),
-            await Reported(ReadGroupAckAsync(redisPort)),
-            await Reported(ReadGroupAckAsync(redisPort, parseEnvelopes: false)),
+            await Reported(ClientXaddAsync(redisPort, NoPersistence)),
+            await Reported(ClientXaddAsync(alwaysPort, AppendFsyncAlways)),
+            await Reported(XaddRedisCpuAsync(redisPort)),
+            await Reported(ReadGroupAckAsync(redisPort, NoPersistence)),
+            await Reported(ReadGroupAckAsync(redisPort, NoPersistence, parseEnvelopes: false)),
+            await Reported(ReadGroupAckAsync(alwaysPort, AppendFsyncAlways, parseEnvelopes: false)),
             await Reported(DuckDbAppenderAsync(dir)),
             await Reported(DuckDbAppenderAsync(dir, rowsPerTransaction: 10_000)));
     }
@@ -119,11 +133,15 @@ public static partial class RawLimits
             rate, "events/s", FigureKind.Raw);
     }
 
+    /// <summary>The persistence of the server a figure was measured on, as its setting names it.</summary>
+    public const string NoPersistence = "no persistence";
+    public const string AppendFsyncAlways = "AOF appendfsync always";
+
     /// <summary>
     /// XADD from .NET: one StackExchange.Redis multiplexer, <paramref name="inFlight"/>
     /// concurrent <c>StreamAddAsync</c> calls at a time, <paramref name="count"/> distinct entries.
     /// </summary>
-    public static async Task<Figure> ClientXaddAsync(int port, int count = 300_000, int inFlight = XaddsInFlight)
+    public static async Task<Figure> ClientXaddAsync(int port, string persistence, int count = 300_000, int inFlight = XaddsInFlight)
     {
         var samples = SampleEvents.Create(count);
         var entries = Array.ConvertAll(samples, e => e.EntryFields());
@@ -137,9 +155,26 @@ public static partial class RawLimits
         }
 
         await WarmUpAsync(() => AddThenDeleteAsync(entries[..WarmUpRoundEntries]));
-        return new Figure("StackExchange.Redis XADD",
+        return new Figure($"StackExchange.Redis XADD, {persistence}",
             Invariant($"{count:N0} entries of {AverageEnvelopeBytes(samples)} B envelopes, one multiplexer, {inFlight:N0} StreamAddAsync in flight, best of {Runs}"),
             await BestOfRunsAsync(() => AddThenDeleteAsync(entries)), "events/s", FigureKind.Raw);
+    }
+
+    /// <summary>
+    /// What one bare XADD of an entry as ingest writes it costs inside Redis: <c>INFO commandstats</c>
+    /// microseconds per call over <paramref name="count"/> XADDs sent as <see cref="ClientXaddAsync"/> sends them.
+    /// </summary>
+    public static async Task<Figure> XaddRedisCpuAsync(int port, int count = 100_000)
+    {
+        var samples = SampleEvents.Create(count);
+        await using var redis = await ConnectAsync(port, admin: true);
+        var server = redis.GetServers()[0];
+        await RedisCommandStats.ResetAsync(server);
+        await AddAsync(redis.GetDatabase(), Array.ConvertAll(samples, e => e.EntryFields()), XaddsInFlight);
+        var usec = (await RedisCommandStats.ReadAsync(server)).UsecPer(count, "xadd");
+        await DeleteStreamAsync(redis.GetDatabase(), count);
+        return new Figure("XADD inside Redis", Invariant($"INFO commandstats over {count:N0} entries of {AverageEnvelopeBytes(samples)} B envelopes"),
+            usec, "µs/event", FigureKind.Raw);
     }
 
     /// <summary>
@@ -147,7 +182,7 @@ public static partial class RawLimits
     /// <paramref name="batchSize"/>, then (with <paramref name="parseEnvelopes"/>) every token of
     /// each envelope read with <see cref="Utf8JsonReader"/>, then XACK of the batch.
     /// </summary>
-    public static async Task<Figure> ReadGroupAckAsync(int port, bool parseEnvelopes = true, int count = 300_000, int batchSize = 1_000)
+    public static async Task<Figure> ReadGroupAckAsync(int port, string persistence, bool parseEnvelopes = true, int count = 300_000, int batchSize = 1_000)
     {
         var samples = SampleEvents.Create(count);
         var entries = Array.ConvertAll(samples, e => e.EntryFields());
@@ -155,7 +190,7 @@ public static partial class RawLimits
         var db = redis.GetDatabase();
 
         await WarmUpAsync(() => FillThenDrainAsync(db, entries[..WarmUpRoundEntries], batchSize, parseEnvelopes));
-        return new Figure(parseEnvelopes ? "XREADGROUP + parse + XACK" : "XREADGROUP + XACK",
+        return new Figure((parseEnvelopes ? "XREADGROUP + parse + XACK, " : "XREADGROUP + XACK, ") + persistence,
             Invariant($"{count:N0} entries of {AverageEnvelopeBytes(samples)} B envelopes, COUNT {batchSize:N0}, one consumer, ")
                 + (parseEnvelopes ? "Utf8JsonReader over every envelope" : "envelopes not parsed") + Invariant($", best of {Runs}"),
             await BestOfRunsAsync(() => FillThenDrainAsync(db, entries, batchSize, parseEnvelopes)), "events/s", FigureKind.Raw);
@@ -218,8 +253,8 @@ public static partial class RawLimits
             await BestOfRunsAsync(() => Task.Run(AppendToNewFile)), "rows/s", FigureKind.Raw);
     }
 
-    private static Task<ConnectionMultiplexer> ConnectAsync(int port) =>
-        ConnectionMultiplexer.ConnectAsync(Invariant($"127.0.0.1:{port}"));
+    private static Task<ConnectionMultiplexer> ConnectAsync(int port, bool admin = false) =>
+        ConnectionMultiplexer.ConnectAsync(Invariant($"127.0.0.1:{port},allowAdmin={admin}"));
 
     /// <summary>Runs <paramref name="round"/> again and again, untimed, until <see cref="WarmUp"/> has passed.</summary>
     private static async Task WarmUpAsync(Func<Task> round)

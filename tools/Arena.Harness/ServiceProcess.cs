@@ -161,6 +161,19 @@ public sealed class ServiceProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
+    /// <summary>CPU time the process has used so far, user and system, from <c>/proc/&lt;pid&gt;/stat</c> (10 ms resolution).</summary>
+    public TimeSpan CpuTime()
+    {
+        // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
+    }
+
+    /// <summary>USER_HZ, the unit of /proc times: 100 on every Linux the pipeline runs on.</summary>
+    private const int ClockTicksPerSecond = 100;
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

@@ -14,14 +14,10 @@ public sealed class EventQueries(EventStore store)
     {
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT run_id, count(*), min(ts), max(ts),
-                   CASE WHEN bool_or(type = 'game_end') THEN 'finished'
-                        WHEN bool_or(type = 'error' AND json_extract_string(envelope, '$.payload.fatal') = 'true') THEN 'failed'
-                        ELSE 'running' END
-            FROM events
-            GROUP BY run_id
-            ORDER BY max(ingested_at) DESC, run_id
+        command.CommandText = $"""
+            SELECT run_id, events, first_ts, last_ts, {RunSummaries.Status}
+            FROM runs
+            ORDER BY last_ingested_at DESC, run_id
             LIMIT $limit
             """;
         command.Parameters.Add(new DuckDBParameter("limit", limit));

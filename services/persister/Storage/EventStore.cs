@@ -33,9 +33,14 @@ public sealed class EventStore(DuckDbFile file) : IDisposable
 
     public string Path => file.Path;
 
-    public static EventStore Open(string dataDir) => new(DuckDbFile.Open(dataDir, FileName, Schema, "persister"));
+    public static EventStore Open(string dataDir)
+    {
+        var file = DuckDbFile.Open(dataDir, FileName, Schema + RunSummaries.Schema, "persister");
+        RunSummaries.FillIfEmpty(file.Writer);
+        return new EventStore(file);
+    }
 
-    /// <summary>Writes a batch in one transaction and returns how many rows were new.</summary>
+    /// <summary>Writes a batch and its runs' summaries in one transaction and returns how many rows were new.</summary>
     public int Write(IReadOnlyList<StoredEvent> batch) =>
         file.AppendIdempotent("events", batch, static (row, e) => row
             .AppendValue(e.Partition)
@@ -49,7 +54,8 @@ public sealed class EventStore(DuckDbFile file) : IDisposable
             .AppendValue(e.Header.Ts)
             .AppendValue(e.IngestedAt)
             .AppendValue(e.Envelope)
-            .AppendValue(e.Producer));
+            .AppendValue(e.Producer),
+            written => RunSummaries.Add(file.Writer, written));
 
     /// <summary>A connection for queries, sharing the database instance the writer opened.</summary>
     public DuckDBConnection OpenReader() => file.OpenReader();

@@ -61,8 +61,9 @@ public sealed class DuckDbFile : IDisposable
     /// were new. The fast path appends every row in one transaction; if any row is already
     /// stored (a redelivery), that transaction is rolled back and the rows go through a
     /// staging table and <c>INSERT … ON CONFLICT DO NOTHING</c>. <paramref name="written"/>, if
-    /// given, hears of exactly the rows that were new, inside the same transaction, so that what
-    /// it derives from them commits or rolls back with them.
+    /// given, hears of exactly the rows that are new, inside the transaction and before its
+    /// commit: it may be called twice (the fast path, then the fallback) and the commit may still
+    /// fail, so act on what its last call derived only after this method has returned.
     /// </summary>
     public int AppendIdempotent<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill, Action<IReadOnlyList<T>>? written = null)
     {

@@ -60,9 +60,12 @@ public sealed class DuckDbFile : IDisposable
     /// transaction scope, idempotently on the table's primary key, and returns how many rows
     /// were new. The fast path appends every row in one transaction; if any row is already
     /// stored (a redelivery), that transaction is rolled back and the rows go through a
-    /// staging table and <c>INSERT … ON CONFLICT DO NOTHING</c>.
+    /// staging table and <c>INSERT … ON CONFLICT DO NOTHING</c>. <paramref name="written"/>, if
+    /// given, hears of exactly the rows that are new, inside the transaction and before its
+    /// commit: it may be called twice (the fast path, then the fallback) and the commit may still
+    /// fail, so act on what its last call derived only after this method has returned.
     /// </summary>
-    public int AppendIdempotent<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill)
+    public int AppendIdempotent<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill, Action<IReadOnlyList<T>>? written = null)
     {
         if (rows.Count == 0)
         {
@@ -73,6 +76,7 @@ public sealed class DuckDbFile : IDisposable
             try
             {
                 Append(table, rows, fill);
+                written?.Invoke(rows);
                 transaction.Commit();
                 return rows.Count;
             }
@@ -87,12 +91,51 @@ public sealed class DuckDbFile : IDisposable
             var staging = $"staging_{table}";
             Execute(Writer, $"CREATE TEMP TABLE {staging} AS SELECT * FROM {table} LIMIT 0");
             Append(staging, rows, fill);
+            if (written is not null)
+            {
+                written(NotYetStored(table, staging, rows));
+            }
             var inserted = Execute(Writer, $"INSERT INTO {table} SELECT * FROM {staging} ON CONFLICT DO NOTHING");
             // Created and dropped per batch: emptying a reused staging table slows every later batch.
             Execute(Writer, $"DROP TABLE {staging}");
             transaction.Commit();
             return inserted;
         }
+    }
+
+    /// <summary>
+    /// The rows of <paramref name="staging"/> whose primary key <paramref name="table"/> does not
+    /// hold: an anti-join on the key, read back by staging row id, which for a table filled by
+    /// one appender is the row's position in <paramref name="rows"/>.
+    /// </summary>
+    private List<T> NotYetStored<T>(string table, string staging, IReadOnlyList<T> rows)
+    {
+        using var command = Writer.CreateCommand();
+        command.CommandText = $"SELECT s.rowid FROM {staging} s ANTI JOIN {table} t USING ({string.Join(", ", PrimaryKey(table))}) ORDER BY s.rowid";
+        using var reader = command.ExecuteReader();
+        var fresh = new List<T>();
+        while (reader.Read())
+        {
+            fresh.Add(rows[checked((int)reader.GetInt64(0))]);
+        }
+        return fresh;
+    }
+
+    private List<string> PrimaryKey(string table)
+    {
+        using var command = Writer.CreateCommand();
+        command.CommandText = """
+            SELECT unnest(constraint_column_names) FROM duckdb_constraints()
+            WHERE table_name = $table AND constraint_type = 'PRIMARY KEY'
+            """;
+        command.Parameters.Add(new DuckDBParameter("table", table));
+        using var reader = command.ExecuteReader();
+        var columns = new List<string>();
+        while (reader.Read())
+        {
+            columns.Add(reader.GetString(0));
+        }
+        return columns.Count > 0 ? columns : throw new InvalidOperationException($"{table} has no primary key to be idempotent on");
     }
 
     private void Append<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill)

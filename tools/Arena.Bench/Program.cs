@@ -7,7 +7,7 @@ using Arena.Harness;
 using Arena.Ranker.Rating;
 
 // arena-bench [out-dir] [--only a,b]: measured figures, written as Markdown and JSON with the machine they ran on.
-// Suites: ranker, raw, ingest, drain, recovery, sustained, sse, fanout, cluster. The pipeline's figures need the raw ones.
+// Suites: ranker, runs, raw, ingest, drain, recovery, sustained, sse, fanout, cluster. The pipeline's figures need the raw ones.
 var outDir = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "bench-results";
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',').ToHashSet();
 bool Runs(string suite) => only is null || only.Contains(suite);
@@ -45,8 +45,25 @@ if (Runs("ranker"))
     Add(new Figure("ranker recompute", "100,000 games × 50 models × 100 bootstrap rounds", clock.Elapsed.TotalSeconds, "s", FigureKind.Pipeline));
 }
 
+if (Runs("runs"))
+{
+    foreach (var (events, runs) in new[] { (1_000_000, 1_000), (10_000_000, 10_000) })
+    {
+        Console.WriteLine($"history API ({events:N0} events over {runs:N0} runs stored beforehand, {HistoryBenchmarks.Calls} calls each):");
+        var history = await HistoryBenchmarks.MeasureAsync(events, runs);
+        var filled = string.Create(CultureInfo.InvariantCulture, $"{events:N0} events over {runs:N0} runs (filled in {history.Fill.TotalSeconds:F0} s)");
+        Add(new Figure("GET /v1/runs p50", filled, history.Runs.P50Ms, "ms", FigureKind.Pipeline));
+        Add(new Figure("GET /v1/runs p99", filled, history.Runs.P99Ms, "ms", FigureKind.Pipeline, Goal(history.Runs.P99Ms < 5, "< 5 ms")));
+        Add(new Figure("run history page p50", $"{filled}; limit=1000 of a run's events", history.History.P50Ms, "ms", FigureKind.Pipeline));
+        Add(new Figure("run history page p99", $"{filled}; limit=1000 of a run's events", history.History.P99Ms, "ms", FigureKind.Pipeline));
+        Add(new Figure("persister start-up summary", $"{filled}; opening the file and grouping every event, in process", history.Summary.TotalSeconds, "s", FigureKind.Pipeline));
+        Add(new Figure("persister start to ready", $"{filled}; process start until /readyz answers", history.StartUp.TotalSeconds, "s", FigureKind.Pipeline));
+    }
+}
+
 // Raw limits: what the machine does with the plain technique; the pipeline's figures are ratios of these.
-var raw = only is null || only.Except(["ranker"]).Any() ? await MeasureRawLimitsAsync() : null;
+// The ranker and the history API are measured on their own, without them.
+var raw = only is null || only.Except(["ranker", "runs"]).Any() ? await MeasureRawLimitsAsync() : null;
 if (raw is not null)
 {
     results.AddRange(raw.All);

@@ -5,34 +5,11 @@ using DuckDB.NET.Data;
 
 namespace Arena.Persister.Storage;
 
-public sealed record RunSummary(string RunId, long Events, DateTimeOffset FirstTs, DateTimeOffset LastTs, string Status);
-
-/// <summary>Read-side queries over the event store, each on its own connection.</summary>
+/// <summary>Read-side queries over the event store, each on its own connection, and the runs kept in memory.</summary>
 public sealed class EventQueries(EventStore store)
 {
-    public IReadOnlyList<RunSummary> Runs(int limit)
-    {
-        using var connection = store.OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT run_id, count(*), min(ts), max(ts),
-                   CASE WHEN bool_or(type = 'game_end') THEN 'finished'
-                        WHEN bool_or(type = 'error' AND json_extract_string(envelope, '$.payload.fatal') = 'true') THEN 'failed'
-                        ELSE 'running' END
-            FROM events
-            GROUP BY run_id
-            ORDER BY max(ingested_at) DESC, run_id
-            LIMIT $limit
-            """;
-        command.Parameters.Add(new DuckDBParameter("limit", limit));
-        using var reader = command.ExecuteReader();
-        var runs = new List<RunSummary>();
-        while (reader.Read())
-        {
-            runs.Add(new RunSummary(reader.GetString(0), reader.GetInt64(1), Utc(reader.GetDateTime(2)), Utc(reader.GetDateTime(3)), reader.GetString(4)));
-        }
-        return runs;
-    }
+    /// <summary>The <paramref name="limit"/> runs with the latest events, from the summaries kept in memory.</summary>
+    public IReadOnlyList<RunSummary> Runs(int limit) => store.Runs.Latest(limit);
 
     /// <summary>
     /// Writes up to <paramref name="limit"/> events of a run after <paramref name="after"/>, in
@@ -79,9 +56,6 @@ public sealed class EventQueries(EventStore store)
         command.ExecuteNonQuery();
         return path;
     }
-
-    private static DateTimeOffset Utc(DateTime value) =>
-        new(DateTime.SpecifyKind(value.Kind == DateTimeKind.Local ? value.ToUniversalTime() : value, DateTimeKind.Utc));
 }
 
 internal static class JsonWriting

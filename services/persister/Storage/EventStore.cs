@@ -5,9 +5,9 @@ namespace Arena.Persister.Storage;
 
 /// <summary>
 /// The persister's DuckDB file: the only process that opens it; one batch per transaction,
-/// idempotent on (partition, stream ID).
+/// idempotent on (partition, stream ID); every run's summary kept in memory beside it.
 /// </summary>
-public sealed class EventStore(DuckDbFile file) : IDisposable
+public sealed class EventStore(DuckDbFile file, RunSummaries runs) : IDisposable
 {
     public const string FileName = "persister.duckdb";
 
@@ -33,11 +33,19 @@ public sealed class EventStore(DuckDbFile file) : IDisposable
 
     public string Path => file.Path;
 
-    public static EventStore Open(string dataDir) => new(DuckDbFile.Open(dataDir, FileName, Schema, "persister"));
+    public static EventStore Open(string dataDir)
+    {
+        var file = DuckDbFile.Open(dataDir, FileName, Schema, "persister");
+        return new EventStore(file, RunSummaries.Load(file.Writer));
+    }
 
-    /// <summary>Writes a batch in one transaction and returns how many rows were new.</summary>
-    public int Write(IReadOnlyList<StoredEvent> batch) =>
-        file.AppendIdempotent("events", batch, static (row, e) => row
+    public RunSummaries Runs => runs;
+
+    /// <summary>Writes a batch in one transaction, then adds its new rows to their runs' summaries; returns how many rows were new.</summary>
+    public int Write(IReadOnlyList<StoredEvent> batch)
+    {
+        IReadOnlyCollection<RunSummary>? changes = null;
+        var inserted = file.AppendIdempotent("events", batch, static (row, e) => row
             .AppendValue(e.Partition)
             .AppendValue(e.StreamId.Milliseconds)
             .AppendValue(e.StreamId.Sequence)
@@ -49,7 +57,16 @@ public sealed class EventStore(DuckDbFile file) : IDisposable
             .AppendValue(e.Header.Ts)
             .AppendValue(e.IngestedAt)
             .AppendValue(e.Envelope)
-            .AppendValue(e.Producer));
+            .AppendValue(e.Producer),
+            written => changes = RunChanges.Of(written, file.Writer));
+        // Applied only now that the batch has committed: the callback runs before the commit,
+        // which may still fail, or give way to the fallback path, which calls it again.
+        if (changes is not null)
+        {
+            runs.Apply(changes);
+        }
+        return inserted;
+    }
 
     /// <summary>A connection for queries, sharing the database instance the writer opened.</summary>
     public DuckDBConnection OpenReader() => file.OpenReader();

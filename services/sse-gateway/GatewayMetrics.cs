@@ -8,7 +8,7 @@ public sealed class GatewayMetrics
     public GatewayMetrics(IMeterFactory meters, Hub hub)
     {
         var meter = meters.Create(ArenaTelemetry.MeterPrefix + "SseGateway");
-        meter.CreateObservableGauge("arena.sse.clients", () => hub.Count, "{client}", "Connected SSE clients");
+        meter.CreateObservableGauge("arena.sse.clients", () => hub.Count + Volatile.Read(ref _leaderboardClients), "{client}", "Connected SSE clients");
         Delivered = meter.CreateCounter<long>("arena.sse.events.delivered", "{event}", "Events written to clients");
         Disconnects = meter.CreateCounter<long>("arena.sse.disconnects", "{client}", "Client disconnects, by reason");
         HistoryEvents = meter.CreateCounter<long>("arena.sse.history.events", "{event}", "Events sent from history, by source (persister or redis)");
@@ -31,5 +31,20 @@ public sealed class GatewayMetrics
     public Counter<long> Disconnects { get; }
     public Counter<long> HistoryEvents { get; }
     public Counter<long> LeaderboardFetches { get; }
+
+    // Leaderboard-stream clients share the feed's one reader of the hub, so they are counted here.
+    private int _leaderboardClients;
+
+    /// <summary>Counts a leaderboard-stream client as connected until the returned scope ends.</summary>
+    public IDisposable LeaderboardClient()
+    {
+        Interlocked.Increment(ref _leaderboardClients);
+        return new Leaving(this);
+    }
+
+    private sealed class Leaving(GatewayMetrics metrics) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref metrics._leaderboardClients);
+    }
     public Histogram<double> Latency { get; }
 }

@@ -30,8 +30,9 @@ public sealed class Hub
     }
 
     /// <summary>A client of every event that <paramref name="wants"/> accepts, in any run.</summary>
-    public (Subscriber Subscriber, StreamId DispatchedUpTo) Subscribe(int partition, Func<LiveEvent, bool> wants, int capacity) =>
-        Add(partition, new Subscriber(wants, capacity));
+    /// <param name="client">False for the gateway's own reader of events (the leaderboard feed): not counted as a connected client.</param>
+    public (Subscriber Subscriber, StreamId DispatchedUpTo) Subscribe(int partition, Func<LiveEvent, bool> wants, int capacity, bool client = true) =>
+        Add(partition, new Subscriber(wants, capacity) { IsClient = client });
 
     /// <summary>A client of one run's events.</summary>
     public (Subscriber Subscriber, StreamId DispatchedUpTo) Subscribe(int partition, string runId, int capacity) =>
@@ -53,7 +54,7 @@ public sealed class Hub
             {
                 _byRun[run] = [subscriber];
             }
-            _count++;
+            _count += subscriber.IsClient ? 1 : 0;
             return (subscriber, _dispatched.GetValueOrDefault(partition));
         }
     }
@@ -64,7 +65,7 @@ public sealed class Hub
         {
             var list = subscriber.RunId is { } run ? _byRun[run] : _filtered;
             list.Remove(subscriber);
-            _count--;
+            _count -= subscriber.IsClient ? 1 : 0;
             if (list.Count == 0 && subscriber.RunId is not null)
             {
                 _byRun.Remove(subscriber.RunId);

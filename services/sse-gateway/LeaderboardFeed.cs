@@ -76,7 +76,7 @@ public sealed class LeaderboardFeed(Hub hub, IHttpClientFactory clients, IOption
         var partition = Partitioner.PartitionOf(PipelineRun.Id, arena.Value.Partitions);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var (updates, _) = hub.Subscribe(partition, e => e.Type == EventTypes.LeaderboardUpdated, 64);
+            var (updates, _) = hub.Subscribe(partition, e => e.Type == EventTypes.LeaderboardUpdated, 64, client: false);
             try
             {
                 // A full buffer ends the reader: subscribe again, and fetch in case an update was missed.

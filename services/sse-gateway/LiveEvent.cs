@@ -47,6 +47,9 @@ public sealed class Subscriber(Func<LiveEvent, bool>? wants, int capacity, strin
 {
     public string? RunId => runId;
 
+    /// <summary>A connected client, counted in the clients gauge; false for the gateway's own readers.</summary>
+    public bool IsClient { get; init; } = true;
+
     private readonly Channel<LiveEvent> _events = Channel.CreateBounded<LiveEvent>(
         new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
 

@@ -260,8 +260,9 @@ public static class SseEndpoints
         }
     }
 
-    private static async Task LeaderboardAsync(HttpContext http, LeaderboardFeed feed, IOptions<GatewayOptions> options)
+    private static async Task LeaderboardAsync(HttpContext http, LeaderboardFeed feed, IOptions<GatewayOptions> options, GatewayMetrics metrics)
     {
+        using var connected = metrics.LeaderboardClient();
         try
         {
             SseWriter.Prepare(http.Response);

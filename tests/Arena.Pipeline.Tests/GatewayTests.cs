@@ -157,6 +157,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
             return boards.Any(b => b.Data.Contains("\"model-a\"", StringComparison.Ordinal));
         }, TimeSpan.FromSeconds(60))).ToList();
         await Wait.UntilAsync(() => withFirstBoard.All(seen => seen), "every client to receive the empty leaderboard");
+        Assert.Matches(@"arena_sse_clients\{[^}]*\} 40\b", await gateway.Http.GetStringAsync("/metrics"));
         var before = await LeaderboardRequestsAsync(ranker);
 
         await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.GameEnd("run-lb", ("model-a", 1), ("model-b", 2))));

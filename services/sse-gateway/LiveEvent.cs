@@ -13,7 +13,7 @@ public sealed class LiveEvent
 {
     private readonly RedisValue _envelope;
     private readonly string? _producer;
-    private string? _data;
+    private readonly string? _data;
     private byte[]? _frame;
 
     public LiveEvent(int partition, StreamId id, string runId, string type, string data, long ingestedAtMs)
@@ -33,11 +33,10 @@ public sealed class LiveEvent
     public string Type { get; }
     public long IngestedAtMs { get; }
 
-    // Computed at most a few times under a race, always to the same value: no lock needed.
-    public string Data => _data ??= CanonicalEnvelope.WithStreamId(_envelope.ToString(), Id.ToString(), _producer);
-
     /// <summary>The whole SSE frame as UTF-8.</summary>
-    public ReadOnlyMemory<byte> Frame => _frame ??= SseWriter.Utf8Frame(Id.ToString(), Type, Data);
+    // Computed at most a few times under a race, always to the same value: no lock needed.
+    public ReadOnlyMemory<byte> Frame => _frame ??= SseWriter.Utf8Frame(Id.ToString(), Type,
+        _data ?? CanonicalEnvelope.WithStreamId(_envelope.ToString(), Id.ToString(), _producer));
 }
 
 /// <summary>A connected client: the events it wants, and a bounded buffer it must keep up with.</summary>
@@ -58,7 +57,8 @@ public sealed class Subscriber(Func<LiveEvent, bool>? wants, int capacity, strin
     /// <summary>Set when the buffer overflowed: the client is disconnected and resumes from its last id.</summary>
     public bool Overflowed { get; private set; }
 
-    public bool Wants(LiveEvent e) => wants is null ? e.RunId == runId : wants(e);
+    /// <summary>The filter of a subscriber over every event; a client of one run is handed only its run's events.</summary>
+    public bool Wants(LiveEvent e) => wants?.Invoke(e) ?? e.RunId == runId;
 
     public void Offer(LiveEvent e)
     {

@@ -278,7 +278,7 @@ public static class SseEndpoints
                 }
                 else
                 {
-                    await http.Response.WriteAsync(SseWriter.Heartbeat, http.RequestAborted);
+                    http.Response.BodyWriter.Write(SseWriter.HeartbeatUtf8);
                 }
                 await http.Response.Body.FlushAsync(http.RequestAborted);
             }

@@ -51,7 +51,5 @@ public static class SseWriter
     public static string Retry(TimeSpan retry) =>
         string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n\n");
 
-    public const string Heartbeat = ": heartbeat\n\n";
-
     public static ReadOnlySpan<byte> HeartbeatUtf8 => ": heartbeat\n\n"u8;
 }

@@ -136,8 +136,8 @@ public sealed class EventPublisher
         {
             (appended, ticket) = await _pipeline.ExecuteAsync(async ctx =>
             {
-                var append = StreamAppender.AppendAsync(db, partition, entries, _options.MaxStreamLength, _options.DedupeWindow,
-                    StreamKeys.PersisterGroup);
+                var append = StreamAppender.AppendAsync(db, partition, entries,
+                    new StreamAppender.Caps(_options.MaxStreamLength, _options.MaxStreamBytes), _options.DedupeWindow, StreamKeys.PersisterGroup);
                 // The script call is queued on its master's connection by now: a WAIT sent after this covers it.
                 var ticket = _replicas.Ticket(StreamKeys.Events(partition));
                 return (await append.WaitAsync(ctx.CancellationToken), ticket);
@@ -158,8 +158,8 @@ public sealed class EventPublisher
         if (lost > 0)
         {
             _metrics.Overflow.Add(lost);
-            _logger.LogError("Stream overflow: the hard cap of {Cap} on {Stream} removed {Lost} entries the persister had not committed; a stream_overflow event will name the range",
-                _options.MaxStreamLength, StreamKeys.Events(partition), lost);
+            _logger.LogError("Stream overflow: the hard cap ({Cap} entries, {CapBytes} bytes) on {Stream} removed {Lost} entries a group had not committed; a stream_overflow event per group will name the range",
+                _options.MaxStreamLength, _options.MaxStreamBytes, StreamKeys.Events(partition), lost);
         }
         for (var i = 0; i < indexes.Length; i++)
         {

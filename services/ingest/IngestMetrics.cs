@@ -13,7 +13,7 @@ public sealed class IngestMetrics
         Accepted = meter.CreateCounter<long>("arena.ingest.events.accepted", "{event}", "Events accepted (202), duplicates included");
         Duplicates = meter.CreateCounter<long>("arena.ingest.events.duplicate", "{event}", "Re-sent events answered with their original stream ID");
         Rejected = meter.CreateCounter<long>("arena.ingest.requests.rejected", "{request}", "Requests rejected, by status code");
-        Overflow = meter.CreateCounter<long>("arena.stream.overflow.lost", "{entry}", "Entries the hard cap removed before the persister committed them");
+        Overflow = meter.CreateCounter<long>("arena.stream.overflow.lost", "{entry}", "Entries the hard caps removed before every group had committed them");
         RateLimited = meter.CreateCounter<long>("arena.ingest.requests.rate_limited", "{request}", "Requests refused by a producer's rate limit, by producer");
         RedisRetries = meter.CreateCounter<long>("arena.ingest.redis.retries", "{retry}", "Redis commands retried");
         PublishDuration = meter.CreateHistogram<double>("arena.ingest.publish.duration", "ms", "Time to write one request's events to Redis");

@@ -24,6 +24,14 @@ public sealed class IngestOptions
     [Range(1000, long.MaxValue)]
     public long MaxStreamLength { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// The hard cap on each partition's stream in bytes (its entries' field names and values):
+    /// with events of up to <see cref="MaxEventBytes"/>, a cap of entries alone bounds memory at
+    /// 64 KiB × <see cref="MaxStreamLength"/>. Held like the cap of entries, overflow reported the same way.
+    /// </summary>
+    [Range(1024 * 1024, long.MaxValue)]
+    public long MaxStreamBytes { get; set; } = 512L * 1024 * 1024;
+
     /// <summary>Requests handled at once; more are answered 429 with <c>Retry-After</c> (backpressure).</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentRequests { get; set; } = 256;

@@ -42,6 +42,14 @@ public static class StreamKeys
     public static string Overflow(int partition) =>
         string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:overflow");
 
+    /// <summary>
+    /// The size of the partition's stream in bytes, as its byte cap counts it: every append adds
+    /// its entries' field names and values and subtracts what the cap removed; the trimmer sets it
+    /// from Redis's own measure after each trim.
+    /// </summary>
+    public static string Size(int partition) =>
+        string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:size");
+
     /// <summary>The group whose commits bound trimming: nothing it has not committed is trimmed on purpose.</summary>
     public const string PersisterGroup = "persister";
 

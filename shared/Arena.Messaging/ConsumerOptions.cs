@@ -33,6 +33,13 @@ public sealed class ConsumerOptions
     [Range(1, 1000)]
     public int MaxDeliveries { get; set; } = 5;
 
+    /// <summary>
+    /// Dead letters each partition's DLQ keeps (entries of up to 64 KiB: 10,000 is at most ~640 MiB);
+    /// beyond it the oldest are dropped and counted (<c>arena_dlq_dropped_total</c>).
+    /// </summary>
+    [Range(100, 10_000_000)]
+    public long MaxDeadLetters { get; set; } = DeadLetters.DefaultCap;
+
     /// <summary>A consumer idle this long with nothing pending is removed from the group.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan DeadConsumerIdle { get; set; } = TimeSpan.FromHours(1);

@@ -32,21 +32,33 @@ public static class DeadLetters
         return redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
         """;
 
-    // KEYS[1] DLQ, KEYS[2] stream; ARGV[1] group, ARGV[2] id, ARGV[3..] the DLQ entry's fields.
-    // Only an entry still pending in the group is added: a batch handled again after a failure
-    // (or a call whose reply was lost with the connection) finds it acknowledged and adds nothing.
+    /// <summary>Dead letters a partition's DLQ keeps by default; the oldest go first beyond it.</summary>
+    public const long DefaultCap = 10_000;
+
+    // KEYS[1] DLQ, KEYS[2] stream, KEYS[3] the DLQ's dropped count; ARGV[1] group, ARGV[2] id, ARGV[3] the
+    // DLQ's cap, ARGV[4..] the DLQ entry's fields. Only an entry still pending in the group is added: a
+    // batch handled again after a failure (or a call whose reply was lost with the connection) finds it
+    // acknowledged and adds nothing. Beyond the cap the oldest dead letters go, counted.
     private const string AddAndAck = """
         if redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) == 0 then return false end
-        return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+        local dropped = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
+        if dropped > 0 then
+          redis.call('XTRIM', KEYS[1], 'MAXLEN', ARGV[3])
+          redis.call('INCRBY', KEYS[3], dropped)
+        end
+        return id
         """;
 
     /// <summary>Moves the entry to the DLQ and acknowledges it; false when the group had acknowledged it already (nothing added).</summary>
-    public static Task<bool> AddAsync(IDatabase db, string group, StreamMessage message, string error, DateTimeOffset now) =>
-        AddAsync(db, group, message.Stream, message.Entry, message.Deliveries, error, now);
+    public static Task<bool> AddAsync(IDatabase db, string group, StreamMessage message, string error, DateTimeOffset now, long cap) =>
+        AddAsync(db, group, message.Stream, message.Entry, message.Deliveries, error, now, cap);
 
-    public static async Task<bool> AddAsync(IDatabase db, string group, string stream, StreamEntry entry, long deliveries, string error, DateTimeOffset now)
+    /// <param name="cap">Dead letters the DLQ keeps: the oldest beyond it are dropped and counted in <see cref="DroppedOf"/>.</param>
+    public static async Task<bool> AddAsync(IDatabase db, string group, string stream, StreamEntry entry, long deliveries, string error, DateTimeOffset now,
+        long cap = DefaultCap)
     {
-        var args = new List<RedisValue>(entry.Values.Length * 2 + 14) { group, entry.Id };
+        var args = new List<RedisValue>(entry.Values.Length * 2 + 15) { group, entry.Id, cap };
         foreach (var field in entry.Values)
         {
             args.Add(field.Name);
@@ -60,7 +72,8 @@ public static class DeadLetters
             Error, error,
             FailedAt, now.ToString("O", CultureInfo.InvariantCulture),
         ]);
-        return !(await db.ScriptEvaluateAsync(AddAndAck, [DlqOf(stream), stream], [.. args])).IsNull;
+        var dlq = DlqOf(stream);
+        return !(await db.ScriptEvaluateAsync(AddAndAck, [dlq, stream, dlq + Dropped], [.. args])).IsNull;
     }
 
     /// <summary>
@@ -82,6 +95,11 @@ public static class DeadLetters
         var result = await db.ScriptEvaluateAsync(ReplayScript, [DlqOf(stream), stream], [.. args]);
         return result.IsNull ? null : result.ToString();
     }
+
+    private const string Dropped = ":dropped";
+
+    /// <summary>How many dead letters a partition's DLQ dropped at its cap (a counter key beside the DLQ, same slot).</summary>
+    public static string DroppedOf(int partition) => StreamKeys.DeadLetters(partition) + Dropped;
 
     /// <summary>The DLQ beside a partition's stream.</summary>
     public static string DlqOf(string stream) =>

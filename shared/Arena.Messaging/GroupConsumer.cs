@@ -312,7 +312,7 @@ public sealed class GroupConsumer(
                     acks.Add(messages[i].Entry.Id);
                     break;
                 case OutcomeKind.DeadLetter:
-                    if (await DeadLetters.AddAsync(db, _group, messages[i], outcomes[i].Reason ?? "dead-lettered", now))
+                    if (await DeadLetters.AddAsync(db, _group, messages[i], outcomes[i].Reason ?? "dead-lettered", now, options.MaxDeadLetters))
                     {
                         metrics.DeadLettered.Add(1, _tag);
                         logger.LogError("Entry {Id} of {Stream} moved to {Dlq} by group {Group}: {Reason}",

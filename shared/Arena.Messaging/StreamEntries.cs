@@ -40,6 +40,6 @@ public static class StreamEntries
             Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), type, now, payload, eventId), ArenaJson.Default.Envelope);
         return StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, partitions),
             new StreamAppender.Entry(Fields(eventId, PipelineRun.Id, type, envelope, now.ToUnixTimeMilliseconds()), PipelineRun.Id, idempotent ? eventId : null),
-            long.MaxValue, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
+            StreamAppender.Caps.None, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
     }
 }

@@ -11,7 +11,7 @@ namespace Arena.Messaging;
 /// <summary>
 /// Publishes the state of a group as gauges, refreshed from Redis every few seconds: lag
 /// (entries not yet delivered to the group), pending entries and the age of the oldest,
-/// the stream's length, and the dead-letter stream's depth.
+/// the stream's length, and the dead-letter streams' depth and what their cap dropped.
 /// </summary>
 public sealed class StreamMonitor : BackgroundService
 {
@@ -24,6 +24,7 @@ public sealed class StreamMonitor : BackgroundService
     private readonly ILogger<StreamMonitor> _logger;
     private volatile Snapshot[] _snapshots = [];
     private long _dlqDepth;
+    private long _dlqDropped;
 
     public StreamMonitor(IConnectionMultiplexer redis, IOptions<ConsumerOptions> options, IOptions<ArenaOptions> arena,
         IMeterFactory meters, TimeProvider time, ILogger<StreamMonitor> logger)
@@ -39,6 +40,7 @@ public sealed class StreamMonitor : BackgroundService
         meter.CreateObservableGauge("arena.consumer.group.oldest_pending.age", () => Measure(s => s.OldestPendingAgeSeconds), "s", "Age of the oldest unacknowledged entry");
         meter.CreateObservableGauge("arena.stream.length", () => Measure(s => s.Length), "{entry}", "Entries in the stream");
         meter.CreateObservableGauge("arena.dlq.depth", () => Volatile.Read(ref _dlqDepth), "{entry}", "Entries in the dead-letter streams of all partitions");
+        meter.CreateObservableCounter("arena.dlq.dropped", () => Volatile.Read(ref _dlqDropped), "{entry}", "Dead letters dropped, oldest first, by the dead-letter streams' cap");
     }
 
     private IEnumerable<Measurement<double>> Measure(Func<Snapshot, double> value) =>
@@ -54,14 +56,16 @@ public sealed class StreamMonitor : BackgroundService
             try
             {
                 var snapshots = new Snapshot[_partitions];
-                var dlqDepth = 0L;
+                var (dlqDepth, dlqDropped) = (0L, 0L);
                 for (var p = 0; p < _partitions; p++)
                 {
                     snapshots[p] = await ReadAsync(db, StreamKeys.Events(p));
                     dlqDepth += await db.StreamLengthAsync(StreamKeys.DeadLetters(p));
+                    dlqDropped += (long?)await db.StringGetAsync(DeadLetters.DroppedOf(p)) ?? 0;
                 }
                 _snapshots = snapshots;
                 Volatile.Write(ref _dlqDepth, dlqDepth);
+                Volatile.Write(ref _dlqDropped, dlqDropped);
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
@@ -84,17 +88,18 @@ public sealed class StreamMonitor : BackgroundService
         {
             return new Snapshot(stream, 0, 0, 0, 0);
         }
-        var length = await db.StreamLengthAsync(stream);
+        var info = await db.StreamInfoAsync(stream);
         var group = (await db.StreamGroupInfoAsync(stream)).FirstOrDefault(g => g.Name == _options.Group);
         if (group.Name is null)
         {
-            return new Snapshot(stream, length, length, 0, 0);
+            return new Snapshot(stream, info.Length, info.Length, 0, 0);
         }
+        var lag = await GroupLag.ReadAsync(db, stream, group, info.Length, StreamId.Parse(info.LastGeneratedId.ToString()));
         var pending = await db.StreamPendingAsync(stream, _options.Group);
         var age = pending.PendingMessageCount > 0 && StreamId.TryParse(pending.LowestPendingMessageId.ToString(), out var oldest)
             ? Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() - oldest.Milliseconds) / 1000.0)
             : 0;
-        return new Snapshot(stream, length, group.Lag ?? length, pending.PendingMessageCount, age);
+        return new Snapshot(stream, info.Length, lag, pending.PendingMessageCount, age);
     }
 
     private sealed record Snapshot(string Stream, double Length, double Lag, double Pending, double OldestPendingAgeSeconds);

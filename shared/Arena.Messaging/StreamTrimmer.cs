@@ -37,8 +37,8 @@ public sealed class TrimOptions
 /// Trims each partition's stream (XTRIM MINID) only below what the persister (and every other
 /// bounding group that exists, the ranker by default) has committed — everything before its
 /// oldest pending entry, or up to its last delivered entry when nothing is pending — while
-/// keeping the retention window. It also reports what the ingest hard cap
-/// removed before the persister committed it: one <c>stream_overflow</c> event per range on
+/// keeping the retention window. It also reports what the ingest hard caps
+/// removed before a group committed it: one <c>stream_overflow</c> event per group and range on
 /// the stream, an error log and a metric.
 /// </summary>
 public sealed class StreamTrimmer(
@@ -49,7 +49,7 @@ public sealed class StreamTrimmer(
     TimeProvider time,
     ILogger<StreamTrimmer> logger) : BackgroundService
 {
-    // KEYS[1] stream. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep, ARGV[3] time cut-off ID.
+    // KEYS[1] stream, KEYS[2] its size key. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep, ARGV[3] time cut-off ID.
     private const string TrimScript = LuaStreams.Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         local bounding, required = {}, nil
@@ -75,12 +75,18 @@ public sealed class StreamTrimmer(
         end
         if not found then return 0 end
         if id_less(ARGV[3], boundary) then boundary = ARGV[3] end
-        local keep = tonumber(ARGV[2])
-        if keep == 0 then return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary) end
-        -- LIMIT caps what one trim evicts, so the newest `keep` entries always stay, without reading them.
-        local excess = redis.call('XLEN', KEYS[1]) - keep
-        if excess <= 0 then return 0 end
-        return redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary, 'LIMIT', excess)
+        local keep, trimmed = tonumber(ARGV[2]), 0
+        if keep == 0 then
+          trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary)
+        else
+          -- LIMIT caps what one trim evicts, so the newest `keep` entries always stay, without reading them.
+          local excess = redis.call('XLEN', KEYS[1]) - keep
+          if excess <= 0 then return 0 end
+          trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary, 'LIMIT', excess)
+        end
+        -- The byte cap's count learns what this trim removed from Redis's own measure of the stream.
+        if trimmed > 0 then redis.call('SET', KEYS[2], redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', 0)) end
+        return trimmed
         """;
 
     // KEYS[1] overflow hash, KEYS[2] the same being reported. Hands out one range at a time, crash-safely.
@@ -96,12 +102,12 @@ public sealed class StreamTrimmer(
     private readonly Counter<long> _trimmed = meters.Create(ConsumerMetrics.MeterName)
         .CreateCounter<long>("arena.stream.trimmed", "{entry}", "Entries trimmed below the persister's commits");
     private readonly Counter<long> _overflowReported = meters.Create(ConsumerMetrics.MeterName)
-        .CreateCounter<long>("arena.stream.overflow.reported", "{entry}", "Entries the hard cap removed before they were persisted, as reported in stream_overflow events");
+        .CreateCounter<long>("arena.stream.overflow.reported", "{entry}", "Entries the hard caps removed before a group committed them, as reported in stream_overflow events");
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _trimmed.Add(0);
-        _overflowReported.Add(0);
+        _overflowReported.Add(0, new KeyValuePair<string, object?>("group", StreamKeys.PersisterGroup));
         var db = redis.GetDatabase();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -131,7 +137,7 @@ public sealed class StreamTrimmer(
     public async Task<long> TrimAsync(IDatabase db, int partition)
     {
         var cutoff = (time.GetUtcNow() - _options.RetainFor).ToUnixTimeMilliseconds();
-        var trimmed = (long)await db.ScriptEvaluateAsync(TrimScript, [StreamKeys.Events(partition)],
+        var trimmed = (long)await db.ScriptEvaluateAsync(TrimScript, [StreamKeys.Events(partition), StreamKeys.Size(partition)],
             [_options.BoundGroups, _options.RetainCount, string.Create(CultureInfo.InvariantCulture, $"{Math.Max(cutoff, 0)}-0")]);
         if (trimmed > 0)
         {
@@ -149,22 +155,33 @@ public sealed class StreamTrimmer(
         {
             return;
         }
-        var range = new Dictionary<string, string>(StringComparer.Ordinal);
+        // The persister's range has the plain field names (first, last, count); another group's are "<group>:first" and so on.
+        var ranges = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         for (var i = 0; i + 1 < fields.Length; i += 2)
         {
-            range[fields[i].ToString()] = fields[i + 1].ToString();
+            var name = fields[i].ToString();
+            var colon = name.LastIndexOf(':');
+            var group = colon < 0 ? StreamKeys.PersisterGroup : name[..colon];
+            if (!ranges.TryGetValue(group, out var range))
+            {
+                ranges[group] = range = new Dictionary<string, string>(StringComparer.Ordinal);
+            }
+            range[name[(colon + 1)..]] = fields[i + 1].ToString();
         }
-        var first = range["first"];
-        var last = range["last"];
-        var lost = long.Parse(range["count"], CultureInfo.InvariantCulture);
         var stream = StreamKeys.Events(partition);
-        // A deterministic id: a report repeated after a crash is deduplicated.
-        await StreamEntries.AppendPipelineEventAsync(db, arena.Value.Partitions, EventTypes.StreamOverflow,
-            new StreamOverflow(stream, partition, StreamKeys.PersisterGroup, first, last, lost),
-            $"overflow:{partition}:{first}:{last}", idempotent: true, time.GetUtcNow());
+        foreach (var (group, range) in ranges)
+        {
+            var first = range["first"];
+            var last = range["last"];
+            var lost = long.Parse(range["count"], CultureInfo.InvariantCulture);
+            // A deterministic id: a report repeated after a crash is deduplicated.
+            var eventId = group == StreamKeys.PersisterGroup ? $"overflow:{partition}:{first}:{last}" : $"overflow:{partition}:{group}:{first}:{last}";
+            await StreamEntries.AppendPipelineEventAsync(db, arena.Value.Partitions, EventTypes.StreamOverflow,
+                new StreamOverflow(stream, partition, group, first, last, lost), eventId, idempotent: true, time.GetUtcNow());
+            _overflowReported.Add(lost, new KeyValuePair<string, object?>("group", group));
+            logger.LogError("Stream overflow on {Stream}: {Lost} entries from {First} to {Last} were removed by the hard cap before group {Group} committed them",
+                stream, lost, first, last, group);
+        }
         await db.KeyDeleteAsync(reporting);
-        _overflowReported.Add(lost);
-        logger.LogError("Stream overflow on {Stream}: {Lost} entries from {First} to {Last} were removed by the hard cap before the persister committed them",
-            stream, lost, first, last);
     }
 }

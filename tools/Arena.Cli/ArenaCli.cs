@@ -13,7 +13,7 @@ public static class ArenaCli
     public const string Help = """
         usage: arena <command> [options]
 
-          status                          streams, groups, consumers, lag, pending, DLQ depth
+          status                          streams, groups, consumers, lag, pending, DLQ depth, stale groups
           dlq list [--limit N]            dead letters of every partition, oldest first (default 50)
           dlq show <id>                   one dead letter, every field
           dlq replay (<id>... | --all)    put entries back on their stream for the group that failed them,

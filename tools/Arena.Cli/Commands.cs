@@ -20,6 +20,7 @@ public static class Commands
                 continue;
             }
             var info = await db.StreamInfoAsync(key);
+            var lastIssued = StreamId.Parse(info.LastGeneratedId.ToString());
             var groups = new List<GroupStatus>();
             foreach (var group in await db.StreamGroupInfoAsync(key))
             {
@@ -28,7 +29,10 @@ public static class Commands
                     ? (now - oldest.Milliseconds) / 1000.0 : (double?)null;
                 var consumers = (await db.StreamConsumerInfoAsync(key, group.Name))
                     .Select(c => new ConsumerStatus(c.Name, c.PendingMessageCount, c.IdleTimeInMilliseconds)).ToList();
-                groups.Add(new GroupStatus(group.Name, group.PendingMessageCount, group.Lag, group.LastDeliveredId ?? "", age, consumers));
+                var lag = await GroupLag.ReadAsync(db, key, group, info.Length, lastIssued);
+                // Behind, and nobody has read for a while: a group whose service is gone, holding trimming back if it bounds it.
+                var stale = (lag > 0 || group.PendingMessageCount > 0) && consumers.All(c => c.IdleMs >= StaleAfter.TotalMilliseconds);
+                groups.Add(new GroupStatus(group.Name, group.PendingMessageCount, lag, group.LastDeliveredId ?? "", age, consumers, stale));
             }
             streams.Add(new StreamStatus(key, p, info.Length, info.FirstEntry.Id.ToString(), info.LastEntry.Id.ToString(), groups));
         }
@@ -58,7 +62,8 @@ public static class Commands
                         w.WriteStartObject();
                         w.WriteString("name", g.Name);
                         w.WriteNumber("pending", g.Pending);
-                        if (g.Lag is { } lag) w.WriteNumber("lag", lag); else w.WriteNull("lag");
+                        w.WriteNumber("lag", g.Lag);
+                        w.WriteBoolean("stale", g.Stale);
                         w.WriteString("last_delivered_id", g.LastDelivered);
                         if (g.OldestPendingAge is { } age) w.WriteNumber("oldest_pending_age_s", Math.Round(age, 3)); else w.WriteNull("oldest_pending_age_s");
                         w.WriteStartArray("consumers");
@@ -88,7 +93,7 @@ public static class Commands
         await output.TableAsync("Groups", ["stream", "group", "lag", "pending", "oldest pending", "last delivered"],
             streams.SelectMany(s => s.Groups.Select(g => new[]
             {
-                s.Key, g.Name, g.Lag is { } lag ? N(lag) : "?", N(g.Pending),
+                s.Key, g.Name, N(g.Lag), N(g.Pending),
                 g.OldestPendingAge is { } age ? $"{age:F1}s" : "-", g.LastDelivered,
             })));
         await output.TableAsync("Consumers", ["stream", "group", "consumer", "pending", "idle"],
@@ -97,6 +102,12 @@ public static class Commands
                 s.Key, g.Name, c.Name, N(c.Pending), $"{c.IdleMs / 1000.0:F1}s",
             }))));
         await output.LineAsync($"Dead letters ({StreamKeys.DeadLetters(0)}{(partitions > 1 ? " …" : "")}): {N(dlq)}");
+        foreach (var (stream, group) in streams.SelectMany(s => s.Groups.Where(g => g.Stale).Select(g => (s.Key, g))))
+        {
+            await output.LineAsync($"Stale group: '{group.Name}' on {stream} is behind (lag {N(group.Lag)}, pending {N(group.Pending)}) and no consumer " +
+                $"has read for {StaleAfter.TotalMinutes:F0} minutes or more; while it exists, trimming keeps what it has not committed if it is a " +
+                $"bounding group. If its service is gone for good: XGROUP DESTROY {stream} {group.Name}");
+        }
         return ArenaCli.Ok;
     }
 
@@ -338,7 +349,10 @@ public static class Commands
 
     private sealed record StreamStatus(string Key, int Partition, long Length, string? First, string? Last, List<GroupStatus> Groups);
 
-    private sealed record GroupStatus(string Name, long Pending, long? Lag, string LastDelivered, double? OldestPendingAge, List<ConsumerStatus> Consumers);
+    private sealed record GroupStatus(string Name, long Pending, long Lag, string LastDelivered, double? OldestPendingAge, List<ConsumerStatus> Consumers, bool Stale);
+
+    /// <summary>A group is stale when it is behind and every consumer has been idle this long (live consumers poll several times a second).</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(5);
 
     private sealed record ConsumerStatus(string Name, long Pending, long IdleMs);
 }

@@ -129,9 +129,9 @@ public sealed class SlowBodyTests(ITestOutputHelper output) : PipelineTest(outpu
             .Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
 
     private static long Buffered(string metrics) =>
-        Regex.Match(metrics, @"^arena_ingest_bodies_buffered(?:_bytes)?(?:\{[^}]*\})? (\d+)", RegexOptions.Multiline) is { Success: true } m
+        Regex.Match(metrics, @"^arena_ingest_bodies_buffered_bytes(?:\{[^}]*\})? (\d+)", RegexOptions.Multiline) is { Success: true } m
             ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)
-            : throw new InvalidOperationException($"no arena_ingest_bodies_buffered in:\n{metrics}");
+            : throw new InvalidOperationException($"no arena_ingest_bodies_buffered_bytes in:\n{metrics}");
 
     private static TimeSpan Percentile(IReadOnlyList<SteadyProducer.Response> responses, double p)
     {

@@ -1,5 +1,6 @@
 using Arena.ServiceDefaults;
 using System.Globalization;
+using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -9,63 +10,112 @@ using Microsoft.Extensions.Options;
 namespace Arena.Ingest;
 
 /// <summary>
-/// Turns a request body (one envelope, a JSON array, or NDJSON) into validated events, or
-/// into the one problem that rejects the whole request. Nothing is written on rejection.
+/// Receives a request body (one envelope, a JSON array, or NDJSON) and turns it into validated
+/// events, or into the one problem that rejects the whole request. Nothing is written on rejection.
 /// </summary>
-public sealed class EventRequestReader(IOptions<IngestOptions> options)
+public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemoryBudget budget)
 {
     private const int MaxReportedErrors = 100;
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     private readonly IngestOptions _limits = options.Value;
 
+    /// <summary>A body that arrived whole, to dispose once the request is answered, or the problem that refused it.</summary>
+    public sealed record Received(RequestBody? Body, bool Ndjson, Problem? Rejection);
+
     public sealed record Outcome(IReadOnlyList<ValidatedEvent>? Events, Problem? Rejection, IDisposable? Documents);
 
-    public async Task<Outcome> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    public async Task<Received> ReceiveAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var ndjson = IsNdjson(request.ContentType);
         if (!ndjson && !IsJson(request.ContentType))
         {
-            return Reject(Problem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+            return Refuse(Problem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
                 $"Content-Type must be application/json or application/x-ndjson, not '{request.ContentType ?? "(none)"}'."));
         }
         if (Encoded(request) is { } coding)
         {
             // Read as it is, a compressed body would be rejected as invalid UTF-8, or worse, accepted as if it were the events.
-            return Reject(Problem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-content-encoding", "Unsupported content encoding",
+            return Refuse(Problem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported-content-encoding", "Unsupported content encoding",
                 $"Content-Encoding '{coding}' is not supported; send the body uncompressed."));
         }
         if (request.ContentLength > _limits.MaxBodyBytes)
         {
-            return TooLarge($"The body is {request.ContentLength} bytes; the limit is {_limits.MaxBodyBytes}.");
+            return Refuse(TooLarge($"The body is {request.ContentLength} bytes; the limit is {_limits.MaxBodyBytes}."));
         }
 
-        byte[]? body;
+        var body = new RequestBody(budget);
+        var received = false;
         try
         {
-            body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
+            var refusal = await ReceiveBodyAsync(request.BodyReader, body, (int)(request.ContentLength ?? _limits.MaxBodyBytes), cancellationToken);
+            received = refusal is null;
+            return received ? new Received(body, ndjson, null) : Refuse(refusal!);
+        }
+        finally
+        {
+            if (!received)
+            {
+                body.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Validates a received body; the permit to do so is the caller's (backpressure).</summary>
+    public Outcome Read(Received received)
+    {
+        var body = received.Body!.Memory;
+        if (!Utf8.IsValid(body.Span))
+        {
+            return Invalid(0, "", "the request body is not valid UTF-8");
+        }
+        return received.Ndjson ? ReadNdjson(body) : ReadJson(body);
+    }
+
+    /// <summary>
+    /// Reads the body as its bytes arrive into <paramref name="body"/>; null when it arrived whole.
+    /// The server's minimum data rate cuts off a body that stalls, <see cref="IngestOptions.BodyTimeout"/>
+    /// one that trickles in just fast enough.
+    /// </summary>
+    private async Task<Problem?> ReceiveBodyAsync(PipeReader pipe, RequestBody body, int capacityLimit, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_limits.BodyTimeout);
+        try
+        {
+            while (true)
+            {
+                var result = await pipe.ReadAsync(deadline.Token);
+                var bytes = result.Buffer;
+                var refusal = body.Length + bytes.Length > _limits.MaxBodyBytes ? TooLarge($"The body exceeds the limit of {_limits.MaxBodyBytes} bytes.")
+                    : !body.TryAppend(bytes, capacityLimit) ? OutOfMemoryForBodies
+                    : null;
+                pipe.AdvanceTo(bytes.End);
+                if (refusal is not null || result.IsCompleted)
+                {
+                    return refusal;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Problem.Create(StatusCodes.Status408RequestTimeout, "unreadable-body", "Unreadable request body", string.Create(CultureInfo.InvariantCulture,
+                $"The request body could not be read: it did not arrive within {_limits.BodyTimeout.TotalSeconds:0.###} s; nothing was written."));
         }
         catch (BadHttpRequestException e)
         {
             // The server found the body's framing broken (it ended before its Content-Length, a bad
             // chunk) or too slow to arrive, e.g. a Content-Length larger than what is sent.
             return e.StatusCode == StatusCodes.Status400BadRequest
-                ? Invalid(0, "", $"the request body could not be read: {e.Message}")
-                : Reject(Problem.Create(e.StatusCode, "unreadable-body", "Unreadable request body", $"The request body could not be read: {e.Message}"));
+                ? InvalidEvents([new ValidationError(0, "", $"the request body could not be read: {e.Message}")])
+                : Problem.Create(e.StatusCode, "unreadable-body", "Unreadable request body", $"The request body could not be read: {e.Message}");
         }
-        if (body is null)
-        {
-            return TooLarge($"The body exceeds the limit of {_limits.MaxBodyBytes} bytes.");
-        }
-        if (!Utf8.IsValid(body))
-        {
-            return Invalid(0, "", "the request body is not valid UTF-8");
-        }
-
-        return ndjson ? ReadNdjson(body) : ReadJson(body);
     }
 
-    private Outcome ReadJson(byte[] body)
+    private static readonly Problem OutOfMemoryForBodies = Problem.Create(StatusCodes.Status429TooManyRequests, "too-many-requests", "Too many requests",
+        "Ingest holds as many request bodies as its memory for them allows (Ingest:MaxBufferedBodyBytes); nothing was written. Retry after a second.");
+
+    private Outcome ReadJson(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
         try
@@ -82,12 +132,12 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
         return Validate(items, document);
     }
 
-    private Outcome ReadNdjson(byte[] body)
+    private Outcome ReadNdjson(ReadOnlyMemory<byte> body)
     {
         var documents = new DocumentSet();
         var items = new List<JsonElement>();
         var errors = new List<ValidationError>();
-        var rest = body.AsMemory();
+        var rest = body;
         var line = 0;
         while (!rest.IsEmpty)
         {
@@ -152,7 +202,7 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
         }
         if (items.Count > _limits.MaxEvents)
         {
-            return TooLarge($"The request holds {items.Count} events; the limit is {_limits.MaxEvents}.").Rejection;
+            return TooLarge($"The request holds {items.Count} events; the limit is {_limits.MaxEvents}.");
         }
         for (var i = 0; i < items.Count; i++)
         {
@@ -160,33 +210,10 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
             if (size > _limits.MaxEventBytes)
             {
                 return TooLarge(string.Create(CultureInfo.InvariantCulture,
-                    $"Event {i} is {size} bytes; the limit per event is {_limits.MaxEventBytes}.")).Rejection;
+                    $"Event {i} is {size} bytes; the limit per event is {_limits.MaxEventBytes}."));
             }
         }
         return null;
-    }
-
-    /// <summary>The whole body, or null when it exceeds the limit; read straight into its own array when its length is announced.</summary>
-    private async Task<byte[]?> ReadBodyAsync(Stream body, long? announced, CancellationToken cancellationToken)
-    {
-        if (announced is { } length)
-        {
-            var exact = new byte[length];
-            await body.ReadExactlyAsync(exact, cancellationToken);
-            return exact;
-        }
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > _limits.MaxBodyBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
     }
 
     /// <summary>The body's content coding unless it is none (identity): ingest reads bodies as they are sent.</summary>
@@ -209,8 +236,10 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options)
 
     private static Outcome Reject(Problem problem) => new(null, problem, null);
 
-    private Outcome TooLarge(string detail) =>
-        Reject(Problem.Create(StatusCodes.Status413PayloadTooLarge, "too-large", "Request too large", detail));
+    private static Received Refuse(Problem problem) => new(null, false, problem);
+
+    private static Problem TooLarge(string detail) =>
+        Problem.Create(StatusCodes.Status413PayloadTooLarge, "too-large", "Request too large", detail);
 
     private static Outcome Invalid(int index, string field, string message) =>
         Reject(InvalidEvents([new ValidationError(index, field, message)]));

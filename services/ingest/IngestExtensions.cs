@@ -1,31 +1,46 @@
-using System.Threading.RateLimiting;
 using Arena.ServiceDefaults;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace Arena.Ingest;
 
 public static class IngestExtensions
 {
-    private const string Backpressure = "ingest-backpressure";
-
     public static WebApplicationBuilder AddIngest(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<IngestOptions>(IngestOptions.Section);
         builder.Services.AddSingleton<IngestMetrics>();
         builder.Services.AddSingleton<ApiKeys>();
+        builder.Services.AddSingleton<BodyMemoryBudget>();
         builder.Services.AddSingleton<EventRequestReader>();
+        builder.Services.AddSingleton<PublishPermits>();
         builder.Services.AddSingleton<ReplicaAcks>();
         builder.Services.AddSingleton<EventPublisher>();
+
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<IngestOptions>>((kestrel, ingest) =>
+        {
+            IngestOptions limits;
+            try
+            {
+                limits = ingest.Value;
+            }
+            catch (OptionsValidationException)
+            {
+                // The server is built before settings are validated at start-up, which then stops
+                // the service with the message; until then the server keeps its own limits.
+                return;
+            }
+            // A client that sends its request slowly holds a connection and the memory of what it sent;
+            // these limits cut it off in seconds instead of the server's defaults (30 s for headers,
+            // 240 B/s for a body, which lets a 1 MiB body take over an hour).
+            kestrel.Limits.RequestHeadersTimeout = limits.HeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(limits.MinBodyBytesPerSecond, limits.BodyGracePeriod);
+        });
 
         builder.Services.AddRateLimiter(_ => { });
         builder.Services.AddOptions<RateLimiterOptions>().Configure<IOptions<IngestOptions>>((limiter, ingest) =>
         {
-            limiter.AddConcurrencyLimiter(Backpressure, c =>
-            {
-                c.PermitLimit = ingest.Value.MaxConcurrentRequests;
-                c.QueueLimit = 0;
-            });
             limiter.GlobalLimiter = ProducerRateLimit.Create(ingest.Value);
             limiter.OnRejected = (context, _) => RejectAsync(context);
         });
@@ -38,32 +53,23 @@ public static class IngestExtensions
         app.Services.GetRequiredService<IngestMetrics>();
         app.UseRateLimiter();
         app.MapPost("/v1/events", IngestEndpoint.PostEventsAsync)
-            .RequireRateLimiting(Backpressure)
             .WithMetadata(new ProducerRateLimit())
             .RequireCors(ArenaCors.Write);
         return app;
     }
 
+    /// <summary>A producer over its rate limit: 429 with the wait its token bucket names.</summary>
     private static async ValueTask RejectAsync(OnRejectedContext context)
     {
         var http = context.HttpContext;
         var metrics = http.RequestServices.GetRequiredService<IngestMetrics>();
         metrics.Rejected.Add(1, new KeyValuePair<string, object?>("status", 429));
-        Problem problem;
-        if (ProducerRateLimit.RetryAfter(context) is { } retryAfter)
-        {
-            var producer = http.RequestServices.GetRequiredService<ApiKeys>().Identify(http)?.Producer ?? ProducerRateLimit.Anonymous;
-            metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("producer", producer));
-            http.Response.Headers.RetryAfter = retryAfter;
-            problem = Problem.Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests",
-                $"Producer '{producer}' is over its rate limit; nothing was written. Retry after {retryAfter} s.");
-        }
-        else
-        {
-            http.Response.Headers.RetryAfter = "1";
-            problem = Problem.Create(StatusCodes.Status429TooManyRequests, "too-many-requests", "Too many requests",
-                "Ingest is at its limit of concurrent requests; retry after a second.");
-        }
+        var retryAfter = ProducerRateLimit.RetryAfter(context);
+        var producer = http.RequestServices.GetRequiredService<ApiKeys>().Identify(http)?.Producer ?? ProducerRateLimit.Anonymous;
+        metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("producer", producer));
+        http.Response.Headers.RetryAfter = retryAfter;
+        var problem = Problem.Create(StatusCodes.Status429TooManyRequests, "rate-limited", "Too many requests",
+            $"Producer '{producer}' is over its rate limit; nothing was written. Retry after {retryAfter} s.");
         await problem.ToResult().ExecuteAsync(http);
     }
 }

@@ -7,9 +7,11 @@ public sealed class IngestMetrics
 {
     public const string MeterName = ArenaTelemetry.MeterPrefix + "Ingest";
 
-    public IngestMetrics(IMeterFactory meters)
+    public IngestMetrics(IMeterFactory meters, BodyMemoryBudget bodies)
     {
         var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("arena.ingest.bodies.buffered", () => bodies.Taken, "By",
+            "Memory held by request bodies being received or handled, against Ingest:MaxBufferedBodyBytes");
         Accepted = meter.CreateCounter<long>("arena.ingest.events.accepted", "{event}", "Events accepted (202), duplicates included");
         Duplicates = meter.CreateCounter<long>("arena.ingest.events.duplicate", "{event}", "Re-sent events answered with their original stream ID");
         Rejected = meter.CreateCounter<long>("arena.ingest.requests.rejected", "{request}", "Requests rejected, by status code");

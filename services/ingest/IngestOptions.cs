@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Arena.Ingest;
 
 /// <summary>Ingest limits and publishing settings, bound from the <c>Ingest</c> section (<c>Ingest__*</c>).</summary>
-public sealed class IngestOptions
+public sealed class IngestOptions : IValidatableObject
 {
     public const string Section = "Ingest";
 
@@ -32,9 +32,33 @@ public sealed class IngestOptions
     [Range(1024 * 1024, long.MaxValue)]
     public long MaxStreamBytes { get; set; } = 512L * 1024 * 1024;
 
-    /// <summary>Requests handled at once; more are answered 429 with <c>Retry-After</c> (backpressure).</summary>
+    /// <summary>Requests validated and published at once, counted from the moment a body has arrived; more are answered 429 with <c>Retry-After</c> (backpressure).</summary>
     [Range(1, 100_000)]
     public int MaxConcurrentRequests { get; set; } = 256;
+
+    /// <summary>
+    /// Memory all request bodies held at once may take, from their first byte until their request
+    /// is answered; a body that would go beyond it is answered 429 with <c>Retry-After</c>. Bodies
+    /// take memory as their bytes arrive, so a slow one costs only what it has sent.
+    /// </summary>
+    [Range(1024, long.MaxValue)]
+    public long MaxBufferedBodyBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>How long a client may take to send a request's headers (the server's request-headers timeout).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan HeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The slowest a body may arrive, on average, once <see cref="BodyGracePeriod"/> has passed; slower is answered 408.</summary>
+    [Range(1, int.MaxValue)]
+    public int MinBodyBytesPerSecond { get; set; } = 4096;
+
+    /// <summary>How long a body may arrive slower than <see cref="MinBodyBytesPerSecond"/>; the server checks rates once a second, so at least 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:05:00")]
+    public TimeSpan BodyGracePeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The longest a whole body may take to arrive, however steadily it comes; longer is answered 408.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public const string Auto = "auto";
 
@@ -60,4 +84,14 @@ public sealed class IngestOptions
     /// <summary>How long a request may spend retrying Redis before it is answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan RedisBudget { get; set; } = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (MaxBufferedBodyBytes < MaxBodyBytes)
+        {
+            yield return new ValidationResult(
+                $"Ingest:MaxBufferedBodyBytes ({MaxBufferedBodyBytes}) must be at least Ingest:MaxBodyBytes ({MaxBodyBytes}), or no body of the largest size could be read.",
+                [nameof(MaxBufferedBodyBytes)]);
+        }
+    }
 }

@@ -35,9 +35,9 @@ public sealed class ProducerRateLimit
             });
         });
 
-    /// <summary>The 429 of a request the bucket refused, with <c>Retry-After</c>; null for a refusal by another limiter.</summary>
-    public static string? RetryAfter(OnRejectedContext context) =>
+    /// <summary>The <c>Retry-After</c> of a request the bucket refused: the wait for its next token, at least a second.</summary>
+    public static string RetryAfter(OnRejectedContext context) =>
         context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
             ? Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture)
-            : null;
+            : "1";
 }

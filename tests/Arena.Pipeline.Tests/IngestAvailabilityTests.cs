@@ -47,37 +47,47 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
         await using var ingest = await ServiceProcess.Ingest(redis, output, new Dictionary<string, string>
         {
             ["Ingest__MaxConcurrentRequests"] = "1",
+            ["Ingest__RedisBudget"] = "00:00:30",
         }).WaitReadyAsync();
 
-        // A request holds the only slot while its body is still arriving: written by hand on a
-        // socket, so its headers are on the wire before the rest is sent. If a probe took the
-        // slot first, the held request is the one rejected; then it is sent again.
-        var evt = Events.TurnStart("run-2", 1, "run-2:1");
-        TcpClient? held = null;
-        HttpResponseMessage? rejected = null;
-        await Wait.UntilAsync(async () =>
-        {
-            if (held is null || held.Available > 0)
-            {
-                held?.Dispose();
-                held = new TcpClient();
-                await held.ConnectAsync(IPAddress.Loopback, ingest.Port);
-                await held.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
-                    $"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {evt.Length}\r\n\r\n{evt[..1]}"));
-            }
-            rejected = await Events.PostAsync(ingest.Http, Events.TurnStart("run-2", 2, "run-2:2"));
-            return rejected.StatusCode == HttpStatusCode.TooManyRequests;
-        }, "a 429 while the slot is held", TimeSpan.FromSeconds(20));
+        // With Redis holding back writes, whichever request takes the only permit waits in its
+        // publish, and the other is refused at once. The pause ends by itself should the test fail.
+        await redis.CliAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        var requests = new[] { 1, 2 }.Select(seq => Events.PostAsync(ingest.Http, Events.TurnStart("run-2", seq, $"run-2:{seq}"))).ToList();
+        var first = await Task.WhenAny(requests);
+        var rejected = await first;
+        await redis.CliAsync("CLIENT", "UNPAUSE");
 
-        Assert.NotNull(rejected!.Headers.RetryAfter);
-        var wire = held!.GetStream();
+        Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), rejected.Headers.RetryAfter?.Delta);
+        Assert.Contains("limit of concurrent requests", await rejected.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await Events.AcceptedAsync(await requests.Single(r => r != first));
+        // The permit is free again once the held request has been answered.
+        await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.TurnStart("run-2", 3, "run-2:3")));
+    }
+
+    [Fact]
+    public async Task A_body_still_arriving_holds_no_permit()
+    {
+        await using var redis = await RedisServer.StartAsync(output);
+        await using var ingest = await ServiceProcess.Ingest(redis, output, new Dictionary<string, string>
+        {
+            ["Ingest__MaxConcurrentRequests"] = "1",
+        }).WaitReadyAsync();
+
+        // Headers and the first byte of the body on the wire, the rest held back.
+        var evt = Events.TurnStart("run-3", 1, "run-3:1");
+        using var held = new TcpClient();
+        await held.ConnectAsync(IPAddress.Loopback, ingest.Port);
+        var wire = held.GetStream();
+        await wire.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {evt.Length}\r\n\r\n{evt[..1]}"));
+
+        await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.TurnStart("run-3", 2, "run-3:2")));
+
         await wire.WriteAsync(Encoding.ASCII.GetBytes(evt[1..]));
         using var reader = new StreamReader(wire, Encoding.ASCII);
         Assert.StartsWith("HTTP/1.1 202", await reader.ReadLineAsync());
-        held.Dispose();
-        // The slot is free again once the held request has finished.
-        await Wait.UntilAsync(async () => (await Events.PostAsync(ingest.Http, Events.TurnStart("run-2", 3, "run-2:3"))).StatusCode == HttpStatusCode.Accepted,
-            "the slot to be free again", TimeSpan.FromSeconds(20));
     }
 
     [Theory]

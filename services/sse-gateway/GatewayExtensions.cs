@@ -13,6 +13,7 @@ public static class GatewayExtensions
         builder.Services.AddHostedService<StreamTail>();
         builder.Services.AddSingleton<LeaderboardFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardFeed>());
+        builder.Services.AddSingleton<ConnectionLimits>();
         builder.Services.AddHttpClient("persister", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl));
         builder.Services.AddHttpClient("ranker", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.RankerUrl));
         return builder;

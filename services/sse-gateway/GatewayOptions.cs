@@ -24,4 +24,16 @@ public sealed class GatewayOptions
 
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan IdlePoll { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Concurrent SSE connections (run, all-runs and leaderboard streams) the gateway holds in total.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Concurrent SSE connections one client holds: one address (an IPv6 /64) presenting one read token.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnectionsPerClient { get; set; } = 64;
+
+    /// <summary>The <c>retry:</c> hint sent with a refusal over a connection limit: long, so that a refused browser comes back later rather than soon.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan OverLimitRetry { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -13,7 +13,8 @@ public static class SseEndpoints
     public static void MapStreams(this WebApplication app)
     {
         // EventSource cannot send headers: the streams also take the token as ?access_token=.
-        var streams = app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true);
+        // Limits after the token check: a request without a valid token holds no connection slot.
+        var streams = ConnectionLimits.Apply(app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true));
         streams.MapGet("/runs/{runId}/stream", RunStreamAsync);
         streams.MapGet("/stream", AllRunsAsync);
         streams.MapGet("/leaderboard/stream", LeaderboardAsync);
@@ -288,11 +289,9 @@ public static class SseEndpoints
         }
     }
 
-    /// <summary>An empty 200 with the retry hint: EventSource reconnects after it, where any other status would stop it for good.</summary>
     private static async Task RetryLaterAsync(HttpContext http, GatewayOptions options, GatewayMetrics metrics)
     {
-        SseWriter.Prepare(http.Response);
-        await http.Response.WriteAsync(SseWriter.Retry(options.Retry) + ": not ready, retry\n\n", http.RequestAborted);
+        await SseWriter.RetryLaterAsync(http.Response, options.Retry, "not ready, retry", http.RequestAborted);
         metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", "not_ready"));
     }
 

@@ -51,5 +51,12 @@ public static class SseWriter
     public static string Retry(TimeSpan retry) =>
         string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n\n");
 
+    /// <summary>An empty stream that ends at once: the retry hint and a comment saying why. EventSource reconnects after it, where any status but 200 would stop it for good.</summary>
+    public static async Task RetryLaterAsync(HttpResponse response, TimeSpan retry, string why, CancellationToken cancellation)
+    {
+        Prepare(response);
+        await response.WriteAsync(Retry(retry) + ": " + why + "\n\n", cancellation);
+    }
+
     public static ReadOnlySpan<byte> HeartbeatUtf8 => ": heartbeat\n\n"u8;
 }

@@ -11,6 +11,8 @@ namespace Arena.SseGateway;
 /// and, when read tokens are set, the token it presents: consumers behind one address with
 /// their own tokens keep their own budgets, and viewers at different addresses sharing one
 /// token do not pool theirs. An IPv6 client is its /64, which one host usually holds whole.
+/// A shared address (<see cref="GatewayOptions.SharedAddresses"/>: the machine itself, a
+/// reverse proxy) speaks for many clients and is held only to the total.
 /// </summary>
 public sealed class ConnectionLimits(IOptions<GatewayOptions> options, ReadAccess access, GatewayMetrics metrics)
 {
@@ -20,11 +22,16 @@ public sealed class ConnectionLimits(IOptions<GatewayOptions> options, ReadAcces
     private readonly Lock _gate = new();
     private readonly Dictionary<Client, int> _byClient = [];
     private int _total;
+    private readonly HashSet<string> _shared = [.. options.Value.SharedAddressList().Select(a => Network(IPAddress.Parse(a)))];
 
-    public readonly record struct Client(string Address, int Token);
+    /// <param name="Shared">Held only to the total.</param>
+    public readonly record struct Client(string Address, int Token, bool Shared);
 
-    public Client ClientOf(HttpRequest request) =>
-        new(Network(request.HttpContext.Connection.RemoteIpAddress), access.TokenOf(request, acceptQueryToken: true));
+    public Client ClientOf(HttpRequest request)
+    {
+        var address = Network(request.HttpContext.Connection.RemoteIpAddress);
+        return new(address, access.TokenOf(request, acceptQueryToken: true), _shared.Contains(address));
+    }
 
     /// <summary>Counts the connection in and returns null, or returns the reason it is refused and counts nothing.</summary>
     public string? TryEnter(Client client)
@@ -32,7 +39,7 @@ public sealed class ConnectionLimits(IOptions<GatewayOptions> options, ReadAcces
         lock (_gate)
         {
             var held = _byClient.GetValueOrDefault(client);
-            var refused = held >= options.Value.MaxConnectionsPerClient ? "per_client"
+            var refused = !client.Shared && held >= options.Value.MaxConnectionsPerClient ? "per_client"
                 : _total >= options.Value.MaxConnections ? "total"
                 : null;
             if (refused is null)

@@ -27,6 +27,8 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
         {
             ["Arena__ReadToken"] = "flood-token,good-token",
             ["SseGateway__MaxConnectionsPerClient"] = PerClient.ToString(CultureInfo.InvariantCulture),
+            // Loopback is shared by default (a proxy on the machine): here it is an ordinary client.
+            ["SseGateway__SharedAddresses"] = "",
         }).WaitReadyAsync();
         using var http = Http(gateway);
         using var stop = new CancellationTokenSource();
@@ -72,6 +74,8 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
         await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
             ["SseGateway__MaxConnectionsPerClient"] = PerClient.ToString(CultureInfo.InvariantCulture),
+            // Loopback is shared by default (a proxy on the machine): here it is an ordinary client.
+            ["SseGateway__SharedAddresses"] = "",
         }).WaitReadyAsync();
         using var http = Http(gateway);
         var held = await HoldAsync(http, "/v1/runs/run-a/stream?from=live", PerClient);

@@ -46,6 +46,10 @@ public sealed class GatewayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan OverLimitRetry { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long a request to the persister (a history page, the run list) may take before the gateway serves without it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PersisterTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         foreach (var address in SharedAddressList().Where(a => !System.Net.IPAddress.TryParse(a, out _)))

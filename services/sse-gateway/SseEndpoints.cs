@@ -147,34 +147,46 @@ public static class SseEndpoints
         return last;
     }
 
-    /// <summary>The run's committed events after <paramref name="after"/> up to <paramref name="upTo"/>, from the persister's history API.</summary>
+    /// <summary>
+    /// The run's committed events after <paramref name="after"/> up to <paramref name="upTo"/>, from the persister's history API.
+    /// Without the persister, what it did not serve is announced as a <see cref="HistoryGap"/> and the stream goes on past it.
+    /// </summary>
     private static async Task<StreamId> SendFromPersisterAsync(HttpContext http, HttpClient persister, string runId, StreamId after, StreamId upTo, GatewayMetrics metrics)
     {
         var last = after;
-        while (last < upTo)
+        try
         {
-            using var response = await persister.GetAsync($"/v1/runs/{runId}/events?after={last}&limit=1000", http.RequestAborted);
-            response.EnsureSuccessStatusCode();
-            using var page = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(http.RequestAborted));
-            var sent = 0;
-            foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
+            while (last < upTo)
             {
-                var id = StreamId.Parse(e.GetProperty("stream_id").GetString()!);
-                if (id > upTo)
+                using var response = await persister.GetAsync($"/v1/runs/{runId}/events?after={last}&limit=1000", http.RequestAborted);
+                response.EnsureSuccessStatusCode();
+                using var page = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(http.RequestAborted));
+                var sent = 0;
+                foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
+                {
+                    var id = StreamId.Parse(e.GetProperty("stream_id").GetString()!);
+                    if (id > upTo)
+                    {
+                        break;
+                    }
+                    await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.GetProperty("type").GetString(), e.GetRawText()), http.RequestAborted);
+                    last = id;
+                    sent++;
+                }
+                metrics.HistoryEvents.Add(sent, new KeyValuePair<string, object?>("source", "persister"));
+                if (page.RootElement.GetProperty("next_after").ValueKind == JsonValueKind.Null || sent == 0)
                 {
                     break;
                 }
-                await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.GetProperty("type").GetString(), e.GetRawText()), http.RequestAborted);
-                last = id;
-                sent++;
             }
-            metrics.HistoryEvents.Add(sent, new KeyValuePair<string, object?>("source", "persister"));
-            if (page.RootElement.GetProperty("next_after").ValueKind == JsonValueKind.Null || sent == 0)
-            {
-                break;
-            }
+            return last;
         }
-        return last;
+        catch (Exception e) when (HistoryGap.ReasonFor(e, http.RequestAborted) is { } reason)
+        {
+            await http.Response.WriteAsync(HistoryGap.Frame(runId, last, upTo.Next(), reason), http.RequestAborted);
+            metrics.HistoryUnavailable.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            return upTo;
+        }
     }
 
     private static StreamId Min(StreamId a, StreamId b) => a < b ? a : b;

@@ -20,6 +20,13 @@ public static class SseWriter
     /// </summary>
     public static string EventName(string type) => ReservedNames.Contains(type) ? ReservedPrefix + type : type;
 
+    /// <summary>
+    /// The gateway's own notice that part of a run's history could not be served. Arena types
+    /// never contain a dot and the only dotted names they are sent as begin with
+    /// <see cref="ReservedPrefix"/>, so no event of a run can carry this name.
+    /// </summary>
+    public const string HistoryUnavailable = "gateway.history_unavailable";
+
     public static void Prepare(HttpResponse response)
     {
         response.ContentType = "text/event-stream; charset=utf-8";

@@ -13,7 +13,13 @@ public static class GatewayExtensions
         builder.Services.AddHostedService<StreamTail>();
         builder.Services.AddSingleton<LeaderboardFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardFeed>());
-        builder.Services.AddHttpClient("persister", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl));
+        builder.Services.AddSingleton<ConnectionLimits>();
+        builder.Services.AddHttpClient("persister", (sp, c) =>
+        {
+            ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl);
+            // A hung persister must not hang the clients: past this the history is served without it.
+            c.Timeout = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.PersisterTimeout;
+        });
         builder.Services.AddHttpClient("ranker", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.RankerUrl));
         return builder;
     }

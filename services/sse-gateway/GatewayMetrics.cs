@@ -16,6 +16,17 @@ public sealed class GatewayMetrics
         {
             Disconnects.Add(0, new KeyValuePair<string, object?>("reason", reason));
         }
+        Refused = meter.CreateCounter<long>("arena.sse.refused", "{request}", "Stream requests refused over a connection limit, by reason (per_client or total)");
+        foreach (var reason in ConnectionLimits.Reasons)
+        {
+            Refused.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
+        HistoryUnavailable = meter.CreateCounter<long>("arena.sse.history.unavailable", "{notice}",
+            "Gaps in a run's history announced to a client because the persister could not serve them, by reason");
+        foreach (var reason in HistoryGap.Reasons)
+        {
+            HistoryUnavailable.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
         LeaderboardFetches = meter.CreateCounter<long>("arena.sse.leaderboard.fetches", "{request}", "Leaderboards fetched from the ranker, shared by every leaderboard-stream client");
         LeaderboardFetches.Add(0);
         Latency = meter.CreateHistogram<double>("arena.sse.delivery.latency", "ms", "From ingest accepting an event to writing it to a live client");
@@ -31,6 +42,8 @@ public sealed class GatewayMetrics
     public Counter<long> Disconnects { get; }
     public Counter<long> HistoryEvents { get; }
     public Counter<long> LeaderboardFetches { get; }
+    public Counter<long> Refused { get; }
+    public Counter<long> HistoryUnavailable { get; }
 
     // Leaderboard-stream clients share the feed's one reader of the hub, so they are counted here.
     private int _leaderboardClients;

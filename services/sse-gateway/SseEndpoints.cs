@@ -13,7 +13,8 @@ public static class SseEndpoints
     public static void MapStreams(this WebApplication app)
     {
         // EventSource cannot send headers: the streams also take the token as ?access_token=.
-        var streams = app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true);
+        // Limits after the token check: a request without a valid token holds no connection slot.
+        var streams = ConnectionLimits.Apply(app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true));
         streams.MapGet("/runs/{runId}/stream", RunStreamAsync);
         streams.MapGet("/stream", AllRunsAsync);
         streams.MapGet("/leaderboard/stream", LeaderboardAsync);
@@ -146,34 +147,46 @@ public static class SseEndpoints
         return last;
     }
 
-    /// <summary>The run's committed events after <paramref name="after"/> up to <paramref name="upTo"/>, from the persister's history API.</summary>
+    /// <summary>
+    /// The run's committed events after <paramref name="after"/> up to <paramref name="upTo"/>, from the persister's history API.
+    /// Without the persister, what it did not serve is announced as a <see cref="HistoryGap"/> and the stream goes on past it.
+    /// </summary>
     private static async Task<StreamId> SendFromPersisterAsync(HttpContext http, HttpClient persister, string runId, StreamId after, StreamId upTo, GatewayMetrics metrics)
     {
         var last = after;
-        while (last < upTo)
+        try
         {
-            using var response = await persister.GetAsync($"/v1/runs/{runId}/events?after={last}&limit=1000", http.RequestAborted);
-            response.EnsureSuccessStatusCode();
-            using var page = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(http.RequestAborted));
-            var sent = 0;
-            foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
+            while (last < upTo)
             {
-                var id = StreamId.Parse(e.GetProperty("stream_id").GetString()!);
-                if (id > upTo)
+                using var response = await persister.GetAsync($"/v1/runs/{runId}/events?after={last}&limit=1000", http.RequestAborted);
+                response.EnsureSuccessStatusCode();
+                using var page = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(http.RequestAborted));
+                var sent = 0;
+                foreach (var e in page.RootElement.GetProperty("events").EnumerateArray())
+                {
+                    var id = StreamId.Parse(e.GetProperty("stream_id").GetString()!);
+                    if (id > upTo)
+                    {
+                        break;
+                    }
+                    await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.GetProperty("type").GetString(), e.GetRawText()), http.RequestAborted);
+                    last = id;
+                    sent++;
+                }
+                metrics.HistoryEvents.Add(sent, new KeyValuePair<string, object?>("source", "persister"));
+                if (page.RootElement.GetProperty("next_after").ValueKind == JsonValueKind.Null || sent == 0)
                 {
                     break;
                 }
-                await http.Response.WriteAsync(SseWriter.Frame(id.ToString(), e.GetProperty("type").GetString(), e.GetRawText()), http.RequestAborted);
-                last = id;
-                sent++;
             }
-            metrics.HistoryEvents.Add(sent, new KeyValuePair<string, object?>("source", "persister"));
-            if (page.RootElement.GetProperty("next_after").ValueKind == JsonValueKind.Null || sent == 0)
-            {
-                break;
-            }
+            return last;
         }
-        return last;
+        catch (Exception e) when (HistoryGap.ReasonFor(e, http.RequestAborted) is { } reason)
+        {
+            await http.Response.WriteAsync(HistoryGap.Frame(runId, last, upTo.Next(), reason), http.RequestAborted);
+            metrics.HistoryUnavailable.Add(1, new KeyValuePair<string, object?>("reason", reason));
+            return upTo;
+        }
     }
 
     private static StreamId Min(StreamId a, StreamId b) => a < b ? a : b;
@@ -288,11 +301,9 @@ public static class SseEndpoints
         }
     }
 
-    /// <summary>An empty 200 with the retry hint: EventSource reconnects after it, where any other status would stop it for good.</summary>
     private static async Task RetryLaterAsync(HttpContext http, GatewayOptions options, GatewayMetrics metrics)
     {
-        SseWriter.Prepare(http.Response);
-        await http.Response.WriteAsync(SseWriter.Retry(options.Retry) + ": not ready, retry\n\n", http.RequestAborted);
+        await SseWriter.RetryLaterAsync(http.Response, options.Retry, "not ready, retry", http.RequestAborted);
         metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", "not_ready"));
     }
 

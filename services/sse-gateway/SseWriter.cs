@@ -20,6 +20,13 @@ public static class SseWriter
     /// </summary>
     public static string EventName(string type) => ReservedNames.Contains(type) ? ReservedPrefix + type : type;
 
+    /// <summary>
+    /// The gateway's own notice that part of a run's history could not be served. Arena types
+    /// never contain a dot and the only dotted names they are sent as begin with
+    /// <see cref="ReservedPrefix"/>, so no event of a run can carry this name.
+    /// </summary>
+    public const string HistoryUnavailable = "gateway.history_unavailable";
+
     public static void Prepare(HttpResponse response)
     {
         response.ContentType = "text/event-stream; charset=utf-8";
@@ -50,6 +57,13 @@ public static class SseWriter
 
     public static string Retry(TimeSpan retry) =>
         string.Create(CultureInfo.InvariantCulture, $"retry: {(long)retry.TotalMilliseconds}\n\n");
+
+    /// <summary>An empty stream that ends at once: the retry hint and a comment saying why. EventSource reconnects after it, where any status but 200 would stop it for good.</summary>
+    public static async Task RetryLaterAsync(HttpResponse response, TimeSpan retry, string why, CancellationToken cancellation)
+    {
+        Prepare(response);
+        await response.WriteAsync(Retry(retry) + ": " + why + "\n\n", cancellation);
+    }
 
     public static ReadOnlySpan<byte> HeartbeatUtf8 => ": heartbeat\n\n"u8;
 }

@@ -42,6 +42,10 @@ public readonly record struct StreamId(long Milliseconds, long Sequence) : IComp
         : Milliseconds > 0 ? new StreamId(Milliseconds - 1, long.MaxValue)
         : Zero;
 
+    /// <summary>The least ID above this one, for exclusive upper bounds; the inverse of <see cref="Previous"/>.</summary>
+    public StreamId Next() =>
+        Sequence < long.MaxValue ? new StreamId(Milliseconds, Sequence + 1) : new StreamId(Milliseconds + 1, 0);
+
     public int CompareTo(StreamId other)
     {
         var byMs = Milliseconds.CompareTo(other.Milliseconds);

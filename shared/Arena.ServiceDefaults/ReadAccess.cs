@@ -19,15 +19,14 @@ public sealed class ReadAccess(IOptions<ArenaOptions> options)
     /// <summary>What this service presents when it calls another service's read API.</summary>
     public string? OutgoingToken { get; } = options.Value.ReadTokens().FirstOrDefault();
 
-    public bool Allows(HttpRequest request, bool acceptQueryToken)
+    public bool Allows(HttpRequest request, bool acceptQueryToken) => _tokens.IsEmpty || TokenOf(request, acceptQueryToken) >= 0;
+
+    /// <summary>Which configured token the request presents (its position), or -1: none, a wrong one, or reading is open.</summary>
+    public int TokenOf(HttpRequest request, bool acceptQueryToken)
     {
-        if (_tokens.IsEmpty)
-        {
-            return true;
-        }
         var presented = SecretDigests.Bearer(request)
             ?? (acceptQueryToken && request.Query.TryGetValue(QueryParameter, out var query) ? query.ToString() : null);
-        return _tokens.IndexOf(presented) >= 0;
+        return _tokens.IndexOf(presented);
     }
 }
 

@@ -87,10 +87,15 @@ function openRun(runId, item) {
     $('events').appendChild(li);
     li.scrollIntoView({ block: 'nearest' });
   };
+  // The gateway's own notice: earlier events of the run are in history it could not reach; what follows is what it holds.
+  const onGap = (msg) => {
+    const gap = JSON.parse(msg.data);
+    $('events').appendChild(text('li', `earlier events unavailable (${gap.reason.replaceAll('_', ' ')}); showing what follows`, 'gap'));
+  };
   const types = ['game_start', 'turn_start', 'observation', 'llm_response', 'action', 'game_end', 'error'];
   const path = `/v1/runs/${encodeURIComponent(runId)}/stream`;
   runStream = follow('run', (lastId) => streamUrl(path) + (lastId ? `${token ? '&' : '?'}after=${encodeURIComponent(lastId)}` : ''),
-    Object.fromEntries(types.map(type => [eventName(type), onEvent])));
+    { ...Object.fromEntries(types.map(type => [eventName(type), onEvent])), 'gateway.history_unavailable': onGap });
 }
 
 async function refreshRuns() {

@@ -32,10 +32,4 @@ public static class GroupLag
         var ahead = await db.StreamRangeAsync(stream, "(" + delivered, "+", CountLimit);
         return ahead.Length < CountLimit ? ahead.Length : length;
     }
-
-    /// <summary>The highest ID the stream has issued (it survives trimming), 0-0 for a stream that does not exist.</summary>
-    public static async Task<StreamId> LastIssuedAsync(IDatabaseAsync db, string stream) =>
-        await db.KeyExistsAsync(stream)
-            ? StreamId.Parse((await db.StreamInfoAsync(stream)).LastGeneratedId.ToString())
-            : StreamId.Zero;
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Arena.Contracts;
 using DuckDB.NET.Data;
@@ -12,49 +11,56 @@ public sealed class EventQueries(EventStore store)
     public IReadOnlyList<RunSummary> Runs(int limit) => store.Runs.Latest(limit);
 
     /// <summary>
-    /// Writes up to <paramref name="limit"/> events of a run after <paramref name="after"/>, in
-    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; returns the last ID written.
+    /// Reads up to <paramref name="rows"/> events of a run after <paramref name="after"/>, in
+    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; stops early
+    /// once the envelopes read reach <paramref name="maxChars"/> (after at least one).
     /// </summary>
-    public StreamId? WriteRunEvents(string runId, StreamId after, int limit, Action<string> write)
+    public EventChunk ReadRunEvents(string runId, StreamId after, int rows, long maxChars)
     {
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
+        // Rows are handed over as they are read rather than as one result, so a chunk cut short
+        // by its size leaves the rest unread. The redundant `stream_ms >= $ms` lets DuckDB skip
+        // the row groups before `after` by their min/max, which it cannot from the OR alone.
+        command.UseStreamingMode = true;
         command.CommandText = """
             SELECT stream_ms, stream_seq, envelope::VARCHAR, producer
             FROM events
-            WHERE run_id = $run AND (stream_ms > $ms OR (stream_ms = $ms AND stream_seq > $seq))
+            WHERE run_id = $run AND stream_ms >= $ms AND (stream_ms > $ms OR stream_seq > $seq)
             ORDER BY stream_ms, stream_seq
             LIMIT $limit
             """;
         command.Parameters.Add(new DuckDBParameter("run", runId));
         command.Parameters.Add(new DuckDBParameter("ms", after.Milliseconds));
         command.Parameters.Add(new DuckDBParameter("seq", after.Sequence));
-        command.Parameters.Add(new DuckDBParameter("limit", limit));
+        command.Parameters.Add(new DuckDBParameter("limit", rows));
         using var reader = command.ExecuteReader();
+        var envelopes = new List<string>();
         StreamId? last = null;
-        while (reader.Read())
+        long chars = 0;
+        while (chars < maxChars && reader.Read())
         {
             var id = new StreamId(reader.GetInt64(0), reader.GetInt64(1));
-            write(CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString(), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            var envelope = CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString(), reader.IsDBNull(3) ? null : reader.GetString(3));
+            envelopes.Add(envelope);
+            chars += envelope.Length;
             last = id;
         }
-        return last;
+        return new EventChunk(envelopes, last, chars, Exhausted: chars < maxChars && envelopes.Count < rows);
     }
 
-    /// <summary>Exports a run to a Parquet file in <paramref name="directory"/> and returns its path.</summary>
-    public string ExportParquet(string runId, string directory)
+    /// <summary>Exports a run to the Parquet file <paramref name="path"/>.</summary>
+    public void ExportParquet(string runId, string path)
     {
-        var path = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"export-{Guid.NewGuid():N}.parquet"));
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
         // COPY takes no parameters; the run id is validated against [A-Za-z0-9._:-] before it gets here.
         command.CommandText = $"""
             COPY (SELECT stream_partition, stream_ms, stream_seq, event_id, run_id, seq, type, schema_version, ts, ingested_at, envelope, producer
                   FROM events WHERE run_id = '{runId}' ORDER BY stream_ms, stream_seq)
-            TO '{path}' (FORMAT parquet)
+            TO '{path.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)
             """;
         command.ExecuteNonQuery();
-        return path;
     }
 }
 

@@ -12,21 +12,18 @@ public sealed class EventQueries(EventStore store)
 
     /// <summary>
     /// Reads up to <paramref name="rows"/> events of a run after <paramref name="after"/>, in
-    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; stops early
-    /// once the envelopes read reach <paramref name="maxChars"/> (after at least one).
+    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; keeps no more
+    /// once the envelopes kept reach <paramref name="maxChars"/> (after at least one).
     /// </summary>
     public EventChunk ReadRunEvents(string runId, StreamId after, int rows, long maxChars)
     {
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
-        // Rows are handed over as they are read rather than as one result, so a chunk cut short
-        // by its size leaves the rest unread. The redundant `stream_ms >= $ms` lets DuckDB skip
-        // the row groups before `after` by their min/max, which it cannot from the OR alone.
-        command.UseStreamingMode = true;
+        // DuckDB hands over the result whole: its LIMIT, sized per chunk by the caller, is what bounds it.
         command.CommandText = """
             SELECT stream_ms, stream_seq, envelope::VARCHAR, producer
             FROM events
-            WHERE run_id = $run AND stream_ms >= $ms AND (stream_ms > $ms OR stream_seq > $seq)
+            WHERE run_id = $run AND (stream_ms > $ms OR (stream_ms = $ms AND stream_seq > $seq))
             ORDER BY stream_ms, stream_seq
             LIMIT $limit
             """;
@@ -38,15 +35,21 @@ public sealed class EventQueries(EventStore store)
         var envelopes = new List<string>();
         StreamId? last = null;
         long chars = 0;
-        while (chars < maxChars && reader.Read())
+        var read = 0;
+        while (reader.Read())
         {
+            read++;
+            if (chars >= maxChars)
+            {
+                continue;
+            }
             var id = new StreamId(reader.GetInt64(0), reader.GetInt64(1));
             var envelope = CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString(), reader.IsDBNull(3) ? null : reader.GetString(3));
             envelopes.Add(envelope);
             chars += envelope.Length;
             last = id;
         }
-        return new EventChunk(envelopes, last, chars, Exhausted: chars < maxChars && envelopes.Count < rows);
+        return new EventChunk(envelopes, last, chars, Exhausted: read < rows && envelopes.Count == read);
     }
 
     /// <summary>Exports a run to the Parquet file <paramref name="path"/>.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -13,11 +14,18 @@ public static class HistoryEndpoints
     private const int DefaultLimit = 1000;
     private const int MaxLimit = 10_000;
 
+    /// <summary>
+    /// A page ends after about this many characters of envelopes (4 MiB; one event more at most),
+    /// with <c>next_after</c> set, even short of its limit: what one response and the client
+    /// that parses it whole must hold.
+    /// </summary>
+    private const long MaxPageChars = 4 << 20;
+
     public static void MapHistory(this WebApplication app)
     {
         var history = app.MapGroup("/v1/runs").RequireReadAccess();
         history.MapGet("", ListRuns);
-        history.MapGet("/{runId}/events", RunEvents);
+        history.MapGet("/{runId}/events", RunEventsAsync);
         history.MapGet("/{runId}/export", ExportAsync);
     }
 
@@ -41,7 +49,7 @@ public static class HistoryEndpoints
         });
     }
 
-    private static IResult RunEvents(EventQueries queries, string runId, string? after, string? limit)
+    private static async Task<IResult> RunEventsAsync(HttpContext http, RunEventChunks chunks, string runId, string? after, string? limit)
     {
         if (BadRunId(runId) is { } bad)
         {
@@ -57,68 +65,124 @@ public static class HistoryEndpoints
             return problem!.ToResult();
         }
 
-        return JsonResponse.Write(writer =>
+        await using var reading = chunks.ReadAsync(runId, from, max, MaxPageChars, http.RequestAborted).GetAsyncEnumerator();
+        if (!await StartedAsync(reading))
         {
-            writer.WriteStartObject();
-            writer.WriteString("run_id", runId);
-            writer.WriteStartArray("events");
-            var count = 0;
-            var last = queries.WriteRunEvents(runId, from, max, envelope =>
+            return Busy(http);
+        }
+        http.Response.ContentType = "application/json";
+        var body = http.Response.BodyWriter;
+        await using var writer = new Utf8JsonWriter(body);
+        writer.WriteStartObject();
+        writer.WriteString("run_id", runId);
+        writer.WriteStartArray("events");
+        var count = 0L;
+        var chars = 0L;
+        StreamId? last = null;
+        do
+        {
+            var chunk = reading.Current;
+            foreach (var envelope in chunk.Envelopes)
             {
                 writer.WriteRawValue(envelope, skipInputValidation: true);
-                count++;
-            });
-            writer.WriteEndArray();
-            // A full page may have more behind it; a short one is everything stored so far.
-            if (count == max && last is { } next)
-            {
-                writer.WriteString("next_after", next.ToString());
             }
-            else
-            {
-                writer.WriteNull("next_after");
-            }
-            writer.WriteEndObject();
-        });
+            count += chunk.Envelopes.Count;
+            chars += chunk.Chars;
+            last = chunk.Last ?? last;
+            writer.Flush();
+            await body.FlushAsync(http.RequestAborted);
+        }
+        while (await reading.MoveNextAsync());
+        writer.WriteEndArray();
+        // A full page may have more behind it; a short one is everything stored so far.
+        if ((count == max || chars >= MaxPageChars) && last is { } next)
+        {
+            writer.WriteString("next_after", next.ToString());
+        }
+        else
+        {
+            writer.WriteNull("next_after");
+        }
+        writer.WriteEndObject();
+        writer.Flush();
+        return Results.Empty;
     }
 
-    private static async Task<IResult> ExportAsync(HttpContext http, EventQueries queries, string runId, string? format)
+    private static async Task<IResult> ExportAsync(HttpContext http, RunEventChunks chunks, HistoryReads reads, EventQueries queries,
+        ParquetExports exports, string runId, string? format) =>
+        BadRunId(runId) is { } bad ? bad.ToResult()
+        : (format ?? "ndjson") switch
+        {
+            "ndjson" => await ExportNdjsonAsync(http, chunks, runId),
+            "parquet" => await ExportParquetAsync(http, reads, queries, exports, runId),
+            _ => BadRequest("format", $"'{format}' is not an export format; use ndjson or parquet").ToResult(),
+        };
+
+    private static async Task<IResult> ExportNdjsonAsync(HttpContext http, RunEventChunks chunks, string runId)
     {
-        if (BadRunId(runId) is { } bad)
+        await using var reading = chunks.ReadAsync(runId, StreamId.Zero, long.MaxValue, long.MaxValue, http.RequestAborted).GetAsyncEnumerator();
+        if (!await StartedAsync(reading))
         {
-            return bad.ToResult();
+            return Busy(http);
         }
-        switch (format ?? "ndjson")
+        http.Response.ContentType = "application/x-ndjson";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"{runId}.ndjson\"";
+        var body = http.Response.BodyWriter;
+        do
         {
-            case "ndjson":
-                http.Response.ContentType = "application/x-ndjson";
-                http.Response.Headers.ContentDisposition = $"attachment; filename=\"{runId}.ndjson\"";
-                var after = StreamId.Zero;
-                while (true)
-                {
-                    var page = new StringBuilder();
-                    var last = queries.WriteRunEvents(runId, after, MaxLimit, envelope => page.Append(envelope).Append('\n'));
-                    await http.Response.WriteAsync(page.ToString(), http.RequestAborted);
-                    if (last is not { } next)
-                    {
-                        return Results.Empty;
-                    }
-                    after = next;
-                }
-            case "parquet":
-                var path = queries.ExportParquet(runId, Path.GetTempPath());
-                try
-                {
-                    var bytes = await File.ReadAllBytesAsync(path, http.RequestAborted);
-                    return Results.File(bytes, "application/vnd.apache.parquet", $"{runId}.parquet");
-                }
-                finally
-                {
-                    File.Delete(path);
-                }
-            default:
-                return BadRequest("format", $"'{format}' is not an export format; use ndjson or parquet").ToResult();
+            foreach (var envelope in reading.Current.Envelopes)
+            {
+                Encoding.UTF8.GetBytes(envelope, body);
+                body.Write("\n"u8);
+            }
+            await body.FlushAsync(http.RequestAborted);
         }
+        while (await reading.MoveNextAsync());
+        return Results.Empty;
+    }
+
+    private static async Task<IResult> ExportParquetAsync(HttpContext http, HistoryReads reads, EventQueries queries, ParquetExports exports, string runId)
+    {
+        var path = exports.NewPath();
+        try
+        {
+            await reads.FirstAsync(() =>
+            {
+                queries.ExportParquet(runId, path);
+                return path;
+            }, http.RequestAborted);
+            return Results.Stream(ParquetExports.OpenAndUnlink(path), "application/vnd.apache.parquet", $"{runId}.parquet");
+        }
+        catch (ReadsRefusedException)
+        {
+            return Busy(http);
+        }
+        finally
+        {
+            // Already unlinked once open; this removes what a failed or abandoned COPY wrote.
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Reads the first chunk (there always is one); false when the read queue refused it and nothing has been written.</summary>
+    private static async Task<bool> StartedAsync(IAsyncEnumerator<EventChunk> reading)
+    {
+        try
+        {
+            await reading.MoveNextAsync();
+            return true;
+        }
+        catch (ReadsRefusedException)
+        {
+            return false;
+        }
+    }
+
+    private static IResult Busy(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return Problem.Create(StatusCodes.Status503ServiceUnavailable, "reads-busy", "History reads are busy",
+            "The persister is reading as much history as it is configured to at once, and as many requests already wait. Retry after a second.").ToResult();
     }
 
     private static Problem? BadRunId(string runId) =>

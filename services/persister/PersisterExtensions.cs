@@ -16,6 +16,10 @@ public static class PersisterExtensions
         builder.Services.AddSingleton<PersisterMetrics>();
         builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
         builder.Services.AddSingleton<EventQueries>();
+        builder.Services.AddSingleton<HistoryReads>();
+        builder.Services.AddSingleton<RunEventChunks>();
+        builder.Services.AddSingleton<ParquetExports>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ParquetExports>());
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
             isTransient: DuckDbFile.IsTransient);
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);

@@ -16,4 +16,15 @@ public sealed class PersisterOptions
     /// </summary>
     [Range(0, int.MaxValue)]
     public int KillAfterCommits { get; set; }
+
+    /// <summary>
+    /// DuckDB reads of the history API running at once, each on a thread of its own: the
+    /// rest wait, so that many large requests share the cores and memory with the writer.
+    /// </summary>
+    [Range(1, 64)]
+    public int MaxConcurrentReads { get; set; } = 4;
+
+    /// <summary>History requests that may wait for a read; more are answered 503 with <c>Retry-After</c>.</summary>
+    [Range(0, 10_000)]
+    public int MaxQueuedReads { get; set; } = 64;
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Arena.Contracts;
 using DuckDB.NET.Data;
@@ -12,13 +11,15 @@ public sealed class EventQueries(EventStore store)
     public IReadOnlyList<RunSummary> Runs(int limit) => store.Runs.Latest(limit);
 
     /// <summary>
-    /// Writes up to <paramref name="limit"/> events of a run after <paramref name="after"/>, in
-    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; returns the last ID written.
+    /// Reads up to <paramref name="rows"/> events of a run after <paramref name="after"/>, in
+    /// stream order, each envelope with its <c>stream_id</c> and <c>producer</c>; keeps no more
+    /// once the envelopes kept reach <paramref name="maxChars"/> (after at least one).
     /// </summary>
-    public StreamId? WriteRunEvents(string runId, StreamId after, int limit, Action<string> write)
+    public EventChunk ReadRunEvents(string runId, StreamId after, int rows, long maxChars)
     {
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
+        // DuckDB hands over the result whole: its LIMIT, sized per chunk by the caller, is what bounds it.
         command.CommandText = """
             SELECT stream_ms, stream_seq, envelope::VARCHAR, producer
             FROM events
@@ -29,32 +30,40 @@ public sealed class EventQueries(EventStore store)
         command.Parameters.Add(new DuckDBParameter("run", runId));
         command.Parameters.Add(new DuckDBParameter("ms", after.Milliseconds));
         command.Parameters.Add(new DuckDBParameter("seq", after.Sequence));
-        command.Parameters.Add(new DuckDBParameter("limit", limit));
+        command.Parameters.Add(new DuckDBParameter("limit", rows));
         using var reader = command.ExecuteReader();
+        var envelopes = new List<string>();
         StreamId? last = null;
+        long chars = 0;
+        var read = 0;
         while (reader.Read())
         {
+            read++;
+            if (chars >= maxChars)
+            {
+                continue;
+            }
             var id = new StreamId(reader.GetInt64(0), reader.GetInt64(1));
-            write(CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString(), reader.IsDBNull(3) ? null : reader.GetString(3)));
+            var envelope = CanonicalEnvelope.WithStreamId(reader.GetString(2), id.ToString(), reader.IsDBNull(3) ? null : reader.GetString(3));
+            envelopes.Add(envelope);
+            chars += envelope.Length;
             last = id;
         }
-        return last;
+        return new EventChunk(envelopes, last, chars, Exhausted: read < rows && envelopes.Count == read);
     }
 
-    /// <summary>Exports a run to a Parquet file in <paramref name="directory"/> and returns its path.</summary>
-    public string ExportParquet(string runId, string directory)
+    /// <summary>Exports a run to the Parquet file <paramref name="path"/>.</summary>
+    public void ExportParquet(string runId, string path)
     {
-        var path = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"export-{Guid.NewGuid():N}.parquet"));
         using var connection = store.OpenReader();
         using var command = connection.CreateCommand();
         // COPY takes no parameters; the run id is validated against [A-Za-z0-9._:-] before it gets here.
         command.CommandText = $"""
             COPY (SELECT stream_partition, stream_ms, stream_seq, event_id, run_id, seq, type, schema_version, ts, ingested_at, envelope, producer
                   FROM events WHERE run_id = '{runId}' ORDER BY stream_ms, stream_seq)
-            TO '{path}' (FORMAT parquet)
+            TO '{path.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)
             """;
         command.ExecuteNonQuery();
-        return path;
     }
 }
 

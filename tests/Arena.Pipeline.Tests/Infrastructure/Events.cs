@@ -29,6 +29,14 @@ internal static class Events
             + string.Join(",", entries) + "]}}";
     }
 
+    /// <summary>An <c>observation</c> of <paramref name="runId"/> with event id <c>{runId}:{seq}</c> whose text is <paramref name="chars"/> random characters, which no compression shrinks.</summary>
+    public static string LargeObservation(string runId, long seq, int chars)
+    {
+        var text = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(chars * 3 / 4 + 3))[..chars];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"event_id\":\"{runId}:{seq}\",\"run_id\":\"{runId}\",\"seq\":{seq},\"type\":\"observation\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00.123Z\",\"payload\":{{\"turn\":{seq},\"player_id\":\"p1\",\"observation\":\"{text}\"}}}}");
+    }
+
     public static string Array(IEnumerable<string> events) => "[" + string.Join(",", events) + "]";
 
     public static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");

@@ -28,6 +28,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int Port { get; }
     public Uri BaseAddress { get; }
     public HttpClient Http { get; }
+    public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
     public string Output => string.Join('\n', _output);
@@ -141,6 +142,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]);
         kill.WaitForExit();
+    }
+
+    /// <summary>The process's resident memory (VmRSS), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)

@@ -45,7 +45,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
-  --appendonly yes --appendfsync always --save "" \
+  --appendonly yes --appendfsync always --save "" --maxmemory 1gb --maxmemory-policy noeviction \
   --logfile "$STATE/logs/redis.log" &
 PIDS+=($!)
 

@@ -34,8 +34,17 @@ public static class GatewayExtensions
         // The viewer lists runs through the gateway, so it needs one origin only.
         app.MapGet("/v1/runs", async (IHttpClientFactory clients, HttpContext http) =>
         {
-            using var response = await clients.CreateClient("persister").GetAsync("/v1/runs?limit=50", http.RequestAborted);
-            return Results.Content(await response.Content.ReadAsStringAsync(http.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
+            try
+            {
+                using var response = await clients.CreateClient("persister").GetAsync("/v1/runs?limit=50", http.RequestAborted);
+                return Results.Content(await response.Content.ReadAsStringAsync(http.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
+            }
+            catch (Exception e) when (HistoryGap.ReasonFor(e, http.RequestAborted) is { } reason)
+            {
+                http.Response.Headers.RetryAfter = "5";
+                return Problem.Create(StatusCodes.Status503ServiceUnavailable, "persister-unavailable", "Run list unavailable",
+                    $"The persister, which keeps the run list, did not answer ({reason}); live streams go on. Retry in a few seconds.").ToResult();
+            }
         }).RequireReadAccess();
         return app;
     }

@@ -62,6 +62,11 @@ public sealed partial class GatewayWithoutPersisterTests(ITestOutputHelper outpu
         Assert.Equal(Enumerable.Range(61, 50).Select(i => (long)i), resumedInGap.Skip(1).Select(Seq));
         Assert.Equal(Enumerable.Range(71, 40).Select(i => (long)i), resumedPastGap.Select(Seq));
         Assert.Equal(2, UnavailableCount(await gateway.Http.GetStringAsync("/metrics"), "persister_unreachable"));
+        // The run list lives in the persister: without it the gateway says so, as a problem a client can retry.
+        using var runs = await gateway.Http.GetAsync("/v1/runs");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, runs.StatusCode);
+        Assert.Equal("application/problem+json", runs.Content.Headers.ContentType?.MediaType);
+        Assert.NotNull(runs.Headers.RetryAfter);
     }
 
     [Fact]

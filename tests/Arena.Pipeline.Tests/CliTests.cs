@@ -81,6 +81,26 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
     }
 
     [Fact]
+    public async Task Status_names_a_group_that_is_behind_with_no_consumer_reading_as_stale()
+    {
+        await Db.StreamCreateConsumerGroupAsync(Stream, "left-over", "$", createStream: true);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "live", "$");
+        await Db.StreamAddAsync(Stream, "n", 1);
+        await Db.StreamReadGroupAsync(Stream, "live", "reader", ">", 10);
+
+        var json = await ArenaAsync("status", "--json");
+        var table = await ArenaAsync("status");
+
+        var groups = JsonDocument.Parse(json.Out).RootElement.GetProperty("streams")[0].GetProperty("groups").EnumerateArray()
+            .ToDictionary(g => g.GetProperty("name").GetString()!, g => (Stale: g.GetProperty("stale").GetBoolean(), Lag: g.GetProperty("lag").GetInt64()));
+        Assert.Equal((true, 1L), groups["left-over"]);
+        Assert.Equal((false, 0L), groups["live"]);
+        Assert.Contains($"Stale group: 'left-over' on {Stream}", table.Out, StringComparison.Ordinal);
+        Assert.Contains($"XGROUP DESTROY {Stream} left-over", table.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("'live'", table.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Replay_makes_one_group_handle_history_again()
     {
         var first = (await Db.StreamAddAsync(Stream, "n", 1)).ToString();

@@ -14,7 +14,7 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// so a re-sent event returns its original stream ID and adds nothing;</item>
 /// <item>the stream is held to its hard caps exactly: a number of entries, and a number of bytes
 /// (the sum of its entries' field names and values, kept in the partition's size key; the
-/// trimmer re-reads it from Redis after each trim). Every entry a cap removes that a group has
+/// trimmer sets it from Redis's own measure after each trim, and an empty stream counts 0). Every entry a cap removes that a group has
 /// not yet committed — never delivered to it, or still pending — is recorded in the partition's
 /// overflow hash under that group (the persister counts even before its group exists), to be
 /// reported as a <c>stream_overflow</c> event; a call's whole loss is reported on its first new
@@ -51,7 +51,9 @@ public static class StreamAppender
           a = a + 3 + n * 2
         end
         -- The hard caps: the oldest entries go first, as many as the new ones push over either cap.
-        local length, size = redis.call('XLEN', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')
+        local length, counted = redis.call('XLEN', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')
+        -- An empty (or deleted) stream holds nothing, whatever its count says.
+        local size = length == 0 and 0 or counted
         local excess, excess_bytes = length + new - cap, size + new_bytes - cap_bytes
         local lost, freed = 0, 0
         if excess > 0 or excess_bytes > 0 then
@@ -105,6 +107,7 @@ public static class StreamAppender
             local ms, seq = parse_id(victims[#victims])
             redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f-%.0f', ms, seq + 1))
           end
+          size = #victims < length and math.max(size - freed, 0) or 0
         end
         -- The call's loss is reported on its first new entry; callers sum it.
         local results, added = {}, {}
@@ -123,7 +126,7 @@ public static class StreamAppender
             lost = 0
           end
         end
-        if new_bytes ~= freed then redis.call('INCRBY', KEYS[3], new_bytes - freed) end
+        if size + new_bytes ~= counted then redis.call('SET', KEYS[3], string.format('%.0f', size + new_bytes)) end
         return results
         """;
 

@@ -83,6 +83,21 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
     }
 
     [Fact]
+    public async Task A_deleted_stream_starts_its_byte_count_again()
+    {
+        await using var ingest = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture) })
+            .WaitReadyAsync();
+        await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Enumerable.Range(0, 10).Select(seq => Large("run-a", seq)))));
+        await Db.KeyDeleteAsync(Stream);
+
+        await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Enumerable.Range(0, 10).Select(seq => Large("run-b", seq)))));
+
+        Assert.Equal(10, await Db.StreamLengthAsync(Stream));
+        Assert.InRange((long)await Db.StringGetAsync(StreamKeys.Size(0)), 600_000, 610_000);
+        Assert.Equal(0, Lost(await ingest.Http.GetStringAsync("/metrics")));
+    }
+
+    [Fact]
     public async Task Redis_stays_under_its_maxmemory_with_64_KiB_events_at_full_rate_and_every_accepted_event_is_stored_or_counted_lost()
     {
         const long maxMemory = 32L * 1024 * 1024;

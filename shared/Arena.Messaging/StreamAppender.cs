@@ -14,11 +14,11 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// so a re-sent event returns its original stream ID and adds nothing;</item>
 /// <item>the stream is held to its hard caps exactly: a number of entries, and a number of bytes
 /// (the sum of its entries' field names and values, kept in the partition's size key; the
-/// trimmer sets it from Redis's own measure after each trim, and an empty stream counts 0). Every entry a cap removes that a group has
-/// not yet committed — never delivered to it, or still pending — is recorded in the partition's
-/// overflow hash under that group (the persister counts even before its group exists), to be
-/// reported as a <c>stream_overflow</c> event; a call's whole loss is reported on its first new
-/// entry.</item>
+/// trimmer sets it from Redis's own measure after each trim, and an empty stream counts 0).
+/// Every entry a cap removes that a group has not yet committed — never delivered to it, or
+/// still pending — is recorded in the partition's overflow hash under that group (the
+/// persister counts even before its group exists), to be reported as a <c>stream_overflow</c>
+/// event; a call's whole loss is reported on its first new entry.</item>
 /// </list>
 /// </summary>
 public static class StreamAppender

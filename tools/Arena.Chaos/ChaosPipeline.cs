@@ -14,6 +14,13 @@ public sealed class ChaosPipeline : IAsyncDisposable
     /// <summary>The group of the fresh ranker that recomputes the leaderboard after the run; created up front so trimming keeps the stream for it.</summary>
     public const string RecomputeGroup = "ranker-recompute";
 
+    /// <summary>
+    /// DuckDB's memory limit in a soak, as an operator of a small machine sets it: without one,
+    /// DuckDB keeps what it wrote cached up to 80% of the machine's memory and a consumer's
+    /// memory grows with its file for as long as the soak could run.
+    /// </summary>
+    public const string SoakDuckDbMemoryLimit = "128MB";
+
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
 
     private readonly Dictionary<string, ServiceProcess> _services = [];
@@ -35,23 +42,23 @@ public sealed class ChaosPipeline : IAsyncDisposable
     /// <summary>
     /// The consumers and the gateway, on a stream that holds nothing yet. A chaos run keeps the
     /// whole stream for the recompute; a soak lets it be trimmed as in production, or Redis's
-    /// memory would grow with every event. In a soak the gateway also holds the machine's own
-    /// address to the per-client limit, which the SSE clients stay within and the flood goes beyond.
+    /// memory would grow with every event. A soak holds each DuckDB to
+    /// <see cref="SoakDuckDbMemoryLimit"/>, and the gateway holds the machine's own address to
+    /// the per-client limit, which the SSE clients stay within and the flood goes beyond.
     /// </summary>
     public async Task StartConsumersAsync(ChaosOptions options)
     {
-        // Fixed consumer names: a restarted instance re-reads its own pending entries at once.
-        if (options.Soak)
-        {
-            _services[Services.Persister] = await ServiceProcess.StartAsync(Services.Persister, Redis, Consumer("Persister", "persister-chaos"));
-        }
-        else
+        if (!options.Soak)
         {
             await Db.StreamCreateConsumerGroupAsync(StreamKeys.Events(0), RecomputeGroup, "0", createStream: true);
-            _services[Services.Persister] = await ServiceProcess.StartAsync(Services.Persister, Redis, Consumer("Persister", "persister-chaos",
-                ("Persister__BoundGroups", $"{StreamKeys.PersisterGroup},ranker,{RecomputeGroup}")));
         }
-        _services[Services.Ranker] = await ServiceProcess.StartAsync(Services.Ranker, Redis, Consumer("Ranker", "ranker-chaos"));
+        // Fixed consumer names: a restarted instance re-reads its own pending entries at once.
+        _services[Services.Persister] = await ServiceProcess.StartAsync(Services.Persister, Redis, Consumer("Persister", "persister-chaos", options.Soak
+            ? [("Persister__DuckDbMemoryLimit", SoakDuckDbMemoryLimit)]
+            : [("Persister__BoundGroups", $"{StreamKeys.PersisterGroup},ranker,{RecomputeGroup}")]));
+        _services[Services.Ranker] = await ServiceProcess.StartAsync(Services.Ranker, Redis, Consumer("Ranker", "ranker-chaos", options.Soak
+            ? [("Ranker__DuckDbMemoryLimit", SoakDuckDbMemoryLimit)]
+            : []));
         var gateway = options.Soak
             ? new Dictionary<string, string>
             {

@@ -88,6 +88,7 @@ public static class ChaosReport
                 yield return ("hostile: " + answers.Key, string.Join(", ", answers.Select(a => Invariant($"{a.Answer} {a.Count:N0}"))));
             }
             yield return ("SSE flood connections held at once", Invariant($"at most {soak.SseFloodMostHeld} (per-client limit {soak.SseConnectionsPerClient})"));
+            yield return ("DuckDB memory_limit, persister and ranker", ChaosPipeline.SoakDuckDbMemoryLimit);
             yield return ("5xx answered", soak.ServerErrors.Count == 0 ? "none" : string.Join(", ", soak.ServerErrors));
             foreach (var trend in soak.Memory)
             {

@@ -92,6 +92,7 @@ public sealed class ChaosRun(ChaosOptions options)
         _phase = "check";
         var groups = await PipelineState.ReadGroupsAsync(pipeline.Db);
         var deadLetters = await PipelineState.ReadDeadLettersAsync(pipeline.Db);
+        var deadLettersDropped = await PipelineState.ReadDeadLettersDroppedAsync(pipeline.Db);
         var streamIds = await PipelineState.ReadStreamEventIdsAsync(pipeline.Db);
         var soak = hostile is null ? null : new SoakEvidence(memory!.Samples, hostile, HostileClients.ConnectionsPerClient(options),
             await ServiceMetrics.ServerErrorsAsync(pipeline, serverErrorsBefore), await ServiceMetrics.RefusedPerClientAsync(pipeline[Services.Gateway]));
@@ -101,7 +102,7 @@ public sealed class ChaosRun(ChaosOptions options)
         await stopProgress.CancelAsync();
         await progress;
 
-        var evidence = new Evidence(options, ledger, faults, poison.GameEnds, stored, deadLetters, streamIds, groups, leaderboard, recomputed, watchers, unplanned,
+        var evidence = new Evidence(options, ledger, faults, poison.GameEnds, stored, deadLetters, deadLettersDropped, streamIds, groups, leaderboard, recomputed, watchers, unplanned,
             finalExits, soak);
         var checks = ChaosChecks.All(evidence, out var losses, out var duplicated);
         return new ChaosResult(checks, Figures(ledger, faults, poison, watchers, losses, duplicated, throughput, soak));

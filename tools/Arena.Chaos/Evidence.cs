@@ -13,6 +13,7 @@ public sealed record Evidence(
     long PoisonGameEnds,
     IReadOnlyList<StoredRow> Stored,
     IReadOnlyList<DeadLetter> DeadLetters,
+    long DeadLettersDropped,
     IReadOnlyList<string> StreamEventIds,
     IReadOnlyList<GroupState> Groups,
     JsonElement Leaderboard,

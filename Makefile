@@ -3,7 +3,7 @@ CONFIG ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test bench chaos build redis browser prometheus images up down clean docker-engine
+.PHONY: run test bench chaos soak build redis browser prometheus images up down clean docker-engine
 
 ## run: Redis, ingest, persister, ranker and a simulated arena on loopback (Ctrl-C stops all)
 run:
@@ -22,6 +22,12 @@ bench: redis
 chaos: redis
 	dotnet build Arena.slnx -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
 	dotnet tools/Arena.Chaos/bin/Release/net10.0/arena-chaos.dll --out chaos-results $(CHAOS_ARGS)
+
+## soak: 30 min of the simulated arena, poison and hostile clients (slow bodies, SSE floods, oversized and forged events) without faults; memory must stay flat, no 5xx, no loss; the verdict table into soak-results/
+soak: redis
+	dotnet build Arena.slnx -c Release -nologo -v quiet -clp:ErrorsOnly -clp:NoSummary
+	dotnet tools/Arena.Chaos/bin/Release/net10.0/arena-chaos.dll --out soak-results --minutes 30 --rate 1000 --throughput-seconds 0 \
+	  --consumer-kills 0 --gateway-kills 0 --redis-restarts 0 --sigterms 0 $(SOAK_ARGS)
 
 build:
 	dotnet build Arena.slnx -c $(CONFIG)

@@ -14,7 +14,9 @@ public static class PersisterExtensions
     {
         builder.Services.AddValidatedOptions<PersisterOptions>(PersisterOptions.Section);
         builder.Services.AddSingleton<PersisterMetrics>();
-        builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
+        builder.Services.AddValidatedOptions<DuckDbOptions>(PersisterOptions.Section);
+        builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
+            sp.GetRequiredService<IOptions<DuckDbOptions>>().Value));
         builder.Services.AddSingleton<EventQueries>();
         builder.Services.AddSingleton<HistoryReads>();
         builder.Services.AddSingleton<RunEventChunks>();

@@ -11,7 +11,9 @@ public static class RankerExtensions
     public static WebApplicationBuilder AddRanker(this WebApplicationBuilder builder)
     {
         builder.Services.AddValidatedOptions<RankerOptions>(RankerOptions.Section);
-        builder.Services.AddSingleton(sp => RankerStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir));
+        builder.Services.AddValidatedOptions<DuckDbOptions>(RankerOptions.Section);
+        builder.Services.AddSingleton(sp => RankerStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
+            sp.GetRequiredService<IOptions<DuckDbOptions>>().Value));
         builder.Services.AddSingleton<LeaderboardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardService>());
         builder.Services.AddStreamConsumer<RankHandler>(RankerOptions.Section, RankerOptions.Group,

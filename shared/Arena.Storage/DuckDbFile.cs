@@ -12,12 +12,17 @@ public sealed class DuckDbFile : IDisposable
 {
     private readonly string _connectionString;
 
-    private DuckDbFile(string path, string schema)
+    private DuckDbFile(string path, string schema, DuckDbOptions? options)
     {
         Path = path;
         _connectionString = $"Data Source={path}";
         Writer = new DuckDBConnection(_connectionString);
         Writer.Open();
+        // A setting of the database instance, which the readers' connections share.
+        if (options is { DuckDbMemoryLimit.Length: > 0 })
+        {
+            Execute(Writer, $"SET memory_limit = '{options.DuckDbMemoryLimit}'");
+        }
         Execute(Writer, schema);
     }
 
@@ -27,13 +32,13 @@ public sealed class DuckDbFile : IDisposable
     public DuckDBConnection Writer { get; }
 
     /// <summary>Opens (or creates) <paramref name="fileName"/> in <paramref name="dataDir"/>; fails with a clear message when another process holds it.</summary>
-    public static DuckDbFile Open(string dataDir, string fileName, string schema, string owner)
+    public static DuckDbFile Open(string dataDir, string fileName, string schema, string owner, DuckDbOptions? options = null)
     {
         Directory.CreateDirectory(dataDir);
         var path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDir, fileName));
         try
         {
-            return new DuckDbFile(path, schema);
+            return new DuckDbFile(path, schema, options);
         }
         catch (DuckDBException e)
         {

@@ -35,4 +35,21 @@ public sealed record ChaosFigures
     /// <summary>Flat-out ingest, accepted events/s, by fsync mode (empty when the probe was skipped).</summary>
     public required IReadOnlyDictionary<string, double> IngestThroughput { get; init; }
     public required string Replay { get; init; }
+    /// <summary>A soak's figures; null for a chaos run.</summary>
+    public required SoakFigures? Soak { get; init; }
+}
+
+/// <summary>How often a kind of hostile request got one answer.</summary>
+public sealed record HostileAnswer(string Kind, string Answer, long Count);
+
+/// <summary>The figures a soak adds: its hostile clients' answers, the services' 5xx, and the memory series.</summary>
+public sealed record SoakFigures
+{
+    public required double Minutes { get; init; }
+    public required IReadOnlyList<HostileAnswer> Answers { get; init; }
+    public required int SseFloodMostHeld { get; init; }
+    public required int SseConnectionsPerClient { get; init; }
+    public required IReadOnlyList<ServerError> ServerErrors { get; init; }
+    public required IReadOnlyList<MemoryTrend> Memory { get; init; }
+    public required IReadOnlyList<MemorySample> MemorySamples { get; init; }
 }

@@ -38,10 +38,19 @@ public sealed record ChaosOptions
     /// <summary>Seconds of flat-out ingest per fsync mode before the chaos starts (0: skip the throughput probe).</summary>
     public int ThroughputSeconds { get; init; } = 5;
 
+    /// <summary>
+    /// A soak of this many minutes (0: none): the producers keep going for that long, whatever
+    /// <see cref="Events"/> says, hostile clients run throughout, and every process's memory is
+    /// sampled and must stay flat. A soak takes no faults: a restart would reset the memory it watches.
+    /// </summary>
+    public double Minutes { get; init; }
+
     /// <summary>Where results.md and results.json go.</summary>
     public string Out { get; init; } = "chaos-results";
 
     public bool LossIsMeasured => AppendFsync == "everysec";
+
+    public bool Soak => Minutes > 0;
 
     public const string Usage = """
         usage: arena-chaos [options]
@@ -56,6 +65,8 @@ public sealed record ChaosOptions
           --appendfsync MODE    always (lost must be 0) or everysec (lost is measured) (default always)
           --rate N              events per second sent, all producers together (default 2000)
           --throughput-seconds S  flat-out ingest per fsync mode and round (3 rounds) before the chaos; 0 skips it (default 5)
+          --minutes M           soak for M minutes instead of --events: hostile clients throughout, memory sampled and
+                                checked flat; needs every fault count at 0 (default 0: no soak)
           --out DIR             results.md and results.json (default chaos-results)
         """;
 
@@ -86,6 +97,7 @@ public sealed record ChaosOptions
                 "--appendfsync" => options with { AppendFsync = value },
                 "--rate" => options with { Rate = Number(value, name, ref error) },
                 "--throughput-seconds" => options with { ThroughputSeconds = Int(value, name, ref error) },
+                "--minutes" => options with { Minutes = Number(value, name, ref error) },
                 "--out" => options with { Out = value },
                 _ => Unknown(options, name, ref error),
             };
@@ -106,11 +118,13 @@ public sealed record ChaosOptions
         : AppendFsync is not ("always" or "everysec") ? "--appendfsync must be always or everysec"
         : !(Rate > 0) ? "--rate must be positive"
         : ThroughputSeconds is < 0 or > 600 ? "--throughput-seconds must be from 0 to 600"
+        : Minutes is < 0 or > 24 * 60 ? "--minutes must be from 0 to 1440"
+        : Soak && ConsumerKills + GatewayKills + RedisRestarts + Sigterms > 0 ? "a soak (--minutes) takes no faults: set every fault count to 0"
         : null;
 
     /// <summary>The arguments that replay this run's plan.</summary>
     public string ReplayArguments() => string.Create(CultureInfo.InvariantCulture,
-        $"--seed {Seed} --events {Events} --consumer-kills {ConsumerKills} --gateway-kills {GatewayKills} --redis-restarts {RedisRestarts} --sigterms {Sigterms} --poison-percent {PoisonPercent} --sse-clients {SseClients} --appendfsync {AppendFsync} --rate {Rate}");
+        $"--seed {Seed} --events {Events} --consumer-kills {ConsumerKills} --gateway-kills {GatewayKills} --redis-restarts {RedisRestarts} --sigterms {Sigterms} --poison-percent {PoisonPercent} --sse-clients {SseClients} --appendfsync {AppendFsync} --rate {Rate} --minutes {Minutes}");
 
     private static int Int(string value, string name, ref string? error)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Arena.Contracts;
 using Arena.Harness;
 using StackExchange.Redis;
@@ -12,6 +13,13 @@ public sealed class ChaosPipeline : IAsyncDisposable
 {
     /// <summary>The group of the fresh ranker that recomputes the leaderboard after the run; created up front so trimming keeps the stream for it.</summary>
     public const string RecomputeGroup = "ranker-recompute";
+
+    /// <summary>
+    /// DuckDB's memory limit in a soak, as an operator of a small machine sets it: without one,
+    /// DuckDB keeps what it wrote cached up to 80% of the machine's memory and a consumer's
+    /// memory grows with its file for as long as the soak could run.
+    /// </summary>
+    public const string SoakDuckDbMemoryLimit = "128MB";
 
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(90);
 
@@ -31,15 +39,34 @@ public sealed class ChaosPipeline : IAsyncDisposable
         return pipeline;
     }
 
-    /// <summary>The consumers and the gateway, on a stream that holds nothing yet.</summary>
-    public async Task StartConsumersAsync()
+    /// <summary>
+    /// The consumers and the gateway, on a stream that holds nothing yet. A chaos run keeps the
+    /// whole stream for the recompute; a soak lets it be trimmed as in production, or Redis's
+    /// memory would grow with every event. A soak holds each DuckDB to
+    /// <see cref="SoakDuckDbMemoryLimit"/>, and the gateway holds the machine's own address to
+    /// the per-client limit, which the SSE clients stay within and the flood goes beyond.
+    /// </summary>
+    public async Task StartConsumersAsync(ChaosOptions options)
     {
-        await Db.StreamCreateConsumerGroupAsync(StreamKeys.Events(0), RecomputeGroup, "0", createStream: true);
+        if (!options.Soak)
+        {
+            await Db.StreamCreateConsumerGroupAsync(StreamKeys.Events(0), RecomputeGroup, "0", createStream: true);
+        }
         // Fixed consumer names: a restarted instance re-reads its own pending entries at once.
-        _services[Services.Persister] = await ServiceProcess.StartAsync(Services.Persister, Redis, Consumer("Persister", "persister-chaos",
-            ("Persister__BoundGroups", $"{StreamKeys.PersisterGroup},ranker,{RecomputeGroup}")));
-        _services[Services.Ranker] = await ServiceProcess.StartAsync(Services.Ranker, Redis, Consumer("Ranker", "ranker-chaos"));
-        _services[Services.Gateway] = await ServiceProcess.StartAsync(Services.Gateway, Redis, new Dictionary<string, string>
+        _services[Services.Persister] = await ServiceProcess.StartAsync(Services.Persister, Redis, Consumer("Persister", "persister-chaos", options.Soak
+            ? [("Persister__DuckDbMemoryLimit", SoakDuckDbMemoryLimit)]
+            : [("Persister__BoundGroups", $"{StreamKeys.PersisterGroup},ranker,{RecomputeGroup}")]));
+        _services[Services.Ranker] = await ServiceProcess.StartAsync(Services.Ranker, Redis, Consumer("Ranker", "ranker-chaos", options.Soak
+            ? [("Ranker__DuckDbMemoryLimit", SoakDuckDbMemoryLimit)]
+            : []));
+        var gateway = options.Soak
+            ? new Dictionary<string, string>
+            {
+                ["SseGateway__SharedAddresses"] = "",
+                ["SseGateway__MaxConnectionsPerClient"] = HostileClients.ConnectionsPerClient(options).ToString(CultureInfo.InvariantCulture),
+            }
+            : [];
+        _services[Services.Gateway] = await ServiceProcess.StartAsync(Services.Gateway, Redis, new Dictionary<string, string>(gateway)
         {
             ["Arena__PersisterUrl"] = this[Services.Persister].Url.ToString(),
             ["Arena__RankerUrl"] = this[Services.Ranker].Url.ToString(),
@@ -93,15 +120,27 @@ public sealed class ChaosPipeline : IAsyncDisposable
     /// <summary>Services whose process has exited though nothing stopped it.</summary>
     public IEnumerable<string> Exited() => _services.Where(s => s.Value.HasExited).Select(s => s.Key);
 
-    /// <summary>SIGTERM every service, the persister last (its DuckDB file is read afterwards).</summary>
-    public async Task StopAsync()
+    /// <summary>SIGTERM every service, the persister last (its DuckDB file is read afterwards); the exit code of each.</summary>
+    public async Task<IReadOnlyDictionary<string, int>> StopAsync()
     {
+        var exitCodes = new Dictionary<string, int>();
         foreach (var name in (string[])[Services.Ingest, Services.Gateway, Services.Ranker, Services.Persister])
         {
             if (_services.TryGetValue(name, out var service) && !service.HasExited)
             {
-                await service.TerminateAsync(TimeSpan.FromSeconds(60));
+                exitCodes[name] = await service.TerminateAsync(TimeSpan.FromSeconds(60));
             }
+        }
+        return exitCodes;
+    }
+
+    /// <summary>Each service's last lines of output, one file per service in <paramref name="dir"/>: where a failed check's cause shows.</summary>
+    public void WriteLogs(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        foreach (var (name, service) in _services)
+        {
+            File.WriteAllLines(Path.Combine(dir, name + ".log"), service.LastOutput);
         }
     }
 

@@ -13,7 +13,8 @@ public static class ChaosReport
     {
         var f = result.Figures;
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"Chaos run, seed {f.Seed}, appendfsync {f.AppendFsync}: {(result.Passed ? "PASS" : "FAIL")} in {f.DurationSeconds:F0} s on {f.Machine}."))
+        var kind = f.Soak is null ? "Chaos run" : Invariant($"Soak of {f.Soak.Minutes:0.#} min");
+        text.AppendLine(Invariant($"{kind}, seed {f.Seed}, appendfsync {f.AppendFsync}: {(result.Passed ? "PASS" : "FAIL")} in {f.DurationSeconds:F0} s on {f.Machine}."))
             .AppendLine()
             .AppendLine("| check | expected | found | verdict |")
             .AppendLine("|---|---|---|---|");
@@ -28,6 +29,10 @@ public static class ChaosReport
         {
             text.AppendLine(Invariant($"| {name} | {value} |"));
         }
+        if (f.Soak is not null)
+        {
+            AppendMemory(text, f.Soak);
+        }
         return text.AppendLine().AppendLine(Invariant($"Replay: `{f.Replay}`")).ToString();
     }
 
@@ -41,6 +46,22 @@ public static class ChaosReport
             figures = result.Figures,
             checks = result.Checks.Select(c => new { c.Name, c.Expected, c.Found, c.Verdict }),
         }, Json));
+    }
+
+    /// <summary>The memory series, one row per minute (the first sample at or after it), in MiB.</summary>
+    private static void AppendMemory(StringBuilder text, SoakFigures soak)
+    {
+        var processes = soak.MemorySamples[0].Bytes.Keys.ToList();
+        text.AppendLine()
+            .AppendLine(Invariant($"Memory, MiB (services: VmRSS; Redis: used_memory), sampled every {MemorySampler.Interval.TotalSeconds:F0} s:"))
+            .AppendLine()
+            .AppendLine("| minute | " + string.Join(" | ", processes) + " |")
+            .AppendLine("|---|" + string.Concat(processes.Select(_ => "---|")));
+        var rows = soak.MemorySamples.GroupBy(s => (int)Math.Floor(s.Minute)).Select(g => g.First()).Append(soak.MemorySamples[^1]).Distinct();
+        foreach (var sample in rows)
+        {
+            text.AppendLine(Invariant($"| {sample.Minute:F1} | ") + string.Join(" | ", processes.Select(p => Invariant($"{MemoryTrend.MiB(sample.Bytes[p]):F0}"))) + " |");
+        }
     }
 
     private static IEnumerable<(string, string)> Rows(ChaosFigures f)
@@ -59,6 +80,20 @@ public static class ChaosReport
         foreach (var (cause, count) in f.SseBreaks.OrderByDescending(b => b.Value).Take(5))
         {
             yield return ("SSE break: " + cause.Replace('|', '/'), Invariant($"{count}"));
+        }
+        if (f.Soak is { } soak)
+        {
+            foreach (var answers in soak.Answers.GroupBy(a => a.Kind))
+            {
+                yield return ("hostile: " + answers.Key, string.Join(", ", answers.Select(a => Invariant($"{a.Answer} {a.Count:N0}"))));
+            }
+            yield return ("SSE flood connections held at once", Invariant($"at most {soak.SseFloodMostHeld} (per-client limit {soak.SseConnectionsPerClient})"));
+            yield return ("DuckDB memory_limit, persister and ranker", ChaosPipeline.SoakDuckDbMemoryLimit);
+            yield return ("5xx answered", soak.ServerErrors.Count == 0 ? "none" : string.Join(", ", soak.ServerErrors));
+            foreach (var trend in soak.Memory)
+            {
+                yield return ("memory: " + trend.Process, Invariant($"start {trend.StartMiB:F0} MiB, end {trend.EndMiB:F0} MiB; mean middle third {trend.MiddleMiB:F0}, last third {trend.LastMiB:F0}"));
+            }
         }
         if (f.IngestThroughput.Count > 0)
         {

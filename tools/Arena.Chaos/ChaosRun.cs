@@ -32,15 +32,18 @@ public sealed class ChaosRun(ChaosOptions options)
         var throughput = options.ThroughputSeconds > 0
             ? await ThroughputProbe.MeasureAsync(pipeline, options, cancellationToken)
             : new Dictionary<string, double>();
-        await pipeline.StartConsumersAsync();
+        await pipeline.StartConsumersAsync(options);
 
         using var poster = new IngestPoster(pipeline[Services.Ingest].Url, ledger);
         FaultInjector? faults = null;
         Task? injecting = null;
+        var producingFor = new Stopwatch();
         var producers = new Producers(options, plan, ledger, poster,
-            () => ledger.Accepted >= options.Events && (faults!.Done || injecting!.IsFaulted));
+            () => (options.Soak ? producingFor.Elapsed.TotalMinutes >= options.Minutes : ledger.Accepted >= options.Events) && (faults!.Done || injecting!.IsFaulted));
         using var poison = new PoisonWriter(options, pipeline, ledger, producers);
         faults = new FaultInjector(plan, pipeline, ledger, poison);
+        using var hostile = options.Soak ? new HostileClients(options, pipeline, producers) : null;
+        var memory = options.Soak ? new MemorySampler(pipeline) : null;
 
         using var sseHttp = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         var watchers = plan.SseSeeds.Select((seed, i) =>
@@ -50,13 +53,17 @@ public sealed class ChaosRun(ChaosOptions options)
         using var stopProgress = new CancellationTokenSource();
         var progress = ReportProgressAsync(ledger, faults, poison, plan, stopProgress.Token);
 
-        _phase = "chaos";
+        _phase = options.Soak ? "soak" : "chaos";
+        var serverErrorsBefore = options.Soak ? await ServiceMetrics.ServerErrorsAsync(pipeline) : [];
+        producingFor.Start();
         using (var chaos = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             injecting = StopAllOnFailureAsync(faults.RunAsync(chaos.Token), chaos);
             var producing = StopAllOnFailureAsync(producers.RunAsync(chaos.Token), chaos);
             var poisoning = StopAllOnFailureAsync(poison.RunAsync(() => !producing.IsCompleted, chaos.Token), chaos);
-            await WhenAllAsync(producing, injecting, poisoning);
+            var hostiling = StopAllOnFailureAsync(hostile?.RunAsync(() => !producing.IsCompleted) ?? Task.CompletedTask, chaos);
+            var sampling = StopAllOnFailureAsync(memory?.RunAsync(() => !producing.IsCompleted) ?? Task.CompletedTask, chaos);
+            await WhenAllAsync(producing, injecting, poisoning, hostiling, sampling);
         }
 
         _phase = "drain";
@@ -68,28 +75,37 @@ public sealed class ChaosRun(ChaosOptions options)
 
         _phase = "recompute";
         var leaderboard = await LeaderboardAsync(pipeline[Services.Ranker], ledger.GamesFinished);
-        JsonElement recomputed;
-        await using (var fresh = await pipeline.StartFreshRankerAsync())
+        // A soak's stream is trimmed as it runs: no fresh ranker could read it whole.
+        JsonElement? recomputed = null;
+        if (!options.Soak)
         {
-            recomputed = await LeaderboardAsync(fresh, ledger.GamesFinished);
-            await WaitCaughtUpAsync(pipeline, ChaosPipeline.RecomputeGroup);
+            await using (var fresh = await pipeline.StartFreshRankerAsync())
+            {
+                recomputed = await LeaderboardAsync(fresh, ledger.GamesFinished);
+                await WaitCaughtUpAsync(pipeline, ChaosPipeline.RecomputeGroup);
+            }
+            // The fresh ranker announced its fits on the stream: let every group read them too.
+            await WaitCaughtUpAsync(pipeline);
         }
-        // The fresh ranker announced its fits on the stream: let every group read them too.
-        await WaitCaughtUpAsync(pipeline);
         unplanned.AddRange(pipeline.Exited());
 
         _phase = "check";
         var groups = await PipelineState.ReadGroupsAsync(pipeline.Db);
         var deadLetters = await PipelineState.ReadDeadLettersAsync(pipeline.Db);
+        var deadLettersDropped = await PipelineState.ReadDeadLettersDroppedAsync(pipeline.Db);
         var streamIds = await PipelineState.ReadStreamEventIdsAsync(pipeline.Db);
-        await pipeline.StopAsync();
+        var soak = hostile is null ? null : new SoakEvidence(memory!.Samples, hostile, HostileClients.ConnectionsPerClient(options),
+            await ServiceMetrics.ServerErrorsAsync(pipeline, serverErrorsBefore), await ServiceMetrics.RefusedPerClientAsync(pipeline[Services.Gateway]));
+        var finalExits = await pipeline.StopAsync();
+        pipeline.WriteLogs(Path.Combine(options.Out, "logs"));
         var stored = PipelineState.ReadStored(pipeline[Services.Persister].DataDir);
         await stopProgress.CancelAsync();
         await progress;
 
-        var evidence = new Evidence(options, ledger, faults, poison.GameEnds, stored, deadLetters, streamIds, groups, leaderboard, recomputed, watchers, unplanned);
+        var evidence = new Evidence(options, ledger, faults, poison.GameEnds, stored, deadLetters, deadLettersDropped, streamIds, groups, leaderboard, recomputed, watchers, unplanned,
+            finalExits, soak);
         var checks = ChaosChecks.All(evidence, out var losses, out var duplicated);
-        return new ChaosResult(checks, Figures(ledger, faults, poison, watchers, losses, duplicated, throughput));
+        return new ChaosResult(checks, Figures(ledger, faults, poison, watchers, losses, duplicated, throughput, soak));
     }
 
     // A failed producer or fault leaves the other waiting for events that never come: stop both.
@@ -202,7 +218,7 @@ public sealed class ChaosRun(ChaosOptions options)
     }
 
     private ChaosFigures Figures(Ledger ledger, FaultInjector faults, PoisonWriter poison, List<SseWatcher> watchers, Losses losses, long duplicated,
-        IReadOnlyDictionary<string, double> throughput)
+        IReadOnlyDictionary<string, double> throughput, SoakEvidence? soak)
     {
         return new ChaosFigures
         {
@@ -234,6 +250,17 @@ public sealed class ChaosRun(ChaosOptions options)
             SseDrops = watchers.Sum(w => w.Drops),
             SseBreaks = watchers.SelectMany(w => w.Breaks).GroupBy(b => b.Key).ToDictionary(g => g.Key, g => g.Sum(b => b.Value)),
             IngestThroughput = throughput,
+            Soak = soak is null ? null : new SoakFigures
+            {
+                Minutes = options.Minutes,
+                Answers = soak.Hostile.Answers.OrderBy(a => a.Key.Kind, StringComparer.Ordinal).ThenBy(a => a.Key.Answer, StringComparer.Ordinal)
+                    .Select(a => new HostileAnswer(a.Key.Kind, a.Key.Answer, a.Value)).ToList(),
+                SseFloodMostHeld = soak.Hostile.MostHeld,
+                SseConnectionsPerClient = soak.ConnectionsPerClient,
+                ServerErrors = soak.ServerErrors,
+                Memory = soak.Trends,
+                MemorySamples = soak.Memory,
+            },
             Replay = "make chaos CHAOS_ARGS=\"" + options.ReplayArguments() + "\"",
         };
     }

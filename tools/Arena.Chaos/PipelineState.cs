@@ -56,6 +56,10 @@ public static class PipelineState
         return letters;
     }
 
+    /// <summary>Dead letters the DLQ dropped, oldest first, once it held its cap.</summary>
+    public static async Task<long> ReadDeadLettersDroppedAsync(IDatabase db) =>
+        (long?)await db.StringGetAsync(DeadLetters.DroppedOf(0)) ?? 0;
+
     /// <summary>The event_id field of every entry still on the stream.</summary>
     public static async Task<List<string>> ReadStreamEventIdsAsync(IDatabase db)
     {

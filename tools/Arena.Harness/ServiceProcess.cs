@@ -155,9 +155,15 @@ public sealed class ServiceProcess : IAsyncDisposable
     }
 
     /// <summary>The most memory the process has held resident so far (VmHWM).</summary>
-    public long PeakRssBytes()
+    public long PeakRssBytes() => StatusBytes("VmHWM:");
+
+    /// <summary>The memory the process holds resident now (VmRSS).</summary>
+    public long RssBytes() => StatusBytes("VmRSS:");
+
+    /// <summary>A size field of <c>/proc/&lt;pid&gt;/status</c>, which the kernel gives in KiB.</summary>
+    private long StatusBytes(string field)
     {
-        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith(field, StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 

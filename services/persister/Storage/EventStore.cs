@@ -33,9 +33,9 @@ public sealed class EventStore(DuckDbFile file, RunSummaries runs) : IDisposable
 
     public string Path => file.Path;
 
-    public static EventStore Open(string dataDir)
+    public static EventStore Open(string dataDir, DuckDbOptions? options = null)
     {
-        var file = DuckDbFile.Open(dataDir, FileName, Schema, "persister");
+        var file = DuckDbFile.Open(dataDir, FileName, Schema, "persister", options);
         return new EventStore(file, RunSummaries.Load(file.Writer));
     }
 

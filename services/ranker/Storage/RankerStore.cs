@@ -43,7 +43,7 @@ public sealed class RankerStore(DuckDbFile file) : IDisposable
 
     public string Path => file.Path;
 
-    public static RankerStore Open(string dataDir) => new(DuckDbFile.Open(dataDir, FileName, Schema, "ranker"));
+    public static RankerStore Open(string dataDir, DuckDbOptions options) => new(DuckDbFile.Open(dataDir, FileName, Schema, "ranker", options));
 
     /// <summary>Writes one batch's facts; returns how many new game results it added.</summary>
     public int Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)

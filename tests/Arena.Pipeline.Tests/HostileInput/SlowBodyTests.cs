@@ -6,6 +6,8 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
 using Arena.Pipeline.Tests.Infrastructure;
+using SlowBody = Arena.Harness.SlowBody;
+using SlowBodyOutcome = Arena.Harness.SlowBodyOutcome;
 
 namespace Arena.Pipeline.Tests.HostileInput;
 

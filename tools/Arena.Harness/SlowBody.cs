@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Arena.Pipeline.Tests.HostileInput;
+namespace Arena.Harness;
 
 /// <param name="Status">The status the server answered, or null when it closed the connection without one.</param>
 /// <param name="Cut">Whether the server ended the request before the client gave up.</param>
@@ -14,8 +14,9 @@ public sealed record SlowBodyOutcome(int? Status, bool Cut, TimeSpan After);
 /// <summary>
 /// A client that sends a request's headers at once and then its body a byte at a time, far
 /// below any sane data rate: a slow-loris attacker, or a producer whose link has stalled.
+/// The hostile-input tests and the soak both send it.
 /// </summary>
-internal static class SlowBody
+public static class SlowBody
 {
     /// <param name="headersSent">Called once the headers are on the wire.</param>
     public static async Task<SlowBodyOutcome> SendAsync(int port, string head, byte[] body, TimeSpan byteInterval, TimeSpan giveUp, Action? headersSent = null)

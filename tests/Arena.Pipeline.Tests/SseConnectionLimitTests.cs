@@ -81,11 +81,7 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
         var held = await HoldAsync(http, "/v1/runs/run-a/stream?from=live", PerClient);
 
         var (refusal, _) = await FirstLineAsync(http, "/v1/runs/run-a/stream?from=live");
-        using var fromElsewhere = new HttpClient(new SocketsHttpHandler { ConnectCallback = FromAddress(IPAddress.Parse("127.0.0.2")) })
-        {
-            BaseAddress = gateway.BaseAddress,
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        using var fromElsewhere = Arena.Harness.FromAddress.Client(IPAddress.Parse("127.0.0.2"), gateway.BaseAddress);
         var other = new TimedClient(fromElsewhere, "run-a", "from=live", total: 5);
         await other.ConnectedAsync();
         await other.LatenciesAsync(Ingest.Http, first: 1, count: 5);
@@ -268,22 +264,6 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
         public async Task<List<long>> SeqsAsync() =>
             [.. (await _reading).Select(e => System.Text.Json.JsonDocument.Parse(e.Data).RootElement.GetProperty("seq").GetInt64())];
     }
-
-    private static Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>> FromAddress(IPAddress local) => async (context, cancel) =>
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.Bind(new IPEndPoint(local, 0));
-            await socket.ConnectAsync(context.DnsEndPoint, cancel);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    };
 
     private static long RefusedCount(string metrics, string reason) =>
         RefusedLine().Matches(metrics).Where(m => m.Groups[1].Value == reason).Sum(m => long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));

@@ -92,11 +92,7 @@ public sealed class HostileClients(ChaosOptions options, ChaosPipeline pipeline,
     /// <summary>Rounds of the per-client limit plus more connections at once, all held until every one is answered.</summary>
     private async Task FloodAsync(Func<bool> producing)
     {
-        using var http = new HttpClient(new SocketsHttpHandler { ConnectCallback = ConnectFromFloodAddressAsync })
-        {
-            BaseAddress = pipeline[Services.Gateway].Url,
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
+        using var http = FromAddress.Client(FloodAddress, pipeline[Services.Gateway].Url);
         var path = string.Create(CultureInfo.InvariantCulture, $"v1/runs/chaos-{options.Seed}-flood/stream?from=live");
         while (producing())
         {
@@ -153,22 +149,6 @@ public sealed class HostileClients(ChaosOptions options, ChaosPipeline pipeline,
         }
         Record(SseFlood, text.Contains("over the limit", StringComparison.Ordinal) ? "refused" : "ended without a refusal");
         return null;
-    }
-
-    private static async ValueTask<Stream> ConnectFromFloodAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            socket.Bind(new IPEndPoint(FloodAddress, 0));
-            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     /// <summary>Every couple of seconds: an oversized event, a large valid one through the ledger, and the three forgeries.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Arena.Contracts;
 using Arena.Messaging;
 using Arena.Persister.Storage;
@@ -15,8 +16,13 @@ public static class PersisterExtensions
         builder.Services.AddValidatedOptions<PersisterOptions>(PersisterOptions.Section);
         builder.Services.AddSingleton<PersisterMetrics>();
         builder.Services.AddValidatedOptions<DuckDbOptions>(PersisterOptions.Section);
-        builder.Services.AddSingleton(sp => EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
-            sp.GetRequiredService<IOptions<DuckDbOptions>>().Value));
+        builder.Services.AddSingleton(sp =>
+        {
+            var store = EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
+                sp.GetRequiredService<IOptions<DuckDbOptions>>().Value);
+            store.File.ReportMemory(sp.GetRequiredService<IMeterFactory>(), PersisterMetrics.MeterName);
+            return store;
+        });
         builder.Services.AddSingleton<EventQueries>();
         builder.Services.AddSingleton<HistoryReads>();
         builder.Services.AddSingleton<RunEventChunks>();

@@ -42,8 +42,17 @@ public sealed class LeaderboardService(
 
     public LeaderboardSnapshot? Current { get; private set; }
 
+    private int _refit;
+
     /// <summary>New games were stored: refit after the debounce.</summary>
-    public void GamesChanged() => _changed.Set();
+    public void GamesChanged()
+    {
+        Volatile.Write(ref _refit, 1);
+        _changed.Set();
+    }
+
+    /// <summary>Only calls, actions or seats were stored: refresh the statistics after the debounce, without a refit or an announcement.</summary>
+    public void StatsChanged() => _changed.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -63,8 +72,15 @@ public sealed class LeaderboardService(
                 await Task.Delay(_options.RecomputeDebounce, time, stoppingToken);
                 // Signals that arrived during the debounce are covered by this fit.
                 _changed.Reset();
-                pending = false;
-                await RecomputeAsync();
+                if (Interlocked.Exchange(ref _refit, 0) == 1 || pending || Current is null)
+                {
+                    pending = false;
+                    await RecomputeAsync();
+                }
+                else
+                {
+                    RefreshStats();
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -87,24 +103,11 @@ public sealed class LeaderboardService(
         var ratings = Leaderboard.Compute(games, _options.BootstrapRounds, (ulong)_options.BootstrapSeed);
         var stats = store.Stats();
         var distinct = games.DistinctBy(g => (g.RunId, g.EventId)).ToList();
+        var records = Records(distinct);
         var entries = ratings
             .Select(r =>
             {
-                int played = 0, wins = 0, losses = 0, draws = 0;
-                foreach (var game in distinct)
-                {
-                    var mine = game.Placements.Where(p => p.Model == r.Model).ToList();
-                    if (mine.Count == 0)
-                    {
-                        continue;
-                    }
-                    played++;
-                    var best = mine.Min(p => p.Rank);
-                    var firsts = game.Placements.Count(p => p.Rank == 1);
-                    if (best == 1 && firsts == 1) wins++;
-                    else if (best == 1) draws++;
-                    else losses++;
-                }
+                var (played, wins, losses, draws) = records[r.Model];
                 return new LeaderboardEntry(r, played, wins, losses, draws, stats.GetValueOrDefault(r.Model, new ModelStats(null, 0, null)));
             })
             .OrderBy(e => e.Rating.Rank).ThenByDescending(e => e.Rating.Rating).ThenBy(e => e.Rating.Model, StringComparer.Ordinal)
@@ -116,6 +119,63 @@ public sealed class LeaderboardService(
         _recomputes.Add(1);
         logger.LogInformation("Leaderboard fitted: {Games} games, {Models} models in {Elapsed} ms", snapshot.Games, entries.Count, (int)elapsed.TotalMilliseconds);
         await AnnounceAsync(snapshot);
+    }
+
+    /// <summary>
+    /// Each model's games, wins, losses and draws: a game counts once for every model in it, by
+    /// the model's best rank — a win when that is first place alone, a draw when first place is
+    /// shared, else a loss.
+    /// </summary>
+    private static Dictionary<string, (int Played, int Wins, int Losses, int Draws)> Records(List<Game> games)
+    {
+        var records = new Dictionary<string, (int Played, int Wins, int Losses, int Draws)>(StringComparer.Ordinal);
+        foreach (var game in games)
+        {
+            var placements = game.Placements;
+            var firsts = 0;
+            foreach (var p in placements)
+            {
+                firsts += p.Rank == 1 ? 1 : 0;
+            }
+            for (var i = 0; i < placements.Count; i++)
+            {
+                var model = placements[i].Model;
+                var best = placements[i].Rank;
+                var seen = false;
+                for (var j = 0; j < placements.Count; j++)
+                {
+                    if (j != i && placements[j].Model == model)
+                    {
+                        seen |= j < i;
+                        best = Math.Min(best, placements[j].Rank);
+                    }
+                }
+                if (seen)
+                {
+                    continue;
+                }
+                var (played, wins, losses, draws) = records.GetValueOrDefault(model);
+                records[model] = best != 1 ? (played + 1, wins, losses + 1, draws)
+                    : firsts == 1 ? (played + 1, wins + 1, losses, draws)
+                    : (played + 1, wins, losses, draws + 1);
+            }
+        }
+        return records;
+    }
+
+    /// <summary>The current leaderboard with each model's statistics read again; ratings and ranks unchanged.</summary>
+    private void RefreshStats()
+    {
+        if (Current is not { } current)
+        {
+            return;
+        }
+        var stats = store.Stats();
+        Current = current with
+        {
+            UpdatedAt = time.GetUtcNow(),
+            Models = [.. current.Models.Select(e => e with { Stats = stats.GetValueOrDefault(e.Rating.Model, new ModelStats(null, 0, null)) })],
+        };
     }
 
     private Task AnnounceAsync(LeaderboardSnapshot snapshot) =>

@@ -36,9 +36,14 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
             outcomes[i] = problem is null ? MessageOutcome.Ack : MessageOutcome.DeadLetter(problem);
         }
 
-        if (store.Write(placements, players, calls, actions) > 0)
+        var stored = store.Write(placements, players, calls, actions);
+        if (stored.GameResults > 0)
         {
             leaderboard.GamesChanged();
+        }
+        else if (stored.Facts > 0)
+        {
+            leaderboard.StatsChanged();
         }
         return ValueTask.FromResult<IReadOnlyList<MessageOutcome>>(outcomes);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Arena.Messaging;
 using Arena.Ranker.Storage;
 using Arena.ServiceDefaults;
@@ -12,8 +13,13 @@ public static class RankerExtensions
     {
         builder.Services.AddValidatedOptions<RankerOptions>(RankerOptions.Section);
         builder.Services.AddValidatedOptions<DuckDbOptions>(RankerOptions.Section);
-        builder.Services.AddSingleton(sp => RankerStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
-            sp.GetRequiredService<IOptions<DuckDbOptions>>().Value));
+        builder.Services.AddSingleton(sp =>
+        {
+            var store = RankerStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
+                sp.GetRequiredService<IOptions<DuckDbOptions>>().Value);
+            store.File.ReportMemory(sp.GetRequiredService<IMeterFactory>(), ArenaTelemetry.MeterPrefix + "Ranker");
+            return store;
+        });
         builder.Services.AddSingleton<LeaderboardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardService>());
         builder.Services.AddStreamConsumer<RankHandler>(RankerOptions.Section, RankerOptions.Group,

@@ -1,4 +1,5 @@
 using System.Data;
+using System.Diagnostics.Metrics;
 using Arena.ServiceDefaults;
 using DuckDB.NET.Data;
 
@@ -51,6 +52,35 @@ public sealed class DuckDbFile : IDisposable
         var connection = new DuckDBConnection(_connectionString);
         connection.Open();
         return connection;
+    }
+
+    /// <summary>
+    /// Exports DuckDB's own account of the memory it holds, by tag (<c>BASE_TABLE</c>,
+    /// <c>ART_INDEX</c>, ...), as <c>arena_duckdb_memory_bytes{tag}</c> on the service's meter.
+    /// </summary>
+    public void ReportMemory(IMeterFactory meters, string meterName) =>
+        meters.Create(meterName).CreateObservableGauge("arena.duckdb.memory", MemoryByTag, "By",
+            "Memory DuckDB holds for this service's file, by DuckDB's tag");
+
+    private List<Measurement<long>> MemoryByTag()
+    {
+        var measurements = new List<Measurement<long>>();
+        try
+        {
+            using var connection = OpenReader();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT tag, memory_usage_bytes FROM duckdb_memory() WHERE memory_usage_bytes > 0";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                measurements.Add(new Measurement<long>(reader.GetInt64(1), new KeyValuePair<string, object?>("tag", reader.GetString(0))));
+            }
+        }
+        catch (DuckDBException)
+        {
+            // Closed while the service stops: nothing to report.
+        }
+        return measurements;
     }
 
     public static int Execute(DuckDBConnection connection, string sql)

@@ -123,6 +123,98 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
     }
 
     [Fact]
+    public async Task Model_statistics_after_kill_9_restarts_equal_those_of_the_events_posted()
+    {
+        var random = new Random(23);
+        var models = new[] { "gpt-5", "claude-opus-4", "gemini-2.5-pro" };
+        var calls = new Dictionary<string, (int Calls, double LatencyMs, long Tokens)>();
+        var seats = new Dictionary<(string Run, string Player), string>();
+        var moves = new Dictionary<(string Run, string Player), (int Actions, int Invalid)>();
+        string Envelope(string run, int seq, string type, string payload) => string.Create(CultureInfo.InvariantCulture,
+            $"{{\"event_id\":\"{run}:{seq}\",\"run_id\":\"{run}\",\"seq\":{seq},\"type\":\"{type}\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00Z\",\"payload\":{payload}}}");
+        List<string> Game(int number)
+        {
+            var run = $"stats-{number:D3}";
+            var players = models.OrderBy(_ => random.Next()).Take(2).ToArray();
+            var events = new List<string>();
+            var seq = 0;
+            foreach (var turn in Enumerable.Range(1, random.Next(1, 6)))
+            {
+                for (var p = 0; p < players.Length; p++)
+                {
+                    var (prompt, completion, latency) = (random.Next(10, 900), random.Next(1, 300), Math.Round(random.NextDouble() * 3000, 3));
+                    var c = calls.GetValueOrDefault(players[p]);
+                    calls[players[p]] = (c.Calls + 1, c.LatencyMs + latency, c.Tokens + prompt + completion);
+                    events.Add(Envelope(run, ++seq, "llm_response", string.Create(CultureInfo.InvariantCulture,
+                        $"{{\"turn\":{turn},\"player_id\":\"p{p}\",\"model\":\"{players[p]}\",\"prompt_tokens\":{prompt},\"completion_tokens\":{completion},\"latency_ms\":{latency}}}")));
+                    var valid = random.Next(5) > 0;
+                    var m = moves.GetValueOrDefault((run, $"p{p}"));
+                    moves[(run, $"p{p}")] = (m.Actions + 1, m.Invalid + (valid ? 0 : 1));
+                    events.Add(Envelope(run, ++seq, "action", $"{{\"turn\":{turn},\"player_id\":\"p{p}\",\"action\":\"e4\",\"valid\":{(valid ? "true" : "false")}}}"));
+                }
+            }
+            for (var p = 0; p < players.Length; p++)
+            {
+                seats[(run, $"p{p}")] = players[p];
+            }
+            // Every fifth game's seats arrive after its moves: the moves still count for the models that took the seats.
+            var start = Envelope(run, 0, "game_start", $"{{\"game\":\"chess\",\"players\":[{{\"player_id\":\"p0\",\"model\":\"{players[0]}\"}},{{\"player_id\":\"p1\",\"model\":\"{players[1]}\"}}]}}");
+            events.Insert(number % 5 == 0 ? events.Count : 0, start);
+            events.Add(Events.GameEnd(run, (players[0], 1), (players[1], 2)));
+            return events;
+        }
+
+        var games = 0;
+        for (var crash = 0; crash < 2; crash++)
+        {
+            await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "7" }).WaitReadyAsync();
+            var batch = Enumerable.Range(games, 30).SelectMany(Game).ToList();
+            var read = (await Client.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0))).SingleOrDefault(g => g.Name == "ranker").EntriesRead ?? 0;
+            var posting = Task.Run(async () =>
+            {
+                foreach (var chunk in batch.Chunk(25))
+                {
+                    await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(chunk)));
+                }
+            });
+            await Wait.UntilAsync(async () => (await Client.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0)))
+                .Any(g => g.Name == "ranker" && g.EntriesRead > read + batch.Count / 2), "the ranker to make progress");
+            await ranker.KillAsync();
+            await posting;
+            games += 30;
+        }
+
+        async Task StatsAsExpectedAsync(ServiceProcess ranker, string what)
+        {
+            // A new game makes the ranker fit, with whatever its statistics hold by then.
+            await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(Game(games++))));
+            var expected = models.ToDictionary(m => m, m =>
+            {
+                var played = moves.Where(x => seats[x.Key] == m).Select(x => x.Value).ToList();
+                return (Latency: calls[m].LatencyMs / calls[m].Calls, calls[m].Tokens, Invalid: (double)played.Sum(x => x.Invalid) / played.Sum(x => x.Actions));
+            });
+            var board = ByModel(await LeaderboardAsync(ranker, games));
+            Assert.Equal(models.Order(), board.Keys.Order());
+            foreach (var (model, (latency, tokens, invalid)) in expected)
+            {
+                Assert.True(tokens == board[model].GetProperty("tokens").GetInt64(), $"{what}: {model} tokens {board[model].GetProperty("tokens")}, posted {tokens}");
+                Assert.Equal(latency, board[model].GetProperty("avg_latency_ms").GetDouble(), 1e-9);
+                Assert.Equal(invalid, board[model].GetProperty("invalid_action_rate").GetDouble(), 1e-9);
+            }
+        }
+
+        await using (var survivor = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync())
+        {
+            await StatsAsExpectedAsync(survivor, "after the kills");
+            // Every event delivered once more, as `arena replay --group ranker` does: nothing may count twice.
+            await Client.GetDatabase().ExecuteAsync("XGROUP", "SETID", StreamKeys.Events(0).ToString(), "ranker", "0");
+            await StatsAsExpectedAsync(survivor, "after every event was delivered again");
+        }
+        await using var restarted = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await StatsAsExpectedAsync(restarted, "from the file alone");
+    }
+
+    [Fact]
     public async Task Game_end_the_ranker_cannot_interpret_is_dead_lettered_and_the_rest_counted()
     {
         var db = Client.GetDatabase();

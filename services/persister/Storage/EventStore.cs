@@ -33,6 +33,8 @@ public sealed class EventStore(DuckDbFile file, RunSummaries runs) : IDisposable
 
     public string Path => file.Path;
 
+    public DuckDbFile File => file;
+
     public static EventStore Open(string dataDir, DuckDbOptions? options = null)
     {
         var file = DuckDbFile.Open(dataDir, FileName, Schema, "persister", options);

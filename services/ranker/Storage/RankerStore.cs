@@ -12,13 +12,20 @@ public sealed record LlmCallRow(int Partition, StreamId Id, string RunId, string
 
 public sealed record ActionRow(int Partition, StreamId Id, string RunId, string PlayerId, bool Valid);
 
+/// <summary>What one write stored that was not stored before: game result rows, and rows of the other tables.</summary>
+public readonly record struct Stored(int GameResults, int Facts);
+
 public sealed record ModelStats(double? AvgLatencyMs, long Tokens, double? InvalidActionRate);
 
 /// <summary>
 /// The ranker's own DuckDB file (never the persister's): game results and the facts behind
 /// per-model statistics, every table keyed on the stream ID so redeliveries change nothing.
+/// What a fit reads — every game and each model's sums — is also kept in memory, loaded from
+/// the tables once when the file opens and then added to with exactly the rows each write
+/// stores, so a fit reads no table: rereading them all for every fit made the ranker's work
+/// and its memory grow with its history.
 /// </summary>
-public sealed class RankerStore(DuckDbFile file) : IDisposable
+public sealed class RankerStore : IDisposable
 {
     public const string FileName = "ranker.duckdb";
 
@@ -41,86 +48,180 @@ public sealed class RankerStore(DuckDbFile file) : IDisposable
             PRIMARY KEY (stream_partition, stream_ms, stream_seq));
         """;
 
-    public string Path => file.Path;
+    private readonly DuckDbFile _file;
+    private readonly Lock _gate = new();
+    private readonly ModelSums _sums = new();
+    private readonly Dictionary<(string Model, int Rank), Placement> _placements = [];
+    /// <summary>Every game in stream-ID order; replaced, never changed, once a fit holds it.</summary>
+    private List<Game> _games = [];
+    /// <summary>Games stored since the last <see cref="Games"/>, merged into it there.</summary>
+    private readonly List<Game> _stored = [];
+
+    private RankerStore(DuckDbFile file)
+    {
+        _file = file;
+        Load();
+    }
+
+    public string Path => _file.Path;
+
+    public DuckDbFile File => _file;
 
     public static RankerStore Open(string dataDir, DuckDbOptions options) => new(DuckDbFile.Open(dataDir, FileName, Schema, "ranker", options));
 
-    /// <summary>Writes one batch's facts; returns how many new game results it added.</summary>
-    public int Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)
+    /// <summary>Writes one batch's facts; returns how many rows were new.</summary>
+    public Stored Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)
     {
-        file.AppendIdempotent("players", players, static (r, p) => r
+        // Each table commits on its own; what it stored is added to memory only once it has.
+        IReadOnlyList<PlayerRow> newPlayers = [];
+        _file.AppendIdempotent("players", players, static (r, p) => r
             .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
-            .AppendValue(p.RunId).AppendValue(p.PlayerId).AppendValue(p.Model));
-        file.AppendIdempotent("llm_calls", calls, static (r, c) => r
+            .AppendValue(p.RunId).AppendValue(p.PlayerId).AppendValue(p.Model), rows => newPlayers = rows);
+        lock (_gate)
+        {
+            foreach (var p in newPlayers)
+            {
+                _sums.AddSeat(p.RunId, p.PlayerId, p.Model);
+            }
+        }
+
+        IReadOnlyList<LlmCallRow> newCalls = [];
+        _file.AppendIdempotent("llm_calls", calls, static (r, c) => r
             .AppendValue(c.Partition).AppendValue(c.Id.Milliseconds).AppendValue(c.Id.Sequence)
-            .AppendValue(c.RunId).AppendValue(c.PlayerId).AppendValue(c.Model).AppendValue(c.LatencyMs).AppendValue(c.Tokens));
-        file.AppendIdempotent("actions", actions, static (r, a) => r
+            .AppendValue(c.RunId).AppendValue(c.PlayerId).AppendValue(c.Model).AppendValue(c.LatencyMs).AppendValue(c.Tokens), rows => newCalls = rows);
+        lock (_gate)
+        {
+            foreach (var c in newCalls)
+            {
+                _sums.AddCalls(c.Model, 1, c.LatencyMs, c.Tokens);
+            }
+        }
+
+        IReadOnlyList<ActionRow> newActions = [];
+        _file.AppendIdempotent("actions", actions, static (r, a) => r
             .AppendValue(a.Partition).AppendValue(a.Id.Milliseconds).AppendValue(a.Id.Sequence)
-            .AppendValue(a.RunId).AppendValue(a.PlayerId).AppendValue(a.Valid));
-        return file.AppendIdempotent("game_results", placements, static (r, p) => r
+            .AppendValue(a.RunId).AppendValue(a.PlayerId).AppendValue(a.Valid), rows => newActions = rows);
+        lock (_gate)
+        {
+            foreach (var a in newActions)
+            {
+                _sums.AddActions(a.RunId, a.PlayerId, 1, a.Valid ? 0 : 1);
+            }
+        }
+
+        IReadOnlyList<PlacementRow> newPlacements = [];
+        var added = _file.AppendIdempotent("game_results", placements, static (r, p) => r
             .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
-            .AppendValue(p.RunId).AppendValue(p.EventId).AppendValue(p.PlayerId).AppendValue(p.Model).AppendValue(p.Rank));
+            .AppendValue(p.RunId).AppendValue(p.EventId).AppendValue(p.PlayerId).AppendValue(p.Model).AppendValue(p.Rank), rows => newPlacements = rows);
+        lock (_gate)
+        {
+            // A game's placements are the rows of one game_end, in seat order.
+            foreach (var game in newPlacements.GroupBy(p => (p.Partition, p.Id)))
+            {
+                var first = game.First();
+                _stored.Add(new Game(first.RunId, first.EventId, (first.Partition, first.Id.Milliseconds, first.Id.Sequence),
+                    [.. game.OrderBy(p => p.Index).Select(p => PlacementOf(p.Model, p.Rank))]));
+            }
+        }
+        return new Stored(added, newPlayers.Count + newCalls.Count + newActions.Count);
     }
 
-    public List<Game> Games()
+    /// <summary>Every stored game, in stream-ID order; the list is the caller's to read and never changes.</summary>
+    public IReadOnlyList<Game> Games()
     {
-        using var connection = file.OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT stream_partition, stream_ms, stream_seq, run_id, event_id, model, rank
-            FROM game_results ORDER BY stream_partition, stream_ms, stream_seq, idx
-            """;
-        using var reader = command.ExecuteReader();
-        var games = new List<Game>();
+        lock (_gate)
+        {
+            if (_stored.Count > 0)
+            {
+                _stored.Sort(static (a, b) => a.StreamOrder.CompareTo(b.StreamOrder));
+                _games = Merge(_games, _stored);
+                _stored.Clear();
+            }
+            return _games;
+        }
+    }
+
+    /// <summary>Each model's average LLM latency, tokens and invalid-action share.</summary>
+    public Dictionary<string, ModelStats> Stats()
+    {
+        lock (_gate)
+        {
+            return _sums.Stats();
+        }
+    }
+
+    private static List<Game> Merge(List<Game> games, List<Game> stored)
+    {
+        var merged = new List<Game>(games.Count + stored.Count);
+        int i = 0, j = 0;
+        while (i < games.Count && j < stored.Count)
+        {
+            merged.Add(games[i].StreamOrder.CompareTo(stored[j].StreamOrder) <= 0 ? games[i++] : stored[j++]);
+        }
+        merged.AddRange(games.Skip(i));
+        merged.AddRange(stored.Skip(j));
+        return merged;
+    }
+
+    /// <summary>Placements are values: one instance per (model, rank) serves every game.</summary>
+    private Placement PlacementOf(string model, int rank)
+    {
+        if (!_placements.TryGetValue((model, rank), out var placement))
+        {
+            placement = new Placement(model, rank);
+            _placements[(model, rank)] = placement;
+        }
+        return placement;
+    }
+
+    private void Load()
+    {
+        using var connection = _file.OpenReader();
+        Read(connection, "SELECT run_id, player_id, model FROM players GROUP BY ALL",
+            r => _sums.AddSeat(r.GetString(0), r.GetString(1), r.GetString(2)));
+        Read(connection, "SELECT model, count(*), sum(latency_ms), sum(tokens)::BIGINT FROM llm_calls GROUP BY model",
+            r => _sums.AddCalls(r.GetString(0), r.GetInt64(1), r.GetDouble(2), r.GetInt64(3)));
+        Read(connection, "SELECT run_id, player_id, count(*), count(*) FILTER (WHERE NOT valid) FROM actions GROUP BY ALL",
+            r => _sums.AddActions(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3)));
+
         (int, long, long)? key = null;
         List<Placement> placements = [];
         string runId = "", eventId = "";
-        while (reader.Read())
+        Read(connection, """
+            SELECT stream_partition, stream_ms, stream_seq, run_id, event_id, model, rank
+            FROM game_results ORDER BY stream_partition, stream_ms, stream_seq, idx
+            """, reader =>
         {
             var current = (reader.GetInt32(0), reader.GetInt64(1), reader.GetInt64(2));
             if (key != current)
             {
                 if (key is { } done)
                 {
-                    games.Add(new Game(runId, eventId, done, placements));
+                    _games.Add(new Game(runId, eventId, done, placements));
                 }
                 key = current;
                 placements = [];
                 runId = reader.GetString(3);
                 eventId = reader.GetString(4);
             }
-            placements.Add(new Placement(reader.GetString(5), reader.GetInt32(6)));
-        }
+            placements.Add(PlacementOf(reader.GetString(5), reader.GetInt32(6)));
+        });
         if (key is { } last)
         {
-            games.Add(new Game(runId, eventId, last, placements));
+            _games.Add(new Game(runId, eventId, last, placements));
         }
-        return games;
     }
 
-    public Dictionary<string, ModelStats> Stats()
+    private static void Read(DuckDB.NET.Data.DuckDBConnection connection, string sql, Action<System.Data.Common.DbDataReader> row)
     {
-        using var connection = file.OpenReader();
         using var command = connection.CreateCommand();
-        command.CommandText = """
-            WITH calls AS (SELECT model, avg(latency_ms) AS latency, sum(tokens)::BIGINT AS tokens FROM llm_calls GROUP BY model),
-                 seats AS (SELECT DISTINCT run_id, player_id, model FROM players),
-                 moves AS (SELECT s.model, avg(CASE WHEN a.valid THEN 0.0 ELSE 1.0 END) AS invalid
-                           FROM actions a JOIN seats s USING (run_id, player_id) GROUP BY s.model)
-            SELECT coalesce(c.model, m.model), c.latency, coalesce(c.tokens, 0), m.invalid
-            FROM calls c FULL OUTER JOIN moves m ON c.model = m.model
-            """;
+        command.CommandText = sql;
         using var reader = command.ExecuteReader();
-        var stats = new Dictionary<string, ModelStats>(StringComparer.Ordinal);
         while (reader.Read())
         {
-            stats[reader.GetString(0)] = new ModelStats(
-                reader.IsDBNull(1) ? null : reader.GetDouble(1),
-                reader.IsDBNull(2) ? 0 : reader.GetInt64(2),
-                reader.IsDBNull(3) ? null : reader.GetDouble(3));
+            row(reader);
         }
-        return stats;
     }
 
-    public void Dispose() => file.Dispose();
+    public void Dispose() => _file.Dispose();
 }

@@ -8,7 +8,7 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests;
 
 /// <summary>
-/// The consumer runtime against real Redis: one test per guarantee of DESIGN.md (3–6), each
+/// The consumer runtime against real Redis: one test per guarantee of docs/architecture.md (3–6), each
 /// failing if its guarantee breaks.
 /// </summary>
 public sealed class ConsumerConformanceTests(ITestOutputHelper output) : PipelineTest(output)

@@ -3,7 +3,7 @@ using static Arena.Ranker.Tests.Games;
 
 namespace Arena.Ranker.Tests;
 
-/// <summary>The fitting code is pure: the vectors of DESIGN.md and the invariants a leaderboard must keep.</summary>
+/// <summary>The fitting code is pure: the design vectors of docs/api.md (The leaderboard) and the invariants a leaderboard must keep.</summary>
 public sealed class RatingTests
 {
     private static Dictionary<string, ModelRating> Fit(IEnumerable<Game> games, int rounds = 100) =>

@@ -6,7 +6,7 @@ using CsCheck;
 namespace Arena.Contracts.Tests.Generated;
 
 /// <summary>
-/// Generated events: a valid event built from a v1 payload shape of DESIGN.md, then left
+/// Generated events: a valid event built from a v1 payload shape of schemas/v1, then left
 /// valid (unknown extra fields, every timestamp form RFC 3339 allows, text of astral
 /// characters, an unknown type or a newer schema version), or with exactly one rule broken.
 /// Each case knows its verdict.

@@ -3,7 +3,7 @@ using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests.Deployment;
 
-/// <summary>A service as built here: its folder, project, assembly and the port of DESIGN.md.</summary>
+/// <summary>A service as built here: its folder, project, assembly and the port of docs/configuration.md.</summary>
 internal sealed record DeployedService(string Name, string Assembly, int Port, bool KeepsData)
 {
     public static readonly DeployedService[] All =

@@ -145,7 +145,7 @@ public sealed class ResumeHostileInputTests(ITestOutputHelper output) : Pipeline
         Fuzz.AssertNoUnhandledException(service);
     }
 
-    // ---- What the README documents, stated independently of the services' code ----
+    // ---- What docs/api.md and schemas/ document, stated independently of the services' code ----
 
     private static bool IsRunId(string id) =>
         id.Length is >= 1 and <= 128 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or ':' or '-');

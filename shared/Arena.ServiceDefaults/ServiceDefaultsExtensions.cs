@@ -31,8 +31,20 @@ public static class ServiceDefaultsExtensions
     /// A web application builder whose content root is the service's own folder, so its
     /// appsettings.json applies whatever directory it is started from.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args) =>
-        WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+    /// <remarks>
+    /// With the <c>settings</c> command (<see cref="SettingsList"/>) the service is built as
+    /// usual and <see cref="RunServiceAsync"/> prints its settings instead of running.
+    /// </remarks>
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var listSettings = SettingsList.IsRequested(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = listSettings ? args[1..] : args, ContentRootPath = AppContext.BaseDirectory });
+        if (listSettings)
+        {
+            builder.Services.AddSingleton<SettingsList.Requested>();
+        }
+        return builder;
+    }
 
     /// <summary>
     /// Binds and validates <see cref="ArenaOptions"/>, registers the one Redis multiplexer,
@@ -141,6 +153,14 @@ public static class ServiceDefaultsExtensions
     /// <summary>Runs the service; a configuration error ends it with one clear line and exit code 2.</summary>
     public static async Task<int> RunServiceAsync(this WebApplication app)
     {
+        if (app.Services.GetService<SettingsList.Requested>() is not null)
+        {
+            foreach (var line in SettingsList.Lines(app.Services.GetServices<BoundSection>()))
+            {
+                Console.WriteLine(line);
+            }
+            return 0;
+        }
         try
         {
             await app.RunAsync();

@@ -55,7 +55,7 @@ public sealed class SettingsCheck(IConfiguration configuration, IEnumerable<Boun
         return path.Length == 1 || (!IsLeaf(property.PropertyType) && Reads(property.PropertyType, path[1..]));
     }
 
-    private static bool IsLeaf(Type type) =>
+    internal static bool IsLeaf(Type type) =>
         type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type == typeof(TimeSpan)
         || type == typeof(Uri) || Nullable.GetUnderlyingType(type) is not null;
 }

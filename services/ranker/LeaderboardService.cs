@@ -38,7 +38,7 @@ public sealed class LeaderboardService(
         .CreateCounter<long>("arena.ranker.recomputes", "{fit}", "Leaderboard fits");
 
     public string Method => string.Create(CultureInfo.InvariantCulture,
-        $"Bradley-Terry MLE on the Elo scale (400, base 10, mean 1000); 95% bootstrap intervals over games, {_options.BootstrapRounds} rounds, seed {_options.BootstrapSeed}; rank = 1 + models whose ci_low is above this ci_high; elo_online: k = 4 in stream order");
+        $"Bradley-Terry MLE on the Elo scale ({BradleyTerry.Scale}, base 10, mean {BradleyTerry.Mean}); 95% bootstrap intervals over games, {_options.BootstrapRounds} rounds, seed {_options.BootstrapSeed}; rank = 1 + models whose ci_low is above this ci_high; elo_online: k = {Leaderboard.OnlineK} in stream order");
 
     public LeaderboardSnapshot? Current { get; private set; }
 

@@ -86,9 +86,11 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
                         payload.GetProperty("latency_ms").GetDouble(),
                         payload.GetProperty("prompt_tokens").GetInt64() + payload.GetProperty("completion_tokens").GetInt64()));
                     return null;
-                default:
+                case EventTypes.Action:
                     actions.Add(new ActionRow(p, id, header.RunId, payload.GetProperty("player_id").GetString()!, payload.GetProperty("valid").GetBoolean()));
                     return null;
+                default:
+                    throw new InvalidOperationException($"{header.Type} is not a type the ranker interprets");
             }
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)

@@ -27,15 +27,18 @@ public sealed class TrimOptions
     /// <summary>
     /// Groups whose commits bound trimming, comma-separated. The first (the persister) must
     /// exist for anything to be trimmed; the others bound it while they exist, so a lagging
-    /// ranker loses nothing to trimming (only the hard cap can cut it short).
+    /// ranker loses nothing to trimming (only the hard cap can cut it short). <c>*</c> stands
+    /// for every other group on the stream, so a consumer added later is bounded too without
+    /// being named here.
     /// </summary>
-    [Required, RegularExpression("^[a-z][a-z0-9_-]{0,63}(,[a-z][a-z0-9_-]{0,63})*$")]
-    public string BoundGroups { get; set; } = "persister,ranker";
+    [Required, RegularExpression("^[a-z][a-z0-9_-]{0,63}(,([a-z][a-z0-9_-]{0,63}|\\*))*$",
+        ErrorMessage = "BoundGroups must be group names separated by commas, the first a name, the others names or * (every other group).")]
+    public string BoundGroups { get; set; } = "persister,*";
 }
 
 /// <summary>
 /// Trims each partition's stream (XTRIM MINID) only below what the persister (and every other
-/// bounding group that exists, the ranker by default) has committed — everything before its
+/// bounding group that exists, every other group by default) has committed — everything before its
 /// oldest pending entry, or up to its last delivered entry when nothing is pending — while
 /// keeping the retention window. It also reports what the ingest hard caps
 /// removed before a group committed it: one <c>stream_overflow</c> event per group and range on
@@ -59,7 +62,7 @@ public sealed class StreamTrimmer(
         end
         local boundary, found = nil, false
         for name, fields in pairs(groups_of(KEYS[1])) do
-          if bounding[name] then
+          if bounding[name] or bounding['*'] then
             if name == required then found = true end
             -- Committed: everything before the oldest pending entry, or up to the last delivered one.
             local committed

@@ -2,6 +2,7 @@ using System.Data;
 using System.Diagnostics.Metrics;
 using Arena.ServiceDefaults;
 using DuckDB.NET.Data;
+using DuckDB.NET.Native;
 
 namespace Arena.Storage;
 
@@ -140,13 +141,15 @@ public sealed class DuckDbFile : IDisposable
 
     /// <summary>
     /// The rows of <paramref name="staging"/> whose primary key <paramref name="table"/> does not
-    /// hold: an anti-join on the key, read back by staging row id, which for a table filled by
-    /// one appender is the row's position in <paramref name="rows"/>.
+    /// hold: an anti-join on the key, read back by staging row id. A table filled by one
+    /// appender numbers its rows in order, from a base that is far from 0 while the rows are
+    /// the transaction's own (2^55 and up): a row's position in <paramref name="rows"/> is its
+    /// row id less the smallest.
     /// </summary>
     private List<T> NotYetStored<T>(string table, string staging, IReadOnlyList<T> rows)
     {
         using var command = Writer.CreateCommand();
-        command.CommandText = $"SELECT s.rowid FROM {staging} s ANTI JOIN {table} t USING ({string.Join(", ", PrimaryKey(table))}) ORDER BY s.rowid";
+        command.CommandText = $"SELECT s.rowid - (SELECT min(rowid) FROM {staging}) FROM {staging} s ANTI JOIN {table} t USING ({string.Join(", ", PrimaryKey(table))}) ORDER BY s.rowid";
         using var reader = command.ExecuteReader();
         var fresh = new List<T>();
         while (reader.Read())
@@ -185,18 +188,16 @@ public sealed class DuckDbFile : IDisposable
     }
 
     /// <summary>
-    /// Failures of the disk or the machine, worth waiting out; a constraint or conversion
-    /// error is not, and must reach the dead-letter path instead of blocking the group.
+    /// Failures of the disk or the machine (DuckDB's I/O and out-of-memory errors), worth
+    /// waiting out; a constraint, conversion or any other error is not, and must reach the
+    /// dead-letter path instead of blocking the group. Classified by DuckDB's error type,
+    /// never by the message, which quotes table names and values.
     /// </summary>
     public static bool IsTransient(Exception e) =>
-        e is IOException
-        || (e is DuckDBException d && (d.Message.Contains("IO Error", StringComparison.OrdinalIgnoreCase)
-            || d.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase)
-            || d.Message.Contains("lock", StringComparison.OrdinalIgnoreCase)));
+        e is IOException || e is DuckDBException { ErrorType: DuckDBErrorType.Io or DuckDBErrorType.OutOfMemory };
 
-    private static bool IsDuplicateKey(DuckDBException e) =>
-        e.Message.Contains("Duplicate key", StringComparison.OrdinalIgnoreCase)
-        || e.Message.Contains("PRIMARY KEY", StringComparison.OrdinalIgnoreCase);
+    /// <summary>A key already stored (a redelivery); the staging path then reports any other violation again.</summary>
+    private static bool IsDuplicateKey(DuckDBException e) => e.ErrorType == DuckDBErrorType.Constraint;
 
     public void Dispose()
     {

@@ -250,6 +250,28 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
     }
 
     [Fact]
+    public async Task Trimming_waits_for_any_group_unless_the_bounding_groups_are_named()
+    {
+        var ids = await AddAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 1000);
+        await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. ids.Select(i => (RedisValue)i)]);
+        // A consumer added later, named nowhere, has handled the first 300 only.
+        await Db.StreamCreateConsumerGroupAsync(Stream, "analytics", "0");
+        var read = await Db.StreamReadGroupAsync(Stream, "analytics", "a", ">", 300);
+        await Db.StreamAcknowledgeAsync(Stream, "analytics", [.. read.Select(e => e.Id)]);
+
+        await Trimmer(retainCount: 0).TrimAsync(Db, 0);
+        var remaining = (await Db.StreamRangeAsync(Stream)).Select(e => e.Id.ToString()).ToList();
+        Assert.Equal(ids.Skip(300), remaining.Skip(remaining.Count - 700));
+        Assert.True(remaining.Count < 1000, "nothing was trimmed");
+
+        // Named bounding groups leave it out.
+        await Trimmer(retainCount: 0, boundGroups: "persister,ranker").TrimAsync(Db, 0);
+        Assert.True(await Db.StreamLengthAsync(Stream) < 700, "the named groups did not leave the other one out");
+    }
+
+    [Fact]
     public async Task Trimming_keeps_the_retention_window()
     {
         var ids = await AddAsync(1000);
@@ -265,9 +287,9 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
         Assert.Equal(0, keptByTime);
     }
 
-    private StreamTrimmer Trimmer(int retainCount, TimeSpan? retainFor = null) => new(
+    private StreamTrimmer Trimmer(int retainCount, TimeSpan? retainFor = null, string? boundGroups = null) => new(
         Client,
-        Options.Create(new TrimOptions { RetainCount = retainCount, RetainFor = retainFor ?? TimeSpan.Zero }),
+        Options.Create(new TrimOptions { RetainCount = retainCount, RetainFor = retainFor ?? TimeSpan.Zero, BoundGroups = boundGroups ?? new TrimOptions().BoundGroups }),
         Options.Create(new Arena.ServiceDefaults.ArenaOptions()),
         TestConsumer.Meters,
         TimeProvider.System,

@@ -1,6 +1,7 @@
 using Arena.Contracts;
 using Arena.Ranker.Rating;
 using Arena.Storage;
+using DuckDB.NET.Data;
 
 namespace Arena.Ranker.Storage;
 
@@ -72,47 +73,24 @@ public sealed class RankerStore : IDisposable
     /// <summary>Writes one batch's facts; returns how many rows were new.</summary>
     public Stored Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)
     {
-        // Each table commits on its own; what it stored is added to memory only once it has.
-        IReadOnlyList<PlayerRow> newPlayers = [];
-        _file.AppendIdempotent("players", players, static (r, p) => r
+        var facts = Store("players", players, static (r, p) => r
+                .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
+                .AppendValue(p.RunId).AppendValue(p.PlayerId).AppendValue(p.Model),
+                p => _sums.AddSeat(p.RunId, p.PlayerId, p.Model))
+            + Store("llm_calls", calls, static (r, c) => r
+                .AppendValue(c.Partition).AppendValue(c.Id.Milliseconds).AppendValue(c.Id.Sequence)
+                .AppendValue(c.RunId).AppendValue(c.PlayerId).AppendValue(c.Model).AppendValue(c.LatencyMs).AppendValue(c.Tokens),
+                c => _sums.AddCalls(c.Model, 1, c.LatencyMs, c.Tokens))
+            + Store("actions", actions, static (r, a) => r
+                .AppendValue(a.Partition).AppendValue(a.Id.Milliseconds).AppendValue(a.Id.Sequence)
+                .AppendValue(a.RunId).AppendValue(a.PlayerId).AppendValue(a.Valid),
+                a => _sums.AddActions(a.RunId, a.PlayerId, 1, a.Valid ? 0 : 1));
+
+        List<PlacementRow> newPlacements = [];
+        var results = Store("game_results", placements, static (r, p) => r
             .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
-            .AppendValue(p.RunId).AppendValue(p.PlayerId).AppendValue(p.Model), rows => newPlayers = rows);
-        lock (_gate)
-        {
-            foreach (var p in newPlayers)
-            {
-                _sums.AddSeat(p.RunId, p.PlayerId, p.Model);
-            }
-        }
-
-        IReadOnlyList<LlmCallRow> newCalls = [];
-        _file.AppendIdempotent("llm_calls", calls, static (r, c) => r
-            .AppendValue(c.Partition).AppendValue(c.Id.Milliseconds).AppendValue(c.Id.Sequence)
-            .AppendValue(c.RunId).AppendValue(c.PlayerId).AppendValue(c.Model).AppendValue(c.LatencyMs).AppendValue(c.Tokens), rows => newCalls = rows);
-        lock (_gate)
-        {
-            foreach (var c in newCalls)
-            {
-                _sums.AddCalls(c.Model, 1, c.LatencyMs, c.Tokens);
-            }
-        }
-
-        IReadOnlyList<ActionRow> newActions = [];
-        _file.AppendIdempotent("actions", actions, static (r, a) => r
-            .AppendValue(a.Partition).AppendValue(a.Id.Milliseconds).AppendValue(a.Id.Sequence)
-            .AppendValue(a.RunId).AppendValue(a.PlayerId).AppendValue(a.Valid), rows => newActions = rows);
-        lock (_gate)
-        {
-            foreach (var a in newActions)
-            {
-                _sums.AddActions(a.RunId, a.PlayerId, 1, a.Valid ? 0 : 1);
-            }
-        }
-
-        IReadOnlyList<PlacementRow> newPlacements = [];
-        var added = _file.AppendIdempotent("game_results", placements, static (r, p) => r
-            .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
-            .AppendValue(p.RunId).AppendValue(p.EventId).AppendValue(p.PlayerId).AppendValue(p.Model).AppendValue(p.Rank), rows => newPlacements = rows);
+            .AppendValue(p.RunId).AppendValue(p.EventId).AppendValue(p.PlayerId).AppendValue(p.Model).AppendValue(p.Rank),
+            newPlacements.Add);
         lock (_gate)
         {
             // A game's placements are the rows of one game_end, in seat order.
@@ -123,7 +101,26 @@ public sealed class RankerStore : IDisposable
                     [.. game.OrderBy(p => p.Index).Select(p => PlacementOf(p.Model, p.Rank))]));
             }
         }
-        return new Stored(added, newPlayers.Count + newCalls.Count + newActions.Count);
+        return new Stored(results, facts);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="rows"/> to <paramref name="table"/> idempotently (each table commits
+    /// on its own) and, once committed, hands exactly the rows that were new to
+    /// <paramref name="remember"/> under the lock; returns how many there were.
+    /// </summary>
+    private int Store<T>(string table, IReadOnlyList<T> rows, Action<IDuckDBAppenderRow, T> fill, Action<T> remember)
+    {
+        IReadOnlyList<T> stored = [];
+        var added = _file.AppendIdempotent(table, rows, fill, written => stored = written);
+        lock (_gate)
+        {
+            foreach (var row in stored)
+            {
+                remember(row);
+            }
+        }
+        return added;
     }
 
     /// <summary>Every stored game, in stream-ID order; the list is the caller's to read and never changes.</summary>
@@ -212,7 +209,7 @@ public sealed class RankerStore : IDisposable
         }
     }
 
-    private static void Read(DuckDB.NET.Data.DuckDBConnection connection, string sql, Action<System.Data.Common.DbDataReader> row)
+    private static void Read(DuckDBConnection connection, string sql, Action<System.Data.Common.DbDataReader> row)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -72,7 +72,7 @@ public sealed class LeaderboardService(
                 await Task.Delay(_options.RecomputeDebounce, time, stoppingToken);
                 // Signals that arrived during the debounce are covered by this fit.
                 _changed.Reset();
-                if (Interlocked.Exchange(ref _refit, 0) == 1 || pending || Current is null)
+                if (Interlocked.Exchange(ref _refit, 0) == 1 || pending)
                 {
                     pending = false;
                     await RecomputeAsync();

@@ -328,7 +328,8 @@ public sealed class EventBatchWriterTests
         string[] runs = ["load-test-0", "load-test-1"];
         var writer = new EventBatchWriter(runs, eventBytes: 600, eventIds: true);
         var buffer = new ArrayBufferWriter<byte>();
-        writer.Write(buffer, run: 1, firstSeq: 41, count: 5, DateTimeOffset.UtcNow);
+        // A clock reading with every digit of its fraction: UtcNow's trailing zeros are dropped, which made the size vary with the clock.
+        writer.Write(buffer, run: 1, firstSeq: 41, count: 5, new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero).AddTicks(1_234_567));
 
         using var json = JsonDocument.Parse(buffer.WrittenMemory);
         var events = json.RootElement.EnumerateArray().ToList();

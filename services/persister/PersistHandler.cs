@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using Arena.Messaging;
 using Arena.Persister.Storage;
-using Microsoft.Extensions.Options;
 
 namespace Arena.Persister;
 
@@ -10,12 +8,9 @@ namespace Arena.Persister;
 /// commit. An entry that can never be stored (it does not parse) is dead-lettered at once.
 /// Storage failures throw, and the runtime retries the batch as a transient failure.
 /// </summary>
-public sealed class PersistHandler(EventStore store, IOptions<PersisterOptions> options, PersisterMetrics metrics, ILogger<PersistHandler> logger)
+public sealed class PersistHandler(EventStore store, PersisterMetrics metrics)
     : IBatchHandler
 {
-    private readonly int _killAfterCommits = options.Value.KillAfterCommits;
-    private int _commits;
-
     public ValueTask<IReadOnlyList<MessageOutcome>> HandleAsync(IReadOnlyList<StreamMessage> batch, CancellationToken cancellationToken)
     {
         var outcomes = new MessageOutcome[batch.Count];
@@ -36,12 +31,6 @@ public sealed class PersistHandler(EventStore store, IOptions<PersisterOptions> 
         var inserted = store.Write(rows);
         metrics.Written.Add(inserted);
         metrics.Redelivered.Add(rows.Count - inserted);
-
-        if (_killAfterCommits > 0 && ++_commits >= _killAfterCommits)
-        {
-            logger.LogCritical("KillAfterCommits={Commits} reached: killing the process between commit and ack", _killAfterCommits);
-            Process.GetCurrentProcess().Kill();
-        }
         return ValueTask.FromResult<IReadOnlyList<MessageOutcome>>(outcomes);
     }
 }

@@ -11,13 +11,6 @@ public sealed class PersisterOptions
     public const string Section = "Persister";
 
     /// <summary>
-    /// Testing aid for crash safety: after this many commits the process kills itself
-    /// (SIGKILL) before acknowledging the batch. 0, the default, turns it off.
-    /// </summary>
-    [Range(0, int.MaxValue)]
-    public int KillAfterCommits { get; set; }
-
-    /// <summary>
     /// DuckDB reads of the history API running at once, each on a thread of its own: the
     /// rest wait, so that many large requests share the cores and memory with the writer.
     /// </summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Arena.Contracts;
+using Arena.Messaging;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Arena.Contracts;
+using Arena.Messaging;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -22,76 +23,57 @@ public sealed class StreamTail(
 {
     private const int Batch = 500;
     private static readonly ActivitySource Activities = new(ArenaTelemetry.MeterPrefix + "SseGateway");
-    private readonly Signal _wake = new();
+    /// <summary>The longest pause after a failed read: a gateway catches up soon after Redis returns.</summary>
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
         var partitions = arena.Value.Partitions;
         var last = new StreamId[partitions];
-        var subscribed = false;
-        while (!stoppingToken.IsCancellationRequested)
+
+        async Task<TimeSpan?> RoundAsync(CancellationToken _)
         {
-            try
+            var busy = false;
+            for (var p = 0; p < partitions; p++)
             {
-                if (!subscribed)
+                var stream = StreamKeys.Events(p);
+                if (!hub.IsStarted(p))
                 {
-                    await _wake.FollowWakeUpsAsync(redis);
-                    subscribed = true;
+                    last[p] = await LastGeneratedIdAsync(db, stream);
+                    hub.Start(p, last[p]);
                 }
-                var busy = false;
-                for (var p = 0; p < partitions; p++)
+                var entries = await db.StreamReadAsync(stream, last[p].ToString(), Batch);
+                if (entries.Length == 0)
                 {
-                    var stream = StreamKeys.Events(p);
-                    if (!hub.IsStarted(p))
-                    {
-                        last[p] = await LastGeneratedIdAsync(db, stream);
-                        hub.Start(p, last[p]);
-                    }
-                    var entries = await db.StreamReadAsync(stream, last[p].ToString(), Batch);
-                    if (entries.Length == 0)
-                    {
-                        continue;
-                    }
-                    var events = new List<LiveEvent>(entries.Length);
-                    foreach (var entry in entries)
-                    {
-                        var id = StreamId.Parse(entry.Id.ToString());
-                        last[p] = id;
-                        if (ToLiveEvent(p, id, entry) is { } e)
-                        {
-                            events.Add(e);
-                        }
-                    }
-                    if (events.Count > 0)
-                    {
-                        var started = DateTimeOffset.UtcNow;
-                        hub.Dispatch(p, events);
-                        StreamTracing.RecordPerEntry(Activities, "sse-gateway dispatch", entries, started);
-                    }
-                    else
-                    {
-                        hub.Start(p, last[p]);
-                    }
-                    busy |= entries.Length == Batch;
+                    continue;
                 }
-                health.Healthy("tail");
-                if (!busy)
+                var events = new List<LiveEvent>(entries.Length);
+                foreach (var entry in entries)
                 {
-                    await _wake.WaitAsync(options.Value.IdlePoll, stoppingToken);
+                    var id = StreamId.Parse(entry.Id.ToString());
+                    last[p] = id;
+                    if (ToLiveEvent(p, id, entry) is { } e)
+                    {
+                        events.Add(e);
+                    }
                 }
+                if (events.Count > 0)
+                {
+                    var started = DateTimeOffset.UtcNow;
+                    hub.Dispatch(p, events);
+                    StreamTracing.RecordPerEntry(Activities, "sse-gateway dispatch", entries, started);
+                }
+                else
+                {
+                    hub.Start(p, last[p]);
+                }
+                busy |= entries.Length == Batch;
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                health.Unhealthy("tail", e.Message);
-                logger.LogWarning("Stream tail paused: {Error}", e.Message);
-                await Task.Delay(TimeSpan.FromMilliseconds(500), time, stoppingToken);
-            }
+            return busy ? null : options.Value.IdlePoll;
         }
+
+        return new StreamLoop(redis, "tail", health, time, logger).RunAsync(RoundAsync, ErrorPolicy.IsReaderTransient, MaxBackoff, stoppingToken);
     }
 
     /// <summary>
@@ -114,11 +96,5 @@ public sealed class StreamTail(
         var producer = entry[StreamFields.Producer];
         return new LiveEvent(partition, id, entry[StreamFields.RunId].ToString(), entry[StreamFields.Type].ToString(),
             envelope, producer.IsNull ? null : producer.ToString(), ingestedAt);
-    }
-
-    public override void Dispose()
-    {
-        _wake.Dispose();
-        base.Dispose();
     }
 }

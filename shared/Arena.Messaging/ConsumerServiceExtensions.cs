@@ -12,9 +12,9 @@ public static class ConsumerServiceExtensions
     /// <summary>
     /// Runs <typeparamref name="THandler"/> as a member of <paramref name="group"/>, with options
     /// bound from <paramref name="section"/> and the middleware every consumer shares:
-    /// tracing, metrics, dead-lettering after MaxDeliveries, transient retry.
+    /// tracing, metrics and the <see cref="ErrorPolicy"/> (see <see cref="ConsumerPipeline"/>).
     /// </summary>
-    /// <param name="isTransient">Failures of the service's own dependencies (e.g. its store) to pause on rather than count as poison.</param>
+    /// <param name="isTransient">Failures of the service's own dependencies (e.g. its store) to pause on rather than count as poison (rule 1 of <see cref="ErrorPolicy"/>).</param>
     public static IServiceCollection AddStreamConsumer<THandler>(this IServiceCollection services, string section, string group,
         Func<Exception, bool>? isTransient = null)
         where THandler : class, IBatchHandler
@@ -27,36 +27,26 @@ public static class ConsumerServiceExtensions
         services.AddSingleton<ConsumerMetrics>();
         services.AddSingleton<THandler>();
         services.AddHostedService<StreamMonitor>();
-        services.AddHostedService(sp => new ConsumerHost(sp, sp.GetRequiredService<THandler>(), GroupConsumer.Transient(isTransient)));
+        services.AddHostedService(sp => new ConsumerHost(sp, sp.GetRequiredService<THandler>(), new ErrorPolicy(isTransient)));
         return services;
     }
 
-    private sealed class ConsumerHost(IServiceProvider services, IBatchHandler handler, Func<Exception, bool> isTransient) : BackgroundService
+    private sealed class ConsumerHost(IServiceProvider services, IBatchHandler handler, ErrorPolicy policy) : BackgroundService
     {
         protected override Task ExecuteAsync(CancellationToken stoppingToken)
         {
             var options = services.GetRequiredService<IOptions<ConsumerOptions>>().Value;
-            var metrics = services.GetRequiredService<ConsumerMetrics>();
-            var health = services.GetRequiredService<LoopHealth>();
-            var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger($"Arena.Consumer.{options.Group}");
-            var pipeline = ((BatchHandler)handler.HandleAsync).Use(
-                Middlewares.Tracing(options.Group),
-                Middlewares.Metrics(metrics, options.Group),
-                Middlewares.DeadLetterAfter(options.MaxDeliveries),
-                Middlewares.RetryTransient(isTransient, options.MaxBackoff, options.Group, health, metrics,
-                    (e, delay) => logger.LogWarning("Group {Group} retrying a batch in {Delay} ms after a transient failure: {Error}",
-                        options.Group, (int)delay.TotalMilliseconds, e.Message)),
-                Middlewares.FailuresAsRetry(isTransient));
-            var consumer = new GroupConsumer(
+            var consumer = ConsumerPipeline.Create(
                 services.GetRequiredService<IConnectionMultiplexer>(),
                 options,
                 services.GetRequiredService<IOptions<ArenaOptions>>().Value.Partitions,
-                pipeline,
-                isTransient,
-                metrics,
-                health,
+                handler.HandleAsync,
+                policy,
+                services.GetRequiredService<ConsumerMetrics>(),
+                services.GetRequiredService<LoopHealth>(),
                 services.GetRequiredService<TimeProvider>(),
-                logger);
+                services.GetRequiredService<ILoggerFactory>().CreateLogger($"Arena.Consumer.{options.Group}"),
+                services.GetServices<Middleware>());
             // Start the loop off the host's start-up path; a crash in it stops the host.
             return Task.Run(() => consumer.RunAsync(stoppingToken), CancellationToken.None);
         }

@@ -19,7 +19,7 @@ public sealed class GroupConsumer(
     ConsumerOptions options,
     int partitions,
     BatchHandler handler,
-    Func<Exception, bool> isTransient,
+    ErrorPolicy policy,
     ConsumerMetrics metrics,
     LoopHealth health,
     TimeProvider time,
@@ -27,21 +27,9 @@ public sealed class GroupConsumer(
 {
     private readonly string _group = options.Group;
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
-    private readonly Signal _wake = new();
     private bool _batchInHand;
     // Per partition: the read of the next batch, started while the previous one is handled.
     private Task<StreamEntry[]>?[] _ahead = [];
-
-    /// <summary>The runtime's own Redis and I/O failures, plus what the service counts as transient.</summary>
-    public static Func<Exception, bool> Transient(Func<Exception, bool>? serviceTransient = null) =>
-        e => e is RedisConnectionException or RedisTimeoutException or TimeoutException or IOException
-             || (e is RedisServerException s && RecoverableServerErrors.Any(prefix => s.Message.StartsWith(prefix, StringComparison.Ordinal)))
-             || (serviceTransient?.Invoke(e) ?? false);
-
-    // Redis answers these while it loads, fails over, runs a long script, cannot persist or is full: all pass.
-    // A redirect the client did not follow (its slot map was being refreshed after a failover) passes too.
-    private static readonly string[] RecoverableServerErrors =
-        ["LOADING", "TRYAGAIN", "READONLY", "MASTERDOWN", "BUSY", "MISCONF", "OOM", "CLUSTERDOWN", "MOVED", "ASK", "Key has MOVED"];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -51,85 +39,57 @@ public sealed class GroupConsumer(
         // Where the walk through this consumer's own pending entries stands; null once done.
         var pendingCursor = new RedisValue?[partitions];
         Array.Fill(pendingCursor, "0");
-        var subscribed = false;
         var nextClaim = time.GetUtcNow();
-        var backoff = TimeSpan.FromMilliseconds(100);
         logger.LogInformation("Consuming {Partitions} partition(s) as {Consumer} in group {Group}", partitions, options.ConsumerName, _group);
         metrics.StartGroup(_group);
 
-        while (!stoppingToken.IsCancellationRequested)
+        async Task<TimeSpan?> RoundAsync(CancellationToken ct)
         {
-            try
+            var busy = false;
+            for (var p = 0; p < partitions; p++)
             {
-                if (!subscribed)
+                var stream = StreamKeys.Events(p);
+                if (!groupReady[p])
                 {
-                    await _wake.FollowWakeUpsAsync(redis);
-                    subscribed = true;
+                    await EnsureGroupAsync(db, stream);
+                    groupReady[p] = true;
                 }
+                busy |= await ReadAsync(db, p, stream, pendingCursor, ct);
+            }
 
-                var busy = false;
+            if (time.GetUtcNow() >= nextClaim)
+            {
                 for (var p = 0; p < partitions; p++)
                 {
-                    var stream = StreamKeys.Events(p);
-                    if (!groupReady[p])
-                    {
-                        await EnsureGroupAsync(db, stream);
-                        groupReady[p] = true;
-                    }
-                    busy |= await ReadAsync(db, p, stream, pendingCursor, stoppingToken);
+                    await ClaimAsync(db, p, StreamKeys.Events(p), ct);
+                    await RemoveDeadConsumersAsync(db, StreamKeys.Events(p));
                 }
-
-                if (time.GetUtcNow() >= nextClaim)
-                {
-                    for (var p = 0; p < partitions; p++)
-                    {
-                        await ClaimAsync(db, p, StreamKeys.Events(p), stoppingToken);
-                        await RemoveDeadConsumersAsync(db, StreamKeys.Events(p));
-                    }
-                    nextClaim = time.GetUtcNow() + options.ClaimInterval;
-                }
-
-                health.Healthy(_group);
-                backoff = TimeSpan.FromMilliseconds(100);
-                if (!busy)
-                {
-                    var untilClaim = nextClaim - time.GetUtcNow();
-                    await _wake.WaitAsync(untilClaim < options.IdlePoll ? Max(untilClaim, TimeSpan.Zero) : options.IdlePoll, stoppingToken);
-                }
+                nextClaim = time.GetUtcNow() + options.ClaimInterval;
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            var untilClaim = nextClaim - time.GetUtcNow();
+            return busy ? null : untilClaim < options.IdlePoll ? Max(untilClaim, TimeSpan.Zero) : options.IdlePoll;
+        }
+
+        void OnPause(Exception e)
+        {
+            if (IsNoGroup(e))
             {
-                break;
+                // The stream or the group was deleted: recreate it, from 0, on the next round.
+                Array.Fill(groupReady, false);
             }
-            catch (Exception e) when (IsNoGroup(e) || isTransient(e))
+            if (_batchInHand)
             {
-                if (IsNoGroup(e))
-                {
-                    // The stream or the group was deleted: recreate it, from 0, on the next round.
-                    Array.Fill(groupReady, false);
-                }
-                if (_batchInHand)
-                {
-                    // Entries may have been delivered to us and not acknowledged (even a read whose
-                    // reply was lost delivers): they are still ours, so walk them again first.
-                    // Re-reading own entries counts a delivery, so this happens only then.
-                    Array.Fill(pendingCursor, "0");
-                    _batchInHand = false;
-                    DropReadsAhead();
-                }
-                health.Unhealthy(_group, $"{e.GetType().Name}: {e.Message}");
-                logger.LogWarning("Group {Group} paused for {Backoff} ms: {Error}", _group, backoff.TotalMilliseconds, e.Message);
-                try
-                {
-                    await Task.Delay(backoff, time, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                backoff = Min(backoff * 2, options.MaxBackoff);
+                // Entries may have been delivered to us and not acknowledged (even a read whose
+                // reply was lost delivers): they are still ours, so walk them again first.
+                // Re-reading own entries counts a delivery, so this happens only then.
+                Array.Fill(pendingCursor, "0");
+                _batchInHand = false;
+                DropReadsAhead();
             }
         }
+
+        await new StreamLoop(redis, _group, health, time, logger)
+            .RunAsync(RoundAsync, e => IsNoGroup(e) || policy.IsTransient(e), options.MaxBackoff, stoppingToken, OnPause);
         await FinishReadsAheadAsync(db);
         logger.LogInformation("Consumer {Consumer} of group {Group} stopped", options.ConsumerName, _group);
     }
@@ -163,7 +123,7 @@ public sealed class GroupConsumer(
                     await HandleAsync(db, p, StreamKeys.Events(p), entries, null, CancellationToken.None);
                 }
             }
-            catch (Exception e) when (e is RedisException or TimeoutException || isTransient(e))
+            catch (Exception e) when (e is RedisException or TimeoutException || policy.IsTransient(e))
             {
                 logger.LogWarning("Group {Group} stopped with a batch read ahead and not handled; it stays pending: {Error}", _group, e.Message);
             }
@@ -359,8 +319,6 @@ public sealed class GroupConsumer(
     }
 
     private static bool IsNoGroup(Exception e) => e is RedisServerException && e.Message.StartsWith("NOGROUP", StringComparison.Ordinal);
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

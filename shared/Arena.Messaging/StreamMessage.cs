@@ -10,7 +10,6 @@ public sealed class StreamMessage(int partition, string stream, StreamEntry entr
     public string Stream { get; } = stream;
     public StreamId Id { get; } = id;
     public StreamEntry Entry { get; } = entry;
-    public NameValueEntry[] Fields => Entry.Values;
 
     /// <summary>Deliveries so far, this one included, as Redis counts them (XPENDING).</summary>
     public long Deliveries { get; } = deliveries;

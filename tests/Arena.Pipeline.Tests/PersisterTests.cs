@@ -74,7 +74,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     {
         var posted = await PostAsync(runs: 4, perRun: 250);
 
-        await using (var crashing = Persister(("Persister__BatchSize", "100"), ("Persister__KillAfterCommits", "3")))
+        await using (var crashing = Persister([("Persister__BatchSize", "100"), .. Arena.Harness.FaultInjection.KillAfterCommits(3)]))
         {
             var exit = await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(137, exit); // 128 + SIGKILL
@@ -125,7 +125,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     public async Task Entries_of_a_killed_persister_are_claimed_by_its_successor_and_written_once()
     {
         var posted = await PostAsync(runs: 2, perRun: 500);
-        await using (var crashing = Persister(("Persister__ConsumerName", "first"), ("Persister__BatchSize", "100"), ("Persister__KillAfterCommits", "2")))
+        await using (var crashing = Persister([("Persister__ConsumerName", "first"), ("Persister__BatchSize", "100"), .. Arena.Harness.FaultInjection.KillAfterCommits(2)]))
         {
             Assert.Equal(137, await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         }

@@ -45,7 +45,7 @@ public sealed class RunSummaryTests(ITestOutputHelper output) : PipelineTest(out
         await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(endings)));
 
         // Killed between the third commit and its ack: the restart writes that batch again, through the fallback path.
-        await using (var crashing = Persister(("Persister__BatchSize", "100"), ("Persister__KillAfterCommits", "3")))
+        await using (var crashing = Persister([("Persister__BatchSize", "100"), .. Arena.Harness.FaultInjection.KillAfterCommits(3)]))
         {
             Assert.Equal(137, await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         }

@@ -9,7 +9,7 @@ using StackExchange.Redis;
 namespace Arena.Pipeline.Tests.Infrastructure;
 
 /// <summary>
-/// A group member run in-process through the real runtime (middleware and all), with a
+/// A group member run in-process through the shipped runtime (<see cref="ConsumerPipeline"/>), with a
 /// handler that records every delivery it sees and fails the entries it is told to.
 /// </summary>
 public sealed class TestConsumer : IAsyncDisposable
@@ -24,7 +24,6 @@ public sealed class TestConsumer : IAsyncDisposable
         Options = options;
         Health = new LoopHealth(TimeProvider.System);
         var metrics = new ConsumerMetrics(Meters);
-        var transient = GroupConsumer.Transient();
         BatchHandler handler = (batch, _) =>
         {
             var outcomes = new List<MessageOutcome>(batch.Count);
@@ -43,12 +42,9 @@ public sealed class TestConsumer : IAsyncDisposable
             }
             return ValueTask.FromResult<IReadOnlyList<MessageOutcome>>(outcomes);
         };
-        var pipeline = handler.Use(
-            Middlewares.Metrics(metrics, options.Group),
-            Middlewares.DeadLetterAfter(options.MaxDeliveries),
-            Middlewares.RetryTransient(transient, options.MaxBackoff, options.Group, Health, metrics, (_, _) => { }),
-            Middlewares.FailuresAsRetry(transient));
-        var consumer = new GroupConsumer(redis, options, partitions, pipeline, transient, metrics, Health, TimeProvider.System, NullLogger.Instance);
+        // The shipped pipeline, as the service host assembles it, around this recording handler.
+        var consumer = ConsumerPipeline.Create(redis, options, partitions, handler, ErrorPolicy.Default, metrics, Health, TimeProvider.System,
+            NullLogger.Instance);
         _run = Task.Run(() => consumer.RunAsync(_stop.Token));
     }
 

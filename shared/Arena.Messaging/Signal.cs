@@ -1,7 +1,4 @@
-using Arena.Contracts;
-using StackExchange.Redis;
-
-namespace Arena.ServiceDefaults;
+namespace Arena.Messaging;
 
 /// <summary>
 /// A wake-up flag a loop can wait on: setting it twice before the wait still wakes once.
@@ -9,8 +6,6 @@ namespace Arena.ServiceDefaults;
 public sealed class Signal : IDisposable
 {
     private readonly SemaphoreSlim _flag = new(0, 1);
-
-    public bool IsSet => _flag.CurrentCount > 0;
 
     public void Set()
     {
@@ -31,10 +26,6 @@ public sealed class Signal : IDisposable
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _flag.WaitAsync(timeout, cancellationToken);
 
     public void Reset() => _flag.Wait(0);
-
-    /// <summary>Sets this signal whenever ingest announces new entries on <see cref="StreamKeys.WakeChannel"/>.</summary>
-    public Task FollowWakeUpsAsync(IConnectionMultiplexer redis) =>
-        redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(StreamKeys.WakeChannel), (_, _) => Set());
 
     public void Dispose() => _flag.Dispose();
 }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Arena.Contracts;
 using StackExchange.Redis;
 
-namespace Arena.ServiceDefaults;
+namespace Arena.Messaging;
 
 /// <summary>
 /// Carries a producer's trace through the stream: ingest stores the request's

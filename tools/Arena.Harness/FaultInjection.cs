@@ -1,0 +1,22 @@
+using System.Globalization;
+
+namespace Arena.Harness;
+
+/// <summary>
+/// Settings that put a fault into a service started by the harness: they load
+/// <c>tools/Arena.FaultInjection</c> into the process as a startup hook, which shipped services
+/// never load, and tell it which fault to inject.
+/// </summary>
+public static class FaultInjection
+{
+    /// <summary>The built hook, from the same configuration as the services.</summary>
+    public static string HookPath =>
+        Path.Combine(Repo.Root, "tools", "Arena.FaultInjection", "bin", Repo.Configuration, "net10.0", "Arena.FaultInjection.dll");
+
+    /// <summary>After <paramref name="commits"/> batches the consumer's handler completed, SIGKILL before the acknowledgement.</summary>
+    public static (string Key, string Value)[] KillAfterCommits(int commits) =>
+        [("DOTNET_STARTUP_HOOKS", Existing(HookPath)), ("Faults__KillAfterCommits", commits.ToString(CultureInfo.InvariantCulture))];
+
+    private static string Existing(string path) =>
+        File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution in {Repo.Configuration} first", path);
+}

@@ -1,4 +1,5 @@
 using Arena.ServiceDefaults;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -25,7 +26,7 @@ public static class IngestExtensions
             {
                 limits = ingest.Value;
             }
-            catch (OptionsValidationException)
+            catch (Exception e) when (e is OptionsValidationException or ServiceStartupException)
             {
                 // The server is built before settings are validated at start-up, which then stops
                 // the service with the message; until then the server keeps its own limits.
@@ -53,8 +54,16 @@ public static class IngestExtensions
         app.Services.GetRequiredService<IngestMetrics>();
         app.UseRateLimiter();
         app.MapPost("/v1/events", IngestEndpoint.PostEventsAsync)
+            .WithName("PostEvents")
+            .WithSummary("Publish events: one JSON object, a JSON array or NDJSON, up to the request limits")
+            .WithMetadata(new AcceptsMetadata(["application/json", "application/x-ndjson"], typeof(System.Text.Json.JsonElement)))
+            .ProducesBody(StatusCodes.Status202Accepted, "application/json")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status408RequestTimeout,
+                StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status429TooManyRequests,
+                StatusCodes.Status503ServiceUnavailable)
             .WithMetadata(new ProducerRateLimit())
             .RequireCors(ArenaCors.Write);
+        app.MapSchemas();
         return app;
     }
 

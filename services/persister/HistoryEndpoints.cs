@@ -23,10 +23,14 @@ public static class HistoryEndpoints
 
     public static void MapHistory(this WebApplication app)
     {
-        var history = app.MapGroup("/v1/runs").RequireReadAccess();
-        history.MapGet("", ListRuns);
-        history.MapGet("/{runId}/events", RunEventsAsync);
-        history.MapGet("/{runId}/export", ExportAsync);
+        var history = app.MapGroup("/v1/runs").RequireReadAccess()
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
+        history.MapGet("", ListRuns).WithName("ListRuns").WithSummary("Runs, most recent first, with their event counts and status")
+            .ProducesBody(StatusCodes.Status200OK, "application/json");
+        history.MapGet("/{runId}/events", RunEventsAsync).WithName("RunEvents").WithSummary("A run's stored events in stream order, a page at a time")
+            .ProducesBody(StatusCodes.Status200OK, "application/json", "application/x-ndjson");
+        history.MapGet("/{runId}/export", ExportAsync).WithName("ExportRun").WithSummary("A run's stored events as a Parquet file")
+            .ProducesBody(StatusCodes.Status200OK, "application/vnd.apache.parquet");
     }
 
     private static IResult ListRuns(EventQueries queries, string? limit)

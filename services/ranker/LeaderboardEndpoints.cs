@@ -8,9 +8,12 @@ public static class LeaderboardEndpoints
 {
     public static void MapLeaderboard(this WebApplication app)
     {
-        var read = app.MapGroup("/v1").RequireReadAccess();
+        var read = app.MapGroup("/v1").RequireReadAccess()
+            .ProducesBody(StatusCodes.Status200OK, "application/json")
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
         read.MapGet("/leaderboard", (LeaderboardService service) =>
-            service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady());
+            service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady())
+            .WithName("Leaderboard").WithSummary("Every ranked model: rating, 95% interval, rank, record and statistics");
         read.MapGet("/models/{model}", (LeaderboardService service, string model) =>
         {
             if (service.Current is not { } snapshot)
@@ -21,7 +24,7 @@ public static class LeaderboardEndpoints
                 ? JsonResponse.Write(w => WriteModel(w, entry))
                 : Problem.Create(StatusCodes.Status404NotFound, "unknown-model", "Unknown model",
                     $"No game with model '{model}' has been ranked.").ToResult();
-        });
+        }).WithName("Model").WithSummary("One model's leaderboard entry").ProducesProblems(StatusCodes.Status404NotFound);
     }
 
     private static IResult NotReady() =>

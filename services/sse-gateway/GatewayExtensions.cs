@@ -45,7 +45,10 @@ public static class GatewayExtensions
                 return Problem.Create(StatusCodes.Status503ServiceUnavailable, "persister-unavailable", "Run list unavailable",
                     $"The persister, which keeps the run list, did not answer ({reason}); live streams go on. Retry in a few seconds.").ToResult();
             }
-        }).RequireReadAccess();
+        }).RequireReadAccess()
+            .WithName("ListRuns").WithSummary("The persister's run list, through the gateway (for the viewer)")
+            .ProducesBody(StatusCodes.Status200OK, "application/json")
+            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -14,10 +14,14 @@ public static class SseEndpoints
     {
         // EventSource cannot send headers: the streams also take the token as ?access_token=.
         // Limits after the token check: a request without a valid token holds no connection slot.
-        var streams = ConnectionLimits.Apply(app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true));
-        streams.MapGet("/runs/{runId}/stream", RunStreamAsync);
-        streams.MapGet("/stream", AllRunsAsync);
-        streams.MapGet("/leaderboard/stream", LeaderboardAsync);
+        var streams = ConnectionLimits.Apply(app.MapGroup("/v1").RequireReadAccess(acceptQueryToken: true))
+            .ProducesBody(StatusCodes.Status200OK, "text/event-stream")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status429TooManyRequests,
+                StatusCodes.Status503ServiceUnavailable);
+        streams.MapGet("/runs/{runId}/stream", RunStreamAsync).WithName("RunStream")
+            .WithSummary("One run live, from its start or from Last-Event-ID / ?after=, without gaps");
+        streams.MapGet("/stream", AllRunsAsync).WithName("AllRunsStream").WithSummary("Every run's events live");
+        streams.MapGet("/leaderboard/stream", LeaderboardAsync).WithName("LeaderboardStream").WithSummary("The leaderboard, each time it changes");
     }
 
     private static async Task RunStreamAsync(HttpContext http, string runId, string? after, string? from,

@@ -17,7 +17,10 @@ public sealed record Problem(
     public const string ContentType = "application/problem+json";
 
     public static Problem Create(int status, string slug, string title, string detail, IReadOnlyList<ValidationError>? errors = null) =>
-        new($"https://arena.dev/problems/{slug}", title, status, detail, errors);
+        new(TypeUri(slug), title, status, detail, errors);
+
+    /// <summary>The <c>type</c> of a problem: a stable URI per kind.</summary>
+    public static string TypeUri(string slug) => $"https://arena.dev/problems/{slug}";
 
     public IResult ToResult() => Results.Json(this, ProblemJson.Relaxed.Problem, ContentType, Status);
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -81,15 +82,19 @@ public static class ServiceDefaultsExtensions
             .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag])
             .AddCheck<LoopHealth>("loops", tags: [ReadyTag]);
 
+        builder.Services.AddApiDescription(serviceName);
         builder.AddTelemetry(serviceName);
         return builder;
     }
 
-    /// <summary>Options bound from <paramref name="section"/>, validated by their data annotations at start-up.</summary>
+    /// <summary>Options bound from <paramref name="section"/>, validated by their data annotations at start-up (<see cref="SettingsBinding"/>).</summary>
     public static OptionsBuilder<T> AddValidatedOptions<T>(this IServiceCollection services, string section) where T : class
     {
         services.AddSingleton(new BoundSection(section, typeof(T)));
-        return services.AddOptions<T>().BindConfiguration(section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<T>>(new SettingsBinding.Validation<T>(section));
+        return services.AddOptions<T>()
+            .Configure<IConfiguration>((options, configuration) => SettingsBinding.Bind(configuration, section, options))
+            .ValidateOnStart();
     }
 
     /// <summary>Fine enough to read a p99 of a few milliseconds and coarse enough to show multi-second stalls.</summary>
@@ -134,11 +139,13 @@ public static class ServiceDefaultsExtensions
         path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 
     /// <summary>
-    /// CORS for the endpoints that ask for it; <c>/healthz</c> (the process answers),
-    /// <c>/readyz</c> (Redis, store and loops), <c>/metrics</c>, all open.
+    /// Problem documents for unanswered requests, CORS for the endpoints that ask for it;
+    /// <c>/healthz</c> (the process answers), <c>/readyz</c> (Redis, store and loops),
+    /// <c>/metrics</c> and the OpenAPI document, all open.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
+        app.UseProblemResponses();
         app.UseCors();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
@@ -147,6 +154,7 @@ public static class ServiceDefaultsExtensions
             ResponseWriter = WriteHealthAsync,
         });
         app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapOpenApi(ApiDescription.DocumentPath);
         return app;
     }
 
@@ -163,6 +171,12 @@ public static class ServiceDefaultsExtensions
         }
         try
         {
+            // Every setting read before the host starts anything, so a bad one ends the service
+            // with the line below and nothing else.
+            foreach (var bound in app.Services.GetServices<BoundSection>())
+            {
+                _ = ((IOptions<object>)app.Services.GetRequiredService(typeof(IOptions<>).MakeGenericType(bound.OptionsType))).Value;
+            }
             await app.RunAsync();
             return 0;
         }
@@ -174,6 +188,12 @@ public static class ServiceDefaultsExtensions
         catch (ServiceStartupException e)
         {
             app.Logger.LogCritical("Cannot start: {Problem}", e.Message);
+            return 2;
+        }
+        catch (Exception e) when (e.InnerException is ServiceStartupException inner)
+        {
+            // Thrown while a service the host needed was being built.
+            app.Logger.LogCritical("Cannot start: {Problem}", inner.Message);
             return 2;
         }
     }

@@ -1,3 +1,4 @@
+using Arena.Security;
 using Arena.ServiceDefaults;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

@@ -1,3 +1,4 @@
+using Arena.Security;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
 

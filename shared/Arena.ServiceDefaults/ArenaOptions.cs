@@ -22,12 +22,6 @@ public sealed class ArenaOptions : IValidatableObject
     [Range(1, 1024)]
     public int Partitions { get; set; } = 1;
 
-    [Required]
-    public Uri PersisterUrl { get; set; } = new("http://127.0.0.1:8082");
-
-    [Required]
-    public Uri RankerUrl { get; set; } = new("http://127.0.0.1:8083");
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         string? problem = null;

@@ -69,7 +69,7 @@ ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" setsid dotnet "services/persi
 PIDS+=($!)
 ASPNETCORE_URLS="http://127.0.0.1:$RANKER_PORT" setsid dotnet "services/ranker/$BIN/Arena.Ranker.dll" >"$STATE/logs/ranker.log" 2>&1 &
 PIDS+=($!)
-Arena__PersisterUrl="http://127.0.0.1:$PERSISTER_PORT" Arena__RankerUrl="http://127.0.0.1:$RANKER_PORT" \
+SseGateway__PersisterUrl="http://127.0.0.1:$PERSISTER_PORT" SseGateway__RankerUrl="http://127.0.0.1:$RANKER_PORT" \
   ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_PORT" setsid dotnet "services/sse-gateway/$BIN/Arena.SseGateway.dll" >"$STATE/logs/sse-gateway.log" 2>&1 &
 PIDS+=($!)
 wait_until "ingest" 60 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz"

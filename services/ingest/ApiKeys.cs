@@ -1,4 +1,4 @@
-using Arena.ServiceDefaults;
+using Arena.Security;
 using Microsoft.Extensions.Options;
 
 namespace Arena.Ingest;
@@ -18,7 +18,7 @@ public sealed class ApiKeys
     private readonly SecretDigests _keys;
     private readonly Caller[] _callers;
 
-    public ApiKeys(IOptions<ArenaOptions> options)
+    public ApiKeys(IOptions<SecurityOptions> options)
     {
         var keys = options.Value.ProducerKeyList();
         _keys = new SecretDigests(keys.Select(k => k.Key));

@@ -1,3 +1,4 @@
+using Arena.Security;
 using Arena.ServiceDefaults;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.RateLimiting;

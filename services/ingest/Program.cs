@@ -1,4 +1,5 @@
 using Arena.Ingest;
+using Arena.Security;
 using Arena.ServiceDefaults;
 
 const int Port = 8081;
@@ -9,9 +10,11 @@ if (HealthProbe.IsRequested(args))
 
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
 builder.AddServiceDefaults("ingest", defaultPort: Port);
+builder.AddArenaSecurity();
 builder.AddIngest();
 
 var app = builder.Build();
+app.UseArenaCors();
 app.MapServiceDefaults();
 app.MapIngest();
 return await app.RunServiceAsync();

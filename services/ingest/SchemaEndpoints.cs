@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Arena.Security;
 using Arena.ServiceDefaults;
 
 namespace Arena.Ingest;

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Arena.Contracts;
 using Arena.Persister.Storage;
+using Arena.Security;
 using Arena.ServiceDefaults;
 
 namespace Arena.Persister;

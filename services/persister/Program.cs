@@ -1,4 +1,5 @@
 using Arena.Persister;
+using Arena.Security;
 using Arena.ServiceDefaults;
 
 const int Port = 8082;
@@ -9,9 +10,11 @@ if (HealthProbe.IsRequested(args))
 
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
 builder.AddServiceDefaults("persister", defaultPort: Port);
+builder.AddArenaSecurity();
 builder.AddPersister();
 
 var app = builder.Build();
+app.UseArenaCors();
 app.MapServiceDefaults();
 app.MapPersister();
 return await app.RunServiceAsync();

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Arena.Security;
 using Arena.ServiceDefaults;
 
 namespace Arena.Ranker;

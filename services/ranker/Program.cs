@@ -1,4 +1,5 @@
 using Arena.Ranker;
+using Arena.Security;
 using Arena.ServiceDefaults;
 
 const int Port = 8083;
@@ -9,9 +10,11 @@ if (HealthProbe.IsRequested(args))
 
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
 builder.AddServiceDefaults("ranker", defaultPort: Port);
+builder.AddArenaSecurity();
 builder.AddRanker();
 
 var app = builder.Build();
+app.UseArenaCors();
 app.MapServiceDefaults();
 app.MapRanker();
 return await app.RunServiceAsync();

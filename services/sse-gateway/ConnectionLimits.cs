@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Arena.ServiceDefaults;
+using Arena.Security;
 using Microsoft.Extensions.Options;
 
 namespace Arena.SseGateway;

@@ -1,3 +1,4 @@
+using Arena.Security;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
 
@@ -16,11 +17,12 @@ public static class GatewayExtensions
         builder.Services.AddSingleton<ConnectionLimits>();
         builder.Services.AddHttpClient("persister", (sp, c) =>
         {
-            ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.PersisterUrl);
+            var options = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            ReadApi(sp, c, options.PersisterUrl);
             // A hung persister must not hang the clients: past this the history is served without it.
-            c.Timeout = sp.GetRequiredService<IOptions<GatewayOptions>>().Value.PersisterTimeout;
+            c.Timeout = options.PersisterTimeout;
         });
-        builder.Services.AddHttpClient("ranker", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<ArenaOptions>>().Value.RankerUrl));
+        builder.Services.AddHttpClient("ranker", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<GatewayOptions>>().Value.RankerUrl));
         return builder;
     }
 

@@ -46,6 +46,14 @@ public sealed class GatewayOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan OverLimitRetry { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Where the gateway finds the persister's history API (the run list, history pages).</summary>
+    [Required]
+    public Uri PersisterUrl { get; set; } = new("http://127.0.0.1:8082");
+
+    /// <summary>Where the gateway finds the ranker's leaderboard.</summary>
+    [Required]
+    public Uri RankerUrl { get; set; } = new("http://127.0.0.1:8083");
+
     /// <summary>How long a request to the persister (a history page, the run list) may take before the gateway serves without it.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PersisterTimeout { get; set; } = TimeSpan.FromSeconds(3);

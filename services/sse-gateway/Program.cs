@@ -1,3 +1,4 @@
+using Arena.Security;
 using Arena.ServiceDefaults;
 using Arena.SseGateway;
 
@@ -9,9 +10,11 @@ if (HealthProbe.IsRequested(args))
 
 var builder = ServiceDefaultsExtensions.CreateBuilder(args);
 builder.AddServiceDefaults("sse-gateway", defaultPort: Port);
+builder.AddArenaSecurity();
 builder.AddSseGateway();
 
 var app = builder.Build();
+app.UseArenaCors();
 app.MapServiceDefaults();
 app.MapSseGateway();
 return await app.RunServiceAsync();

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Arena.Contracts;
+using Arena.Security;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

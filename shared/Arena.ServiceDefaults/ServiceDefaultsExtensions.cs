@@ -68,8 +68,6 @@ public static class ServiceDefaultsExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Arena.Redis")));
 
         builder.Services.AddHostedService<SettingsCheck>();
-        builder.Services.AddSingleton<ReadAccess>();
-        builder.Services.AddArenaCors();
         builder.Services.AddSingleton<LoopHealth>();
         builder.Services.AddSingleton<IHealthCheckPublisher, Readiness>();
         builder.Services.Configure<HealthCheckPublisherOptions>(o =>
@@ -139,14 +137,12 @@ public static class ServiceDefaultsExtensions
         path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 
     /// <summary>
-    /// Problem documents for unanswered requests, CORS for the endpoints that ask for it;
-    /// <c>/healthz</c> (the process answers), <c>/readyz</c> (Redis, store and loops),
-    /// <c>/metrics</c> and the OpenAPI document, all open.
+    /// Problem documents for unanswered requests; <c>/healthz</c> (the process answers),
+    /// <c>/readyz</c> (Redis, store and loops), <c>/metrics</c> and the OpenAPI document, all open.
     /// </summary>
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.UseProblemResponses();
-        app.UseCors();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
@@ -180,9 +176,9 @@ public static class ServiceDefaultsExtensions
             await app.RunAsync();
             return 0;
         }
-        catch (OptionsValidationException e)
+        catch (Exception e) when (ValidationFailures(e) is { } failures)
         {
-            app.Logger.LogCritical("Invalid configuration: {Problems}", string.Join("; ", e.Failures));
+            app.Logger.LogCritical("Invalid configuration: {Problems}", string.Join("; ", failures));
             return 2;
         }
         catch (ServiceStartupException e)
@@ -197,6 +193,18 @@ public static class ServiceDefaultsExtensions
             return 2;
         }
     }
+
+    /// <summary>
+    /// The failures of an options type's start-up validation; when several types fail, each is
+    /// validated on its own and their exceptions arrive together in an <see cref="AggregateException"/>.
+    /// </summary>
+    private static IEnumerable<string>? ValidationFailures(Exception e) => e switch
+    {
+        OptionsValidationException one => one.Failures,
+        AggregateException many when many.InnerExceptions.All(i => i is OptionsValidationException) =>
+            many.InnerExceptions.SelectMany(i => ((OptionsValidationException)i).Failures),
+        _ => null,
+    };
 
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)
     {

@@ -148,7 +148,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
         await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
-            ["Arena__RankerUrl"] = ranker.BaseAddress.ToString(),
+            ["SseGateway__RankerUrl"] = ranker.BaseAddress.ToString(),
         }).WaitReadyAsync();
         var withFirstBoard = new bool[Clients];
         var clients = Enumerable.Range(0, Clients).Select(i => SseClient.ReadAsync(gateway.Http, "/v1/leaderboard/stream", null, boards =>

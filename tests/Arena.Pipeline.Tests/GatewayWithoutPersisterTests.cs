@@ -80,7 +80,7 @@ public sealed partial class GatewayWithoutPersisterTests(ITestOutputHelper outpu
         hung.Start();
         await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
-            ["Arena__PersisterUrl"] = $"http://127.0.0.1:{((IPEndPoint)hung.LocalEndpoint).Port}",
+            ["SseGateway__PersisterUrl"] = $"http://127.0.0.1:{((IPEndPoint)hung.LocalEndpoint).Port}",
             ["SseGateway__PersisterTimeout"] = "00:00:00.500",
         }).WaitReadyAsync();
 

@@ -31,7 +31,7 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
             await using var persister = await ServiceProcess.Persister(redis, dataDir, output, token).WaitReadyAsync();
             await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output, token).WaitReadyAsync();
             await using var gateway = await ServiceProcess.Gateway(redis, output, persister,
-                new Dictionary<string, string>(token) { ["Arena__RankerUrl"] = ranker.BaseAddress.ToString() }).WaitReadyAsync();
+                new Dictionary<string, string>(token) { ["SseGateway__RankerUrl"] = ranker.BaseAddress.ToString() }).WaitReadyAsync();
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view", "gpt-5", "claude-opus-4")));
 
             var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "viewer.png");

@@ -177,8 +177,8 @@ internal static class PipelineBenchmarks
             var ranker = await ServiceProcess.StartAsync("ranker", redis);
             var gateway = await ServiceProcess.StartAsync("sse-gateway", redis, new Dictionary<string, string>
             {
-                ["Arena__PersisterUrl"] = persister.Url.ToString(),
-                ["Arena__RankerUrl"] = ranker.Url.ToString(),
+                ["SseGateway__PersisterUrl"] = persister.Url.ToString(),
+                ["SseGateway__RankerUrl"] = ranker.Url.ToString(),
             });
             var ingest = await ServiceProcess.StartAsync("ingest", redis);
             return new Pipeline(redis, [persister, ranker, gateway, ingest]);

@@ -68,8 +68,8 @@ public sealed class ChaosPipeline : IAsyncDisposable
             : [];
         _services[Services.Gateway] = await ServiceProcess.StartAsync(Services.Gateway, Redis, new Dictionary<string, string>(gateway)
         {
-            ["Arena__PersisterUrl"] = this[Services.Persister].Url.ToString(),
-            ["Arena__RankerUrl"] = this[Services.Ranker].Url.ToString(),
+            ["SseGateway__PersisterUrl"] = this[Services.Persister].Url.ToString(),
+            ["SseGateway__RankerUrl"] = this[Services.Ranker].Url.ToString(),
         });
     }
 

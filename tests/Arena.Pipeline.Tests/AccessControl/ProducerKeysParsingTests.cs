@@ -1,4 +1,4 @@
-using Arena.ServiceDefaults;
+using Arena.Security;
 
 namespace Arena.Pipeline.Tests.AccessControl;
 

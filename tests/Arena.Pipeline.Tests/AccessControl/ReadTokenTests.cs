@@ -27,7 +27,7 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
         _persister = await ServiceProcess.Persister(Redis, DataDir, Output, WithToken).WaitReadyAsync();
         _ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, WithToken).WaitReadyAsync();
         _gateway = await ServiceProcess.Gateway(Redis, Output, _persister,
-            new Dictionary<string, string>(WithToken) { ["Arena__RankerUrl"] = _ranker.BaseAddress.ToString() }).WaitReadyAsync();
+            new Dictionary<string, string>(WithToken) { ["SseGateway__RankerUrl"] = _ranker.BaseAddress.ToString() }).WaitReadyAsync();
     }
 
     private async Task StopAsync()

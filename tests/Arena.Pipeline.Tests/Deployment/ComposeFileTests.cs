@@ -116,8 +116,8 @@ public sealed class ComposeFileTests
     public void Gateway_finds_the_persister_and_ranker_at_their_compose_addresses()
     {
         var env = _compose.Environment("sse-gateway");
-        Assert.Equal($"http://persister:{DeployedService.Named("persister").Port}", env["Arena__PersisterUrl"]);
-        Assert.Equal($"http://ranker:{DeployedService.Named("ranker").Port}", env["Arena__RankerUrl"]);
+        Assert.Equal($"http://persister:{DeployedService.Named("persister").Port}", env["SseGateway__PersisterUrl"]);
+        Assert.Equal($"http://ranker:{DeployedService.Named("ranker").Port}", env["SseGateway__RankerUrl"]);
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         int? port = null) =>
         Launch("sse-gateway", Paths.Binary("services/sse-gateway", "Arena.SseGateway"),
             With(settings, ("Arena__Redis", redis.Configuration),
-                ("Arena__PersisterUrl", persister?.BaseAddress.ToString() ?? "http://127.0.0.1:1")), log, port ?? FreePort.Next(), []);
+                ("SseGateway__PersisterUrl", persister?.BaseAddress.ToString() ?? "http://127.0.0.1:1")), log, port ?? FreePort.Next(), []);
 
     public static ServiceProcess Start(string name, string dll, IDictionary<string, string> environment, ITestOutputHelper log, params string[] args) =>
         Launch(name, dll, environment, log, FreePort.Next(), args);

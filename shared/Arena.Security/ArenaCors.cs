@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Arena.ServiceDefaults;
+namespace Arena.Security;
 
 /// <summary>
 /// CORS for the origins in <c>Arena:CorsOrigins</c> only: the read APIs allow GET, ingest
@@ -17,9 +17,9 @@ public static class ArenaCors
     internal static IServiceCollection AddArenaCors(this IServiceCollection services)
     {
         services.AddCors();
-        services.AddOptions<CorsOptions>().Configure<IOptions<ArenaOptions>>((cors, arena) =>
+        services.AddOptions<CorsOptions>().Configure<IOptions<SecurityOptions>>((cors, security) =>
         {
-            var origins = arena.Value.CorsOriginList().ToArray();
+            var origins = security.Value.CorsOriginList().ToArray();
             cors.AddPolicy(Read, p => p.WithOrigins(origins).WithMethods("GET").WithHeaders("Authorization", "Last-Event-ID"));
             cors.AddPolicy(Write, p => p.WithOrigins(origins).WithMethods("POST").WithHeaders("Content-Type", "Authorization", "X-Api-Key")
                 .WithExposedHeaders("Retry-After"));

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace Arena.ServiceDefaults;
+namespace Arena.Security;
 
 /// <summary>One ingest API key and the producer name recorded with the events it publishes.</summary>
 public sealed record ProducerKey(string Producer, string Key);

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 
-namespace Arena.ServiceDefaults;
+namespace Arena.Security;
 
 /// <summary>
 /// Secrets (ingest API keys, read tokens) kept only as SHA-256 digests and matched in

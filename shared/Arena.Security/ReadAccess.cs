@@ -1,15 +1,16 @@
+using Arena.ServiceDefaults;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Arena.ServiceDefaults;
+namespace Arena.Security;
 
 /// <summary>
 /// The optional read token (<c>Arena:ReadToken</c>) that guards the read APIs: history,
 /// leaderboard and the live streams. Without one they are open.
 /// </summary>
-public sealed class ReadAccess(IOptions<ArenaOptions> options)
+public sealed class ReadAccess(IOptions<SecurityOptions> options)
 {
     /// <summary>The query parameter that carries the token where headers cannot: a browser's EventSource.</summary>
     public const string QueryParameter = "access_token";

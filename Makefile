@@ -5,7 +5,7 @@ export DOTNET_NOLOGO := 1
 
 .PHONY: run test bench chaos soak build redis browser prometheus images up down clean docker-engine
 
-## run: Redis, ingest, persister, ranker and a simulated arena on loopback (Ctrl-C stops all)
+## run: Redis, the services of services/services.tsv and a simulated arena on loopback (Ctrl-C stops all)
 run:
 	@CONFIG=$(CONFIG) scripts/run-local.sh
 
@@ -45,14 +45,15 @@ prometheus:
 	@scripts/ensure-apt.sh prometheus prometheus promtool
 
 COMPOSE = docker compose -f deploy/compose/compose.yaml --env-file deploy/compose/.env
-SERVICES = ingest persister ranker sse-gateway
 
-## images: one image per service, tagged arena/<service>:<Version of its .csproj>
+## images: one image per service of services/services.tsv, tagged arena/<service>:<Version of its .csproj>
 images: docker-engine
-	@for s in $(SERVICES); do \
-	  v=$$(dotnet msbuild services/$$s/*.csproj -getProperty:Version); \
-	  echo "arena/$$s:$$v"; \
-	  docker build -f services/$$s/Dockerfile --build-arg VERSION=$$v -t arena/$$s:$$v . || exit 1; \
+	@tail -n +2 services/services.tsv | while read -r name assembly port section group user data; do \
+	  v=$$(dotnet msbuild services/$$name/$$assembly.csproj -getProperty:Version </dev/null) || exit 1; \
+	  target=runtime; if [ "$$data" = yes ]; then target=runtime-with-data; fi; \
+	  echo "arena/$$name:$$v"; \
+	  docker build -f deploy/Dockerfile --target $$target --build-arg SERVICE=$$name --build-arg ASSEMBLY=$$assembly \
+	    --build-arg PORT=$$port --build-arg VERSION=$$v -t arena/$$name:$$v . </dev/null || exit 1; \
 	done
 
 ## up: the compose stack (Redis with ACLs, the services, Prometheus, Grafana) on a Docker engine

@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# make run: Redis on loopback (AOF, fsync always) + ingest + persister + ranker + sse-gateway + the simulated arena.
+# make run: Redis on loopback (AOF, fsync always) + the services of services/services.tsv + the simulated arena.
 # Ctrl-C stops everything it started; nothing is left running and no pid files are written.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 STATE="$ROOT/.arena"
 REDIS_PORT="${REDIS_PORT:-6379}"
-INGEST_PORT="${INGEST_PORT:-8081}"
-PERSISTER_PORT="${PERSISTER_PORT:-8082}"
-RANKER_PORT="${RANKER_PORT:-8083}"
-GATEWAY_PORT="${GATEWAY_PORT:-8084}"
 CONFIG="${CONFIG:-Release}"
+
+# The services, in the manifest's order: name, assembly and port are its first three columns.
+# <NAME>_PORT moves a service (INGEST_PORT, PERSISTER_PORT, RANKER_PORT, SSE_GATEWAY_PORT).
+port_variable() { printf '%s_PORT' "$(printf %s "$1" | tr 'a-z-' 'A-Z_')"; }
+SERVICES=()
+declare -A ASSEMBLY PORT
+while read -r name assembly port _; do
+  variable=$(port_variable "$name")
+  SERVICES+=("$name")
+  ASSEMBLY[$name]=$assembly
+  PORT[$name]=${!variable:-$port}
+done < <(tail -n +2 services/services.tsv)
 
 scripts/ensure-apt.sh "redis-server redis-tools" redis-server redis-cli
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$REDIS_PORT" "$INGEST_PORT" "$PERSISTER_PORT" "$RANKER_PORT" "$GATEWAY_PORT"; do
+for port in "$REDIS_PORT" "${PORT[@]}"; do
   if port_busy "$port"; then
-    echo "Port $port on 127.0.0.1 is already in use. Stop what holds it, or choose another port:" >&2
-    echo "  REDIS_PORT=6380 INGEST_PORT=9081 PERSISTER_PORT=9082 RANKER_PORT=9083 GATEWAY_PORT=9084 make run" >&2
+    moved="REDIS_PORT=6380"
+    for name in "${SERVICES[@]}"; do moved+=" $(port_variable "$name")=$((${PORT[$name]} + 1000))"; done
+    echo "Port $port on 127.0.0.1 is already in use. Stop what holds it, or choose other ports:" >&2
+    echo "  $moved make run" >&2
     exit 1
   fi
 done
@@ -63,28 +73,28 @@ wait_until "Redis" 10 redis-cli -p "$REDIS_PORT" ping
 export Arena__Redis="127.0.0.1:$REDIS_PORT"
 export Arena__DataDir="$STATE/data"
 BIN="bin/$CONFIG/net10.0"
-ASPNETCORE_URLS="http://127.0.0.1:$INGEST_PORT" setsid dotnet "services/ingest/$BIN/Arena.Ingest.dll" >"$STATE/logs/ingest.log" 2>&1 &
-PIDS+=($!)
-ASPNETCORE_URLS="http://127.0.0.1:$PERSISTER_PORT" setsid dotnet "services/persister/$BIN/Arena.Persister.dll" >"$STATE/logs/persister.log" 2>&1 &
-PIDS+=($!)
-ASPNETCORE_URLS="http://127.0.0.1:$RANKER_PORT" setsid dotnet "services/ranker/$BIN/Arena.Ranker.dll" >"$STATE/logs/ranker.log" 2>&1 &
-PIDS+=($!)
-SseGateway__PersisterUrl="http://127.0.0.1:$PERSISTER_PORT" SseGateway__RankerUrl="http://127.0.0.1:$RANKER_PORT" \
-  ASPNETCORE_URLS="http://127.0.0.1:$GATEWAY_PORT" setsid dotnet "services/sse-gateway/$BIN/Arena.SseGateway.dll" >"$STATE/logs/sse-gateway.log" 2>&1 &
-PIDS+=($!)
-wait_until "ingest" 60 curl -fsS "http://127.0.0.1:$INGEST_PORT/readyz"
-wait_until "persister" 60 curl -fsS "http://127.0.0.1:$PERSISTER_PORT/readyz"
-wait_until "ranker" 60 curl -fsS "http://127.0.0.1:$RANKER_PORT/readyz"
-wait_until "sse-gateway" 60 curl -fsS "http://127.0.0.1:$GATEWAY_PORT/readyz"
+url() { echo "http://127.0.0.1:${PORT[$1]}"; }
+for name in "${SERVICES[@]}"; do
+  settings=("ASPNETCORE_URLS=$(url "$name")")
+  # The gateway serves history and the leaderboard from the persister and the ranker.
+  if [ "$name" = sse-gateway ]; then
+    settings+=("SseGateway__PersisterUrl=$(url persister)" "SseGateway__RankerUrl=$(url ranker)")
+  fi
+  env "${settings[@]}" setsid dotnet "services/$name/$BIN/${ASSEMBLY[$name]}.dll" >"$STATE/logs/$name.log" 2>&1 &
+  PIDS+=($!)
+done
+for name in "${SERVICES[@]}"; do
+  wait_until "$name" 60 curl -fsS "$(url "$name")/readyz"
+done
 
 cat <<INFO
 
-Arena pipeline is running. Watch it live: http://127.0.0.1:$GATEWAY_PORT/
-  ingest      http://127.0.0.1:$INGEST_PORT/v1/events   (POST events here)
-  persister   http://127.0.0.1:$PERSISTER_PORT/v1/runs     (runs and their events)
-  ranker      http://127.0.0.1:$RANKER_PORT/v1/leaderboard (ratings with 95% intervals)
-  live (SSE)  http://127.0.0.1:$GATEWAY_PORT/v1/runs/<run_id>/stream, /v1/stream, /v1/leaderboard/stream
-  metrics     http://127.0.0.1:$INGEST_PORT/metrics, :$PERSISTER_PORT/metrics, :$RANKER_PORT/metrics, :$GATEWAY_PORT/metrics
+Arena pipeline is running. Watch it live: $(url sse-gateway)/
+  ingest      $(url ingest)/v1/events   (POST events here)
+  persister   $(url persister)/v1/runs     (runs and their events)
+  ranker      $(url ranker)/v1/leaderboard (ratings with 95% intervals)
+  live (SSE)  $(url sse-gateway)/v1/runs/<run_id>/stream, /v1/stream, /v1/leaderboard/stream
+  metrics     $(for name in "${SERVICES[@]}"; do printf '%s/metrics ' "$(url "$name")"; done)
   operator    scripts/arena status
   redis       127.0.0.1:$REDIS_PORT (AOF, appendfsync always)
   logs        $STATE/logs/
@@ -92,7 +102,7 @@ A simulated arena is playing; press Ctrl-C to stop everything.
 
 INFO
 
-setsid dotnet "tools/Arena.Simulator/$BIN/arena-sim.dll" --ingest "http://127.0.0.1:$INGEST_PORT" &
+setsid dotnet "tools/Arena.Simulator/$BIN/arena-sim.dll" --ingest "$(url ingest)" &
 PIDS+=($!)
 
 # Returns when any child ends (or on Ctrl-C, through the trap).

@@ -10,6 +10,7 @@ public sealed partial class ComposeFile
 {
     public static readonly string Dir = Path.Combine(Paths.RepoRoot, "deploy", "compose");
 
+    private readonly YamlMappingNode _root;
     private readonly YamlMappingNode _services;
     private readonly IReadOnlyDictionary<string, string> _variables;
 
@@ -19,7 +20,8 @@ public sealed partial class ComposeFile
         using var reader = new StreamReader(Path.Combine(Dir, "compose.yaml"));
         var yaml = new YamlStream();
         yaml.Load(new MergingParser(new Parser(reader)));
-        _services = (YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode)["services"];
+        _root = (YamlMappingNode)yaml.Documents[0].RootNode;
+        _services = (YamlMappingNode)_root["services"];
     }
 
     /// <summary>The variables of <c>.env.example</c>, each given a distinct test value where it is empty.</summary>
@@ -30,6 +32,16 @@ public sealed partial class ComposeFile
             .ToDictionary(kv => kv[0].Trim(), kv => kv[1].Trim());
 
     public IEnumerable<string> ServiceNames => _services.Children.Keys.Select(k => ((YamlScalarNode)k).Value!);
+
+    /// <summary>The named volumes of the top-level <c>volumes</c>.</summary>
+    public IEnumerable<string> VolumeNames => ((YamlMappingNode)_root["volumes"]).Children.Keys.Select(k => ((YamlScalarNode)k).Value!);
+
+    /// <summary>The users of <c>redis/acl.rules</c>, each with its rules (a selector in parentheses is one rule).</summary>
+    public static Dictionary<string, IReadOnlyList<string>> AclUsers() =>
+        File.ReadAllLines(Path.Combine(Dir, "redis", "acl.rules"))
+            .Where(line => line.StartsWith("user ", StringComparison.Ordinal))
+            .Select(line => AclRule().Matches(line).Select(m => m.Value).ToList())
+            .ToDictionary(rules => rules[1], rules => (IReadOnlyList<string>)rules[2..]);
 
     public YamlMappingNode Service(string name) => (YamlMappingNode)_services[name];
 
@@ -68,6 +80,9 @@ public sealed partial class ComposeFile
             _ => v ?? "",
         };
     });
+
+    [GeneratedRegex(@"\([^)]*\)|\S+")]
+    private static partial Regex AclRule();
 
     [GeneratedRegex(@"\$\$|\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?<op>:-|:\?)(?<arg>[^}]*))?\}")]
     private static partial Regex Variable();

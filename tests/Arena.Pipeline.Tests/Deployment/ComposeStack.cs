@@ -59,14 +59,18 @@ public sealed class ComposeStack : IAsyncLifetime
     }
 
     public string RedisConfiguration(string user) =>
-        $"127.0.0.1:{RedisPort},user={user},password={(user == "admin" ? AdminPassword : Variables[$"REDIS_PASSWORD_{user.ToUpperInvariant().Replace('-', '_')}"])}";
+        $"127.0.0.1:{RedisPort},user={user},password={(user == "admin" ? AdminPassword : Variables[Arena.Harness.ServiceManifest.RedisPasswordVariable(user)])}";
 
     public async Task InitializeAsync()
     {
         await StartRedisAsync();
-        foreach (var name in new[] { "persister", "ranker", "sse-gateway", "ingest" })
+        // Every service of the manifest, each after those its environment names by address (the gateway after the persister and the ranker).
+        var waiting = DeployedService.All.Select(s => s.Name).ToList();
+        while (waiting.Count > 0)
         {
-            await StartServiceAsync(name);
+            var next = waiting.First(name => !waiting.Any(other => Compose.Environment(name).Values.Any(v => v.Contains($"http://{other}:", StringComparison.Ordinal))));
+            waiting.Remove(next);
+            await StartServiceAsync(next);
         }
         await StartPrometheusAsync();
     }

@@ -43,6 +43,14 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
         Assert.True(refused.Count == 0, "Redis refused commands of the services:\n" + string.Join('\n', refused));
     }
 
+    [Fact]
+    public async Task Groups_on_the_streams_are_the_consumer_groups_of_the_manifest()
+    {
+        await LoadAsync();
+        var groups = await stack.Admin.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0));
+        Assert.Equal(DeployedService.All.Where(s => s.Group is not null).Select(s => s.Group!).Order(), groups.Select(g => g.Name).Order());
+    }
+
     [Theory]
     [InlineData("persister", "/v1/runs")]
     [InlineData("ranker", "/v1/leaderboard")]

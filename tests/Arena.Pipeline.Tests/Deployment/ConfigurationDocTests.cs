@@ -19,13 +19,9 @@ public sealed partial class ConfigurationDocTests
         var read = new Dictionary<string, string>();
         foreach (var service in DeployedService.All)
         {
-            var (exit, output) = await Command.RunAsync("dotnet", [Paths.Binary(service.Dir, service.Assembly), SettingsList.Command]);
-            Assert.True(exit == 0, $"{service.Name} {SettingsList.Command} exited {exit}: {output}");
-            foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var (name, value) in await service.SettingsAsync())
             {
-                var equals = line.IndexOf('=', StringComparison.Ordinal);
-                Assert.True(equals > 0, $"{service.Name} printed a line that is not Name=default: {line}");
-                read[line[..equals]] = line[(equals + 1)..];
+                read[name] = value;
             }
         }
         Assert.Contains("Ingest__MaxEvents", read.Keys);

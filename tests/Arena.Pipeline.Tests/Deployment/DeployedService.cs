@@ -1,48 +1,58 @@
 using System.Xml.Linq;
+using Arena.Harness;
 using Arena.Pipeline.Tests.Infrastructure;
+using Arena.ServiceDefaults;
 
 namespace Arena.Pipeline.Tests.Deployment;
 
-/// <summary>A service as built here: its folder, project, assembly and the port of docs/configuration.md.</summary>
-internal sealed record DeployedService(string Name, string Assembly, int Port, bool KeepsData)
+/// <summary>The services of <c>services/services.tsv</c>, with what the deployment tests read of each as built.</summary>
+internal static class DeployedService
 {
-    public static readonly DeployedService[] All =
-    [
-        new("ingest", "Arena.Ingest", 8081, KeepsData: false),
-        new("persister", "Arena.Persister", 8082, KeepsData: true),
-        new("ranker", "Arena.Ranker", 8083, KeepsData: true),
-        new("sse-gateway", "Arena.SseGateway", 8084, KeepsData: false),
-    ];
+    public static IReadOnlyList<DeclaredService> All => ServiceManifest.All;
 
-    public static DeployedService Named(string name) => All.Single(s => s.Name == name);
+    public static DeclaredService Named(string name) => ServiceManifest.Named(name);
 
     public static TheoryData<string> Names() => [.. All.Select(s => s.Name)];
 
-    public string Dir => $"services/{Name}";
-
-    public string ProjectPath => Path.Combine(Paths.RepoRoot, Dir, Assembly + ".csproj");
-
-    public string Dll => Assembly + ".dll";
-
-    public string? ProjectProperty(string name) =>
-        XDocument.Load(ProjectPath).Descendants(name).Select(e => e.Value).FirstOrDefault();
-
-    /// <summary>Every project this one builds from (itself and its references, transitively), as full paths.</summary>
-    public IReadOnlySet<string> ProjectClosure()
+    extension(DeclaredService service)
     {
-        var seen = new HashSet<string>();
-        var todo = new Stack<string>([Path.GetFullPath(ProjectPath)]);
-        while (todo.TryPop(out var project))
+        public string ProjectPath => Path.Combine(Paths.RepoRoot, service.Project);
+
+        public string? ProjectProperty(string name) =>
+            XDocument.Load(service.ProjectPath).Descendants(name).Select(e => e.Value).FirstOrDefault();
+
+        /// <summary>Every project this one builds from (itself and its references, transitively), as full paths.</summary>
+        public IReadOnlySet<string> ProjectClosure()
         {
-            if (!seen.Add(project))
+            var seen = new HashSet<string>();
+            var todo = new Stack<string>([Path.GetFullPath(service.ProjectPath)]);
+            while (todo.TryPop(out var project))
             {
-                continue;
+                if (!seen.Add(project))
+                {
+                    continue;
+                }
+                foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
+                {
+                    todo.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, reference.Attribute("Include")!.Value)));
+                }
             }
-            foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
-            {
-                todo.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, reference.Attribute("Include")!.Value)));
-            }
+            return seen;
         }
-        return seen;
+
+        /// <summary>Every setting the built service reads, with its default: what its <c>settings</c> command prints.</summary>
+        public async Task<Dictionary<string, string>> SettingsAsync()
+        {
+            var (exit, output) = await Command.RunAsync("dotnet", [Paths.Binary(service.Dir, service.Assembly), SettingsList.Command]);
+            Assert.True(exit == 0, $"{service.Name} {SettingsList.Command} exited {exit}: {output}");
+            var settings = new Dictionary<string, string>();
+            foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var equals = line.IndexOf('=', StringComparison.Ordinal);
+                Assert.True(equals > 0, $"{service.Name} printed a line that is not Name=default: {line}");
+                settings[line[..equals]] = line[(equals + 1)..];
+            }
+            return settings;
+        }
     }
 }

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Pipeline.Tests.Infrastructure;
+using Arena.ServiceDefaults;
 
 namespace Arena.Pipeline.Tests.Deployment;
 
@@ -19,19 +20,25 @@ public sealed class DockerfileTests(ITestOutputHelper output)
     public void Image_is_built_in_an_sdk_stage_and_runs_as_a_non_root_user_on_the_aspnet_runtime(string name)
     {
         var service = DeployedService.Named(name);
-        var dockerfile = Dockerfile.Of(service.Dir);
+        var dockerfile = Dockerfile.Of(service);
         var stages = dockerfile.All("FROM").ToList();
-        Assert.Equal(2, stages.Count);
         Assert.Matches(@"^mcr\.microsoft\.com/dotnet/sdk:\S+ AS build$", stages[0]);
         Assert.Matches(@"^mcr\.microsoft\.com/dotnet/aspnet:\S+ AS runtime$", stages[1]);
+        Assert.Equal(service.KeepsData ? ["runtime AS runtime-with-data"] : [], stages[2..]);
 
-        var final = dockerfile.FinalStage();
-        Assert.Contains("--from=build /app ./", final.All("COPY"));
-        var user = Assert.Single(final.All("USER"));
-        Assert.DoesNotMatch(@"^(root|0)(:|$)", user);
-        Assert.Equal(JsonSerializer.Serialize(new[] { "dotnet", service.Dll }), Exec(Assert.Single(final.All("ENTRYPOINT"))));
-        Assert.Matches(@"^--interval=\S+ --timeout=\S+ --start-period=\S+ --retries=\d+ CMD ", Assert.Single(final.All("HEALTHCHECK")));
-        Assert.Equal(JsonSerializer.Serialize(new[] { "dotnet", service.Dll, "healthcheck" }), HealthCheck(final));
+        var image = dockerfile.Image();
+        Assert.Contains("--from=build /app ./", image.All("COPY"));
+        Assert.DoesNotMatch(@"^(root|0)(:|$)", image.All("USER").Last());
+        Assert.Equal("/app", image.All("WORKDIR").Last());
+        Assert.Equal(JsonSerializer.Serialize(new[] { "/bin/sh", "-c", "exec dotnet \"$ARENA_SERVICE_DLL\" \"$@\"", "dotnet" }),
+            Exec(Assert.Single(image.All("ENTRYPOINT"))));
+        Assert.Matches(@"^--interval=\S+ --timeout=\S+ --start-period=\S+ --retries=\d+ CMD ", Assert.Single(image.All("HEALTHCHECK")));
+        Assert.Equal("dotnet \"$ARENA_SERVICE_DLL\" healthcheck", image.HealthCheck());
+        Assert.Equal(["dotnet", service.Dll, HealthProbe.Command], image.HealthCheckWords());
+        Assert.Equal(service.Dll, image.Environment()["ARENA_SERVICE_DLL"]);
+        Assert.Equal(
+            [$"org.opencontainers.image.title=\"arena-{name}\" org.opencontainers.image.version=\"{service.ProjectProperty("Version")}\" org.opencontainers.image.description=\"Arena event pipeline: {name}\""],
+            image.All("LABEL"));
     }
 
     [Theory]
@@ -39,16 +46,15 @@ public sealed class DockerfileTests(ITestOutputHelper output)
     public void Image_builds_the_service_project_from_the_sources_it_copies(string name)
     {
         var service = DeployedService.Named(name);
-        var dockerfile = Dockerfile.Of(service.Dir);
-        var publish = Regex.Match(Assert.Single(dockerfile.All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal)),
+        var build = Dockerfile.Of(service).Stage("build");
+        var publish = Regex.Match(Assert.Single(build.All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal)),
             @"dotnet publish (\S+\.csproj) -c Release -o /app");
         Assert.True(publish.Success, "the image publishes one project in Release into /app");
         Assert.Equal(Path.GetFullPath(service.ProjectPath), Path.GetFullPath(Path.Combine(Paths.RepoRoot, publish.Groups[1].Value)));
         Assert.Equal(service.Assembly, service.ProjectProperty("AssemblyName"));
 
         // The build stage copies the root build files and every folder the project's references live in.
-        var copied = dockerfile.All("COPY").Where(c => !c.StartsWith("--from", StringComparison.Ordinal))
-            .SelectMany(c => c.Split(' ')[..^1]).ToList();
+        var copied = build.All("COPY").SelectMany(c => c.Split(' ')[..^1]).ToList();
         foreach (var file in new[] { "global.json", "Directory.Build.props", "Directory.Packages.props" })
         {
             Assert.Contains(file, copied);
@@ -61,27 +67,40 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task Image_is_not_built_without_the_services_arguments()
+    {
+        var guard = Dockerfile.Parse().Stage("build").All("RUN").First();
+        var all = new Dictionary<string, string> { ["SERVICE"] = "ingest", ["ASSEMBLY"] = "Arena.Ingest", ["PORT"] = "8081" };
+        Assert.Equal(0, (await Command.RunAsync("/bin/sh", ["-c", guard], environment: all)).Exit);
+        foreach (var missing in all.Keys)
+        {
+            var env = new Dictionary<string, string>(all) { [missing] = "" };
+            Assert.NotEqual(0, (await Command.RunAsync("/bin/sh", ["-c", guard], environment: env)).Exit);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Services))]
     public void Image_listens_on_the_port_it_exposes_and_keeps_data_in_a_volume(string name)
     {
         var service = DeployedService.Named(name);
-        var final = Dockerfile.Of(service.Dir).FinalStage();
-        var env = final.Environment();
-        Assert.Equal(service.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(final.All("EXPOSE")));
+        var image = Dockerfile.Of(service).Image();
+        var env = image.Environment();
+        Assert.Equal(service.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Assert.Single(image.All("EXPOSE")));
         Assert.Equal($"http://+:{service.Port}", env["ASPNETCORE_URLS"]);
         // The runtime image's own HTTP_PORTS would otherwise compete with ASPNETCORE_URLS.
         Assert.Equal("", env["ASPNETCORE_HTTP_PORTS"]);
-        var program = File.ReadAllText(Path.Combine(Paths.RepoRoot, service.Dir, "Program.cs"));
-        Assert.Contains($"const int Port = {service.Port};", program, StringComparison.Ordinal);
         if (service.KeepsData)
         {
-            Assert.Equal("/data", Assert.Single(final.All("VOLUME")));
+            Assert.Equal("/data", Assert.Single(image.All("VOLUME")));
             Assert.Equal("/data", env["Arena__DataDir"]);
+            Assert.Contains("mkdir /data && chown \"$APP_UID\" /data", image.All("RUN"));
         }
         else
         {
-            Assert.Empty(final.All("VOLUME"));
+            Assert.Empty(image.All("VOLUME"));
+            Assert.DoesNotContain("Arena__DataDir", env.Keys);
         }
     }
 
@@ -90,7 +109,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
     public async Task Published_service_passes_its_image_health_check_and_fails_it_once_stopped(string name)
     {
         var service = DeployedService.Named(name);
-        var final = Dockerfile.Of(service.Dir).FinalStage();
+        var image = Dockerfile.Of(service).Image();
         var app = Paths.NewTempDir("publish");
         var data = Paths.NewTempDir("data");
         try
@@ -100,21 +119,26 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             var publish = await Command.RunAsync("dotnet", ["publish", service.ProjectPath, "-c", configuration, "--no-build", "-o", app, "--nologo", "-v", "quiet"]);
             Assert.True(publish.Exit == 0, publish.Output);
 
-            await using var redis = await RedisServer.StartAsync(output);
-            var env = final.Environment();
-            env.Remove("ASPNETCORE_URLS");
-            env["Arena__Redis"] = redis.Configuration;
+            // The image's entrypoint, from the image's working directory with the image's environment, passes on its arguments.
+            var env = image.Environment();
             env["Arena__DataDir"] = data;
-            await using var running = await ServiceProcess.Start(name, Path.Combine(app, service.Dll), env, output).WaitReadyAsync();
+            var entrypoint = JsonSerializer.Deserialize<string[]>(Assert.Single(image.All("ENTRYPOINT")))!;
+            var settings = await Command.RunAsync(entrypoint[0], [.. entrypoint[1..], SettingsList.Command], app, env);
+            Assert.True(settings.Exit == 0, settings.Output);
+            Assert.Contains("Arena__Redis=", settings.Output, StringComparison.Ordinal);
 
-            // The image's command, from the image's working directory, with a wildcard listen address as in the image.
-            var check = JsonSerializer.Deserialize<string[]>(HealthCheck(final))!;
-            var probeEnv = new Dictionary<string, string> { ["ASPNETCORE_URLS"] = $"http://+:{running.Port}" };
-            var healthy = await Command.RunAsync(check[0], check[1..], app, probeEnv);
+            await using var redis = await RedisServer.StartAsync(output);
+            var serviceEnv = new Dictionary<string, string>(env) { ["Arena__Redis"] = redis.Configuration };
+            serviceEnv.Remove("ASPNETCORE_URLS");
+            await using var running = await ServiceProcess.Start(name, Path.Combine(app, service.Dll), serviceEnv, output).WaitReadyAsync();
+
+            // The image's health check as Docker runs a shell-form command (/bin/sh -c), with a wildcard listen address as in the image.
+            env["ASPNETCORE_URLS"] = $"http://+:{running.Port}";
+            var healthy = await Command.RunAsync("/bin/sh", ["-c", image.HealthCheck()], app, env);
             Assert.True(healthy.Exit == 0, healthy.Output);
 
             await running.KillAsync();
-            var stopped = await Command.RunAsync(check[0], check[1..], app, probeEnv);
+            var stopped = await Command.RunAsync("/bin/sh", ["-c", image.HealthCheck()], app, env);
             Assert.True(stopped.Exit == 1, $"expected exit 1 once the service is gone, got {stopped.Exit}: {stopped.Output}");
         }
         finally
@@ -123,9 +147,6 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             Directory.Delete(data, recursive: true);
         }
     }
-
-    private static string HealthCheck(Dockerfile final) =>
-        Exec(Regex.Match(Assert.Single(final.All("HEALTHCHECK")), @"CMD (\[.*\])$").Groups[1].Value);
 
     /// <summary>An exec-form instruction normalised to compact JSON.</summary>
     private static string Exec(string json) => JsonSerializer.Serialize(JsonSerializer.Deserialize<string[]>(json));

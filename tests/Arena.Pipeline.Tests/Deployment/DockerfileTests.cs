@@ -64,6 +64,15 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             var relative = Path.GetRelativePath(Paths.RepoRoot, project).Replace('\\', '/');
             Assert.True(copied.Any(source => source.EndsWith('/') && relative.StartsWith(source, StringComparison.Ordinal)),
                 $"{relative} is built but not copied into the image (COPY sources: {string.Join(", ", copied)})");
+            // Files a project builds in from outside its folder (ingest's schemas) are copied too.
+            foreach (var item in System.Xml.Linq.XDocument.Load(project).Descendants("EmbeddedResource"))
+            {
+                var include = item.Attribute("Include")!.Value;
+                var folder = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, include[..(include.IndexOf('*') is >= 0 and var star ? star : include.Length)]));
+                var from = Path.GetRelativePath(Paths.RepoRoot, folder).Replace('\\', '/').TrimEnd('/') + "/";
+                Assert.True(copied.Any(source => source.EndsWith('/') && from.StartsWith(source, StringComparison.Ordinal)),
+                    $"{relative} builds in {include} but {from} is not copied into the image (COPY sources: {string.Join(", ", copied)})");
+            }
         }
     }
 

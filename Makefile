@@ -3,14 +3,14 @@ CONFIG ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: run test bench chaos soak build redis browser prometheus images up down clean docker-engine
+.PHONY: run test bench chaos soak build redis browser prometheus python images up down clean docker-engine
 
 ## run: Redis, the services of services/services.tsv and a simulated arena on loopback (Ctrl-C stops all)
 run:
 	@CONFIG=$(CONFIG) scripts/run-local.sh
 
 ## test: every test, against real Redis, DuckDB files, HTTP, processes and a headless browser
-test: redis browser prometheus
+test: redis browser prometheus python
 	dotnet test Arena.slnx -c $(CONFIG) --logger "console;verbosity=normal"
 
 ## bench: measured figures (Markdown + JSON, with the machine) into bench-results/; starts its own redis-server
@@ -43,6 +43,10 @@ browser:
 ## prometheus: Debian's prometheus, which the tests run against the dashboards and alerts
 prometheus:
 	@scripts/ensure-apt.sh prometheus prometheus promtool
+
+## python: python3 for the Python client's tests (clients/python)
+python:
+	@scripts/ensure-apt.sh python3 python3
 
 COMPOSE = docker compose -f deploy/compose/compose.yaml --env-file deploy/compose/.env
 

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests.Deployment;
 
@@ -20,7 +19,7 @@ internal sealed record DeployedService(string Name, string Assembly, int Port, b
 
     public string Dir => $"services/{Name}";
 
-    public string ProjectPath => Path.Combine(Paths.RepoRoot, Dir, Assembly + ".csproj");
+    public string ProjectPath => Path.Combine(Repo.Root, Dir, Assembly + ".csproj");
 
     public string Dll => Assembly + ".dll";
 

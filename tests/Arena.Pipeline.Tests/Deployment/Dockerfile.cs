@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests.Deployment;
 
@@ -12,7 +11,7 @@ internal sealed partial class Dockerfile
 
     public static Dockerfile Of(string serviceDir)
     {
-        var text = File.ReadAllText(Path.Combine(Paths.RepoRoot, serviceDir, "Dockerfile"));
+        var text = File.ReadAllText(Path.Combine(Repo.Root, serviceDir, "Dockerfile"));
         var logical = Regex.Replace(text, @"\\\r?\n", " ");
         return new Dockerfile([.. logical.Split('\n')
             .Select(line => line.Trim())

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Pipeline.Tests.Infrastructure;
@@ -43,7 +42,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         var publish = Regex.Match(Assert.Single(dockerfile.All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal)),
             @"dotnet publish (\S+\.csproj) -c Release -o /app");
         Assert.True(publish.Success, "the image publishes one project in Release into /app");
-        Assert.Equal(Path.GetFullPath(service.ProjectPath), Path.GetFullPath(Path.Combine(Paths.RepoRoot, publish.Groups[1].Value)));
+        Assert.Equal(Path.GetFullPath(service.ProjectPath), Path.GetFullPath(Path.Combine(Repo.Root, publish.Groups[1].Value)));
         Assert.Equal(service.Assembly, service.ProjectProperty("AssemblyName"));
 
         // The build stage copies the root build files and every folder the project's references live in.
@@ -55,7 +54,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         }
         foreach (var project in service.ProjectClosure())
         {
-            var relative = Path.GetRelativePath(Paths.RepoRoot, project).Replace('\\', '/');
+            var relative = Path.GetRelativePath(Repo.Root, project).Replace('\\', '/');
             Assert.True(copied.Any(source => source.EndsWith('/') && relative.StartsWith(source, StringComparison.Ordinal)),
                 $"{relative} is built but not copied into the image (COPY sources: {string.Join(", ", copied)})");
         }
@@ -72,7 +71,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         Assert.Equal($"http://+:{service.Port}", env["ASPNETCORE_URLS"]);
         // The runtime image's own HTTP_PORTS would otherwise compete with ASPNETCORE_URLS.
         Assert.Equal("", env["ASPNETCORE_HTTP_PORTS"]);
-        var program = File.ReadAllText(Path.Combine(Paths.RepoRoot, service.Dir, "Program.cs"));
+        var program = File.ReadAllText(Path.Combine(Repo.Root, service.Dir, "Program.cs"));
         Assert.Contains($"const int Port = {service.Port};", program, StringComparison.Ordinal);
         if (service.KeepsData)
         {
@@ -91,13 +90,11 @@ public sealed class DockerfileTests(ITestOutputHelper output)
     {
         var service = DeployedService.Named(name);
         var final = Dockerfile.Of(service.Dir).FinalStage();
-        var app = Paths.NewTempDir("publish");
-        var data = Paths.NewTempDir("data");
+        var app = Repo.NewTempDir("publish");
+        var data = Repo.NewTempDir("data");
         try
         {
-            var configuration = typeof(DockerfileTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .Single(a => a.Key == "Configuration").Value!;
-            var publish = await Command.RunAsync("dotnet", ["publish", service.ProjectPath, "-c", configuration, "--no-build", "-o", app, "--nologo", "-v", "quiet"]);
+            var publish = await Command.RunAsync("dotnet", ["publish", service.ProjectPath, "-c", Repo.Configuration, "--no-build", "-o", app, "--nologo", "-v", "quiet"]);
             Assert.True(publish.Exit == 0, publish.Output);
 
             await using var redis = await RedisServer.StartAsync(output);
@@ -105,7 +102,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             env.Remove("ASPNETCORE_URLS");
             env["Arena__Redis"] = redis.Configuration;
             env["Arena__DataDir"] = data;
-            await using var running = await ServiceProcess.Start(name, Path.Combine(app, service.Dll), env, output).WaitReadyAsync();
+            await using var running = await ServiceProcess.Start(name, Path.Combine(app, service.Dll), env, output.WriteLine).WaitReadyAsync();
 
             // The image's command, from the image's working directory, with a wildcard listen address as in the image.
             var check = JsonSerializer.Deserialize<string[]>(HealthCheck(final))!;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests;
 
@@ -12,12 +11,12 @@ public sealed class ChaosTests(ITestOutputHelper output)
     [Fact]
     public async Task Short_seeded_chaos_run_passes_every_check()
     {
-        var outDir = Paths.NewTempDir("chaos");
+        var outDir = Repo.NewTempDir("chaos");
         try
         {
             var (exit, text) = await Command.RunAsync("dotnet",
             [
-                Paths.Binary("tools/Arena.Chaos", "arena-chaos"), "--seed", "20261126", "--events", "15000", "--rate", "800",
+                Repo.Binary("tools/Arena.Chaos", "arena-chaos"), "--seed", "20261126", "--events", "15000", "--rate", "800",
                 "--consumer-kills", "4", "--gateway-kills", "1", "--redis-restarts", "1", "--sigterms", "1", "--poison-percent", "1",
                 "--sse-clients", "4", "--throughput-seconds", "0", "--out", outDir,
             ], timeout: TimeSpan.FromMinutes(8));

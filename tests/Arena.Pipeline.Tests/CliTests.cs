@@ -46,7 +46,7 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         Assert.Equal(ArenaCli.Ok, replay.Exit);
         Assert.Equal(0, await Db.StreamLengthAsync(StreamKeys.DeadLetters(0)));
         await Wait.UntilAsync(() => failing.Handled.Count == 2, "the replayed entry to be handled by the group that failed it");
-        await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db, "other"), "the other group to pass over the replay");
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db, "other"), "the other group to pass over the replay");
         Assert.Equal(2, other.Handled.Count);
 
         var again = await ArenaAsync("dlq", "replay", deadId);

@@ -20,6 +20,9 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     private const int EventsPerRun = 400;
     private const int Batch = 20;
 
+    /// <summary>How long a node may be unreachable before the others fail it over.</summary>
+    private static readonly TimeSpan NodeTimeout = TimeSpan.FromSeconds(2);
+
     private static readonly Dictionary<string, string> OnCluster = new()
     {
         ["Arena__Partitions"] = Partitions.ToString(CultureInfo.InvariantCulture),
@@ -27,15 +30,20 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         ["Persister__ClaimInterval"] = "00:00:00.200",
     };
 
-    private readonly string _persisterDir = Paths.NewTempDir("cluster-persister");
-    private readonly string _rankerDir = Paths.NewTempDir("cluster-ranker");
+    private readonly string _persisterDir = Repo.NewTempDir("cluster-persister");
+    private readonly string _rankerDir = Repo.NewTempDir("cluster-ranker");
     private RedisCluster _cluster = null!;
 
-    public async Task InitializeAsync() => _cluster = await RedisCluster.StartAsync(output);
+    public async Task InitializeAsync()
+    {
+        _cluster = await RedisCluster.StartAsync(NodeTimeout);
+        output.WriteLine($"Redis Cluster for this test: {_cluster.Configuration}");
+    }
 
     public async Task DisposeAsync()
     {
         await _cluster.DisposeAsync();
+        output.WriteLine("Redis Cluster stopped");
         Directory.Delete(_persisterDir, recursive: true);
         Directory.Delete(_rankerDir, recursive: true);
     }
@@ -43,10 +51,10 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Every_accepted_event_is_stored_once_through_a_master_failover()
     {
-        await using var ingest = await ServiceProcess.Ingest(_cluster, output, OnCluster).WaitReadyAsync();
-        await using var ranker = await ServiceProcess.Ranker(_cluster, _rankerDir, output, OnCluster).WaitReadyAsync();
-        await using var persister = await ServiceProcess.Persister(_cluster, _persisterDir, output, OnCluster).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(_cluster, output, persister, OnCluster).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(_cluster, output, OnCluster).WaitReadyAsync();
+        await using var ranker = await TestServices.Ranker(_cluster, _rankerDir, output, OnCluster).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(_cluster, _persisterDir, output, OnCluster).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(_cluster, output, persister, OnCluster).WaitReadyAsync();
         await using var client = await _cluster.ConnectAsync();
         var runIds = Enumerable.Range(0, Runs).Select(r => $"cluster-run-{r}").ToArray();
         Assert.True(runIds.Select(r => Partitioner.PartitionOf(r, Partitions)).Distinct().Count() > 1, "the runs should span partitions");
@@ -88,12 +96,12 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, EventsPerRun).Select(i => (long)i), seqs);
 
         await persister.KillAsync();
-        var stored = PipelineState.ReadStore(_persisterDir).Produced;
+        var stored = PersisterFile.Read(_persisterDir).Produced;
         Assert.Equal(Runs * (EventsPerRun + 1), accepted.Count);
         Assert.Equal(accepted.Count, stored.Count);
         Assert.Equal(stored.Count, stored.DistinctStreamIds);
         Assert.True(stored.EventIds.SetEquals(accepted.Keys), "the stored event ids must be exactly the accepted ones");
-        Assert.All(stored.Rows, row => Assert.Equal(accepted[row.EventId], row.Id.ToString()));
+        Assert.All(stored, row => Assert.Equal(accepted[row.EventId], row.StreamId.ToString()));
     }
 
     /// <summary>
@@ -176,8 +184,8 @@ public sealed class ClusterTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Services_run_every_script_and_dead_letter_on_the_cluster()
     {
-        await using var ingest = await ServiceProcess.Ingest(_cluster, output, OnCluster).WaitReadyAsync();
-        await using var ranker = await ServiceProcess.Ranker(_cluster, _rankerDir, output, OnCluster).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(_cluster, output, OnCluster).WaitReadyAsync();
+        await using var ranker = await TestServices.Ranker(_cluster, _rankerDir, output, OnCluster).WaitReadyAsync();
         await using var client = await _cluster.ConnectAsync();
         var db = client.GetDatabase();
         // A game_end of a schema version the ranker does not know: accepted on its envelope, dead-lettered by the ranker.

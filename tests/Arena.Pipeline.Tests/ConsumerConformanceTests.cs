@@ -25,7 +25,7 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
         return ids;
     }
 
-    private Task<bool> DrainedAsync(string group) => PipelineState.GroupDrainedAsync(Db, group);
+    private Task<bool> DrainedAsync(string group) => ConsumerGroups.CaughtUpAsync(Db, group);
 
     [Fact]
     public async Task Entries_held_by_a_dead_consumer_are_claimed_and_handled_once()

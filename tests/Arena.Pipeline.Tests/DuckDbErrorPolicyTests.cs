@@ -1,4 +1,3 @@
-using Arena.Pipeline.Tests.Infrastructure;
 using Arena.Storage;
 using DuckDB.NET.Data;
 
@@ -10,7 +9,7 @@ namespace Arena.Pipeline.Tests;
 /// </summary>
 public sealed class DuckDbErrorPolicyTests : IDisposable
 {
-    private readonly string _dir = Paths.NewTempDir("duckdb-errors");
+    private readonly string _dir = Repo.NewTempDir("duckdb-errors");
     private readonly DuckDbFile _file;
 
     public DuckDbErrorPolicyTests() =>

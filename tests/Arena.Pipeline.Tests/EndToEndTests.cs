@@ -9,17 +9,17 @@ public sealed class EndToEndTests(ITestOutputHelper output)
     [Fact]
     public async Task Simulated_games_arrive_complete_and_in_order_in_duckdb()
     {
-        var dataDir = Paths.NewTempDir("e2e");
+        var dataDir = Repo.NewTempDir("e2e");
         try
         {
             await using var redis = await RedisServer.StartAsync(output);
-            await using var ingest = await ServiceProcess.Ingest(redis, output, new Dictionary<string, string> { ["Arena__ApiKeys"] = "sim-key" }).WaitReadyAsync();
-            await using var persister = await ServiceProcess.Persister(redis, dataDir, output).WaitReadyAsync();
-            await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output).WaitReadyAsync();
+            await using var ingest = await TestServices.Ingest(redis, output, new Dictionary<string, string> { ["Arena__ApiKeys"] = "sim-key" }).WaitReadyAsync();
+            await using var persister = await TestServices.Persister(redis, dataDir, output).WaitReadyAsync();
+            await using var ranker = await TestServices.Ranker(redis, dataDir, output).WaitReadyAsync();
 
-            await using (var simulator = ServiceProcess.Start("arena-sim", Paths.Binary("tools/Arena.Simulator", "arena-sim"),
-                new Dictionary<string, string> { ["ARENA_API_KEY"] = "sim-key" }, output,
-                "--ingest", ingest.BaseAddress.ToString(), "--games", "4", "--parallel", "2", "--turn-delay-ms", "0", "--seed", "7"))
+            await using (var simulator = ServiceProcess.Start("arena-sim", Repo.Binary("tools/Arena.Simulator", "arena-sim"),
+                new Dictionary<string, string> { ["ARENA_API_KEY"] = "sim-key" }, output.WriteLine,
+                args: ["--ingest", ingest.Url.ToString(), "--games", "4", "--parallel", "2", "--turn-delay-ms", "0", "--seed", "7"]))
             {
                 Assert.Equal(0, await simulator.WaitForExitAsync(TimeSpan.FromSeconds(120)));
             }

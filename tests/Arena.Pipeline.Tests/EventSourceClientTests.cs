@@ -46,13 +46,13 @@ public sealed partial class EventSourceClientTests(ITestOutputHelper output) : P
     {
         // One entry per stream node: trimming with ~ removes every committed entry, so the stream can be trimmed empty.
         await Redis.CliAsync("CONFIG", "SET", "stream-node-max-entries", "1");
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, new Dictionary<string, string>
         {
             ["Persister__TrimInterval"] = "00:00:00.100",
             ["Persister__RetainCount"] = "0",
             ["Persister__RetainFor"] = "00:00:00",
         }).WaitReadyAsync();
-        var first = await ServiceProcess.Gateway(Redis, Output, persister, GatewaySettings).WaitReadyAsync();
+        var first = await TestServices.Gateway(Redis, Output, persister, GatewaySettings).WaitReadyAsync();
         var port = first.Port;
         await using var client = NodeScript.Start(Output, "follow.mjs", $"http://127.0.0.1:{port}/v1/runs/{RunId}/stream", "60");
 
@@ -65,7 +65,7 @@ public sealed partial class EventSourceClientTests(ITestOutputHelper output) : P
         await first.KillAsync();
         await first.DisposeAsync();
         await Redis.KillAsync();
-        await using var second = ServiceProcess.Gateway(Redis, Output, persister, GatewaySettings, port);
+        await using var second = TestServices.Gateway(Redis, Output, persister, GatewaySettings, port);
         await Wait.UntilAsync(async () =>
         {
             try

@@ -24,13 +24,13 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
     public async Task Client_that_disconnects_at_random_receives_every_event_once_and_in_order_even_across_trimming()
     {
         const int Total = 600;
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, new Dictionary<string, string>
         {
             ["Persister__TrimInterval"] = "00:00:00.100",
             ["Persister__RetainCount"] = "0",
             ["Persister__RetainFor"] = "00:00:00",
         }).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
         var random = new Random(5);
         var received = new List<SseEvent>();
         string? last = null;
@@ -80,7 +80,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
         Assert.Equal(50, (await Db.StreamReadGroupAsync(stream, StreamKeys.PersisterGroup, "persister-dead", ">", 50)).Length);
         await PostAsync("run-p", 51, 100);
         // Its successor commits everything after them, and claims nothing within the test.
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, new Dictionary<string, string>
         {
             ["Persister__ClaimMinIdle"] = "00:10:00",
             ["Persister__TrimInterval"] = "00:00:00.100",
@@ -88,7 +88,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
             ["Persister__RetainFor"] = "00:00:00",
         }).WaitReadyAsync();
         await Wait.UntilAsync(async () => await CommittedAsync(persister, "run-p") == 100, "the persister to commit the 100 entries after the pending ones");
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
 
         var opened = await SseClient.ReadAsync(gateway.Http, "/v1/runs/run-p/stream", null, events => events.Count >= 150, TimeSpan.FromSeconds(30));
         var resumed = await SseClient.ReadAsync(gateway.Http, "/v1/runs/run-p/stream", opened[9].Id, events => events.Count >= 140, TimeSpan.FromSeconds(30));
@@ -111,8 +111,8 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
     [Fact]
     public async Task A_thousand_clients_on_one_run_all_receive_every_event()
     {
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2000 }) { BaseAddress = gateway.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        await using var gateway = await TestServices.Gateway(Redis, Output).WaitReadyAsync();
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 2000 }) { BaseAddress = gateway.Url, Timeout = Timeout.InfiniteTimeSpan };
         var connected = 0;
         var clients = Enumerable.Range(0, 1000).Select(_ => SseClient.ReadAsync(http, "/v1/runs/run-k/stream?from=live", null,
             events => events.Count >= 50, TimeSpan.FromSeconds(120), () => Interlocked.Increment(ref connected))).ToList();
@@ -127,7 +127,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
     [Fact]
     public async Task All_runs_stream_carries_every_run_live()
     {
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output).WaitReadyAsync();
         var connected = new TaskCompletionSource();
         var reading = SseClient.ReadAsync(gateway.Http, "/v1/stream", null, events => events.Count >= 20, TimeSpan.FromSeconds(60), () => connected.TrySetResult());
         await connected.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -145,10 +145,10 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
     public async Task Leaderboard_clients_share_one_fetch_from_the_ranker_per_update()
     {
         const int Clients = 40;
-        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
-            ["SseGateway__RankerUrl"] = ranker.BaseAddress.ToString(),
+            ["SseGateway__RankerUrl"] = ranker.Url.ToString(),
         }).WaitReadyAsync();
         var withFirstBoard = new bool[Clients];
         var clients = Enumerable.Range(0, Clients).Select(i => SseClient.ReadAsync(gateway.Http, "/v1/leaderboard/stream", null, boards =>
@@ -179,7 +179,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
     [InlineData("99999999999999-0", "Last-Event-ID")]
     public async Task Bad_last_event_id_gets_a_clear_400(string lastEventId, string field)
     {
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output).WaitReadyAsync();
         using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/runs/run-x/stream");
         request.Headers.Add("Last-Event-ID", lastEventId);
 
@@ -193,7 +193,7 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
     [Fact]
     public async Task Viewer_page_is_served()
     {
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output).WaitReadyAsync();
 
         var page = await gateway.Http.GetStringAsync("/");
 

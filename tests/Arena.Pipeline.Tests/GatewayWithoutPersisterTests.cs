@@ -39,9 +39,9 @@ public sealed partial class GatewayWithoutPersisterTests(ITestOutputHelper outpu
     [Fact]
     public async Task Without_the_persister_the_client_is_told_the_missing_range_then_gets_what_Redis_holds_and_live_events()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
         var ids = await PersistAndTrimAsync(persister);
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
 
         var whole = await SseClient.ReadAsync(gateway.Http, $"/v1/runs/{Run}/stream", null, e => e.Count >= 100, TimeSpan.FromSeconds(30));
         await persister.KillAsync();
@@ -72,13 +72,13 @@ public sealed partial class GatewayWithoutPersisterTests(ITestOutputHelper outpu
     [Fact]
     public async Task A_hung_persister_costs_a_client_no_more_than_the_persister_timeout()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
         await PersistAndTrimAsync(persister);
         await persister.KillAsync();
         // The kernel completes connections to a listening socket; nothing ever answers them.
         using var hung = new TcpListener(IPAddress.Loopback, 0);
         hung.Start();
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        await using var gateway = await TestServices.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
             ["SseGateway__PersisterUrl"] = $"http://127.0.0.1:{((IPEndPoint)hung.LocalEndpoint).Port}",
             ["SseGateway__PersisterTimeout"] = "00:00:00.500",

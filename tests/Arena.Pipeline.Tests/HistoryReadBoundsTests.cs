@@ -20,7 +20,7 @@ public sealed class HistoryReadBoundsTests(ITestOutputHelper output) : PipelineT
     private const int ObservationChars = 60_000;
 
     private ServiceProcess Persister(params (string Key, string Value)[] settings) =>
-        ServiceProcess.Persister(Redis, DataDir, Output,
+        TestServices.Persister(Redis, DataDir, Output,
             new[] { ("Persister__BatchSize", "50") }.Concat(settings).ToDictionary(s => s.Item1, s => s.Item2));
 
     /// <summary>Puts <paramref name="big"/> large events of one run and 20 small ones of another on the stream and waits until they are stored.</summary>
@@ -41,7 +41,7 @@ public sealed class HistoryReadBoundsTests(ITestOutputHelper output) : PipelineT
         await using var persister = await StoreAsync(big: 1000);
         var storedMiB = 1000.0 * ObservationChars / (1 << 20);
         var before = await WellBehavedAsync(persister, rounds: 10);
-        var idle = persister.ResidentBytes();
+        var idle = persister.RssBytes();
 
         using var stop = new CancellationTokenSource();
         var peak = idle;
@@ -49,7 +49,7 @@ public sealed class HistoryReadBoundsTests(ITestOutputHelper output) : PipelineT
         {
             while (!stop.IsCancellationRequested)
             {
-                peak = Math.Max(peak, persister.ResidentBytes());
+                peak = Math.Max(peak, persister.RssBytes());
                 await Task.Delay(20, CancellationToken.None);
             }
         });

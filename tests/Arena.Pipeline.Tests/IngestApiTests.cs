@@ -127,7 +127,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
     [Fact]
     public async Task Event_resent_after_the_dedupe_window_is_a_new_entry()
     {
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__DedupeWindow"] = "00:00:01" }).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__DedupeWindow"] = "00:00:01" }).WaitReadyAsync();
         var evt = Events.TurnStart("run-w", 1, "run-w:1");
 
         var first = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
@@ -159,7 +159,7 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
         var events = Events.Run("run-l", 250);
         events.Add(Events.TurnStart("run-l", 10, "run-l:10"));
 
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output).WaitReadyAsync(); // the default limit of 1,000 events
+        await using var ingest = await TestServices.Ingest(Redis, Output).WaitReadyAsync(); // the default limit of 1,000 events
         var results = await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(events)));
 
         Assert.Equal(251, results.Count);

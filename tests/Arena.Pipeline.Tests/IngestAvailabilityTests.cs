@@ -13,7 +13,7 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
     public async Task Unreachable_redis_gets_503_with_retry_after_quickly_and_recovers()
     {
         await using var redis = await RedisServer.StartAsync(output);
-        await using var ingest = await ServiceProcess.Ingest(redis, output).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(redis, output).WaitReadyAsync();
         await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.TurnStart("run-1", 1, "run-1:1")));
 
         await redis.KillAsync();
@@ -44,7 +44,7 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
     public async Task Requests_beyond_the_concurrency_limit_get_429()
     {
         await using var redis = await RedisServer.StartAsync(output);
-        await using var ingest = await ServiceProcess.Ingest(redis, output, new Dictionary<string, string>
+        await using var ingest = await TestServices.Ingest(redis, output, new Dictionary<string, string>
         {
             ["Ingest__MaxConcurrentRequests"] = "1",
             ["Ingest__RedisBudget"] = "00:00:30",
@@ -70,7 +70,7 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
     public async Task A_body_still_arriving_holds_no_permit()
     {
         await using var redis = await RedisServer.StartAsync(output);
-        await using var ingest = await ServiceProcess.Ingest(redis, output, new Dictionary<string, string>
+        await using var ingest = await TestServices.Ingest(redis, output, new Dictionary<string, string>
         {
             ["Ingest__MaxConcurrentRequests"] = "1",
         }).WaitReadyAsync();
@@ -97,7 +97,7 @@ public sealed class IngestAvailabilityTests(ITestOutputHelper output)
     public async Task Invalid_configuration_stops_the_service_with_a_clear_message(string key, string value, string named)
     {
         await using var redis = await RedisServer.StartAsync(output);
-        await using var ingest = ServiceProcess.Ingest(redis, output, new Dictionary<string, string> { [key] = value });
+        await using var ingest = TestServices.Ingest(redis, output, new Dictionary<string, string> { [key] = value });
 
         var exit = await ingest.WaitForExitAsync(TimeSpan.FromSeconds(60));
 

@@ -26,7 +26,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
     public async Task Stream_is_held_to_its_byte_cap_and_each_group_gets_its_own_overflow_record()
     {
         const long cap = 1024 * 1024;
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = cap.ToString(CultureInfo.InvariantCulture) })
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = cap.ToString(CultureInfo.InvariantCulture) })
             .WaitReadyAsync();
         await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "$", createStream: true);
         await Db.StreamCreateConsumerGroupAsync(Stream, "ranker", "$");
@@ -57,7 +57,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
         Assert.Matches($@"arena_stream_overflow_lost_total\{{[^}}]*\}} {removed}\b", await ingest.Http.GetStringAsync("/metrics"));
 
         // The trimmer reports it as the ranker's loss, and measures the stream again after a trim.
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, new Dictionary<string, string>
         {
             ["Persister__TrimInterval"] = "00:00:00.200",
             ["Persister__RetainCount"] = "5",
@@ -85,7 +85,7 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
     [Fact]
     public async Task A_deleted_stream_starts_its_byte_count_again()
     {
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture) })
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture) })
             .WaitReadyAsync();
         await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Enumerable.Range(0, 10).Select(seq => Large("run-a", seq)))));
         await Db.KeyDeleteAsync(Stream);
@@ -101,13 +101,13 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
     public async Task Redis_stays_under_its_maxmemory_with_64_KiB_events_at_full_rate_and_every_accepted_event_is_stored_or_counted_lost()
     {
         const long maxMemory = 32L * 1024 * 1024;
-        await using var redis = await RedisServer.StartLocalAsync(FreePort.Next(), "--maxmemory", maxMemory.ToString(CultureInfo.InvariantCulture), "--maxmemory-policy", "noeviction");
+        await using var redis = await RedisProcess.StartAsync("always", null, "--maxmemory", maxMemory.ToString(CultureInfo.InvariantCulture), "--maxmemory-policy", "noeviction");
         await using var client = await ConnectionMultiplexer.ConnectAsync($"{redis.Configuration},allowAdmin=true");
         var db = client.GetDatabase();
-        await using var ingest = await ServiceProcess.Ingest(redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture) })
+        await using var ingest = await TestServices.Ingest(redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = (4 * 1024 * 1024).ToString(CultureInfo.InvariantCulture) })
             .WaitReadyAsync();
         // A read batch is held whole in Redis's output buffer: 50 entries of 64 KiB is 3 MiB.
-        await using var persister = await ServiceProcess.Persister(redis, DataDir, Output, new Dictionary<string, string> { ["Persister__BatchSize"] = "50" })
+        await using var persister = await TestServices.Persister(redis, DataDir, Output, new Dictionary<string, string> { ["Persister__BatchSize"] = "50" })
             .WaitReadyAsync();
 
         // Three times maxmemory of events, from four producers at once, as fast as ingest takes them;
@@ -161,22 +161,22 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
 
         // Whatever the byte cap removed before the persister committed it is counted lost (and, when
         // the report itself outlives the cap, named in a stream_overflow event); everything else is stored.
-        await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(db), "the persister to drain", TimeSpan.FromSeconds(120));
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(db), "the persister to drain", TimeSpan.FromSeconds(120));
         var lost = Lost(await ingest.Http.GetStringAsync("/metrics"));
         await persister.KillAsync();
-        var stored = PipelineState.ReadStore(DataDir).Produced;
+        var stored = PersisterFile.Read(DataDir).Produced;
         Output.WriteLine($"drained {posting.Elapsed.TotalSeconds:F1} s after the first post: stored {stored.Count}, counted lost {lost}");
         Assert.Equal(stored.Count, stored.DistinctStreamIds);
         Assert.True(stored.Count + lost >= accepted.Count, $"{accepted.Count - stored.Count - lost} accepted events are neither stored nor counted lost");
-        Assert.Subset(accepted.Select(StreamId.Parse).ToHashSet(), stored.Rows.Select(r => r.Id).ToHashSet());
+        Assert.Subset(accepted.Select(StreamId.Parse).ToHashSet(), stored.Select(r => r.StreamId).ToHashSet());
     }
 
     [Fact]
     public async Task A_dead_letter_stream_keeps_its_cap_and_counts_what_it_dropped()
     {
-        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__MaxDeadLetters"] = "100" })
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__MaxDeadLetters"] = "100" })
             .WaitReadyAsync();
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(Redis, Output).WaitReadyAsync();
         // Any producer may send game ends of a schema version the ranker cannot read: each is a dead letter.
         var posted = new List<string>();
         foreach (var chunk in Enumerable.Range(0, 150).Chunk(50))

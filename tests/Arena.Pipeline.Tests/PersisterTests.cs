@@ -12,7 +12,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string>();
 
     private ServiceProcess Persister(params (string Key, string Value)[] settings) =>
-        ServiceProcess.Persister(Redis, DataDir, Output, settings.ToDictionary(s => s.Key, s => s.Value));
+        TestServices.Persister(Redis, DataDir, Output, settings.ToDictionary(s => s.Key, s => s.Value));
 
     /// <summary>Posts <paramref name="runs"/> × <paramref name="perRun"/> events in batches of 100; returns their event ids.</summary>
     private async Task<HashSet<string>> PostAsync(int runs, int perRun, bool twice = false)
@@ -38,8 +38,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
 
     private async Task StopGracefullyAsync(ServiceProcess persister)
     {
-        persister.Terminate();
-        Assert.Equal(0, await persister.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await persister.TerminateAsync(TimeSpan.FromSeconds(60)));
     }
 
     [Fact]
@@ -48,7 +47,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         var posted = await PostAsync(runs: 10, perRun: 100);
         await using (var first = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the first pass");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the first pass");
             await StopGracefullyAsync(first);
         }
 
@@ -56,14 +55,14 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         await Db.ExecuteAsync("XGROUP", "SETID", PipelineState.Stream, "persister", "0");
         await using (var second = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the second pass");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the second pass");
             var metrics = await second.Http.GetStringAsync("/metrics");
             Assert.Contains("arena_persister_rows_redelivered_total", metrics, StringComparison.Ordinal);
             Assert.Matches(@"arena_persister_rows_redelivered_total\{[^}]*\} 1000\b", metrics);
             await StopGracefullyAsync(second);
         }
 
-        var stored = PipelineState.ReadStore(DataDir);
+        var stored = PersisterFile.Read(DataDir);
         Assert.Equal(1000, stored.Count);
         Assert.Equal(1000, stored.DistinctStreamIds);
         Assert.Equal(posted, stored.EventIds);
@@ -74,22 +73,22 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     {
         var posted = await PostAsync(runs: 4, perRun: 250);
 
-        await using (var crashing = Persister([("Persister__BatchSize", "100"), .. Arena.Harness.FaultInjection.KillAfterCommits(3)]))
+        await using (var crashing = Persister([("Persister__BatchSize", "100"), .. FaultInjection.KillAfterCommits(3)]))
         {
             var exit = await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60));
             Assert.Equal(137, exit); // 128 + SIGKILL
         }
         // The third batch is committed but was never acknowledged (and the fourth, read ahead, may be pending too).
         Assert.Contains(await PipelineState.PendingAsync(Db), new long[] { 100, 200 });
-        Assert.Equal(300, PipelineState.ReadStore(DataDir).Count);
+        Assert.Equal(300, PersisterFile.Read(DataDir).Count);
 
         await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the restarted persister to drain");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the restarted persister to drain");
             await StopGracefullyAsync(restarted);
         }
 
-        var stored = PipelineState.ReadStore(DataDir);
+        var stored = PersisterFile.Read(DataDir);
         Assert.Equal(1000, stored.Count);
         Assert.Equal(1000, stored.DistinctStreamIds);
         Assert.Equal(posted, stored.EventIds);
@@ -104,17 +103,17 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) >= 5000, "half the events to be persisted");
         await persister.KillAsync();
         await persister.DisposeAsync();
-        Output.WriteLine($"killed with {PipelineState.ReadStore(DataDir).Count} rows stored, {await PipelineState.PendingAsync(Db)} pending");
+        Output.WriteLine($"killed with {PersisterFile.Read(DataDir).Count} rows stored, {await PipelineState.PendingAsync(Db)} pending");
 
         await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
             var posted = await posting;
             Assert.Equal(10_000, posted.Count);
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the restarted persister to drain");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the restarted persister to drain");
             Assert.Equal(10_000, await PipelineState.PersistedCountAsync(restarted.Http));
             await StopGracefullyAsync(restarted);
 
-            var stored = PipelineState.ReadStore(DataDir);
+            var stored = PersisterFile.Read(DataDir);
             Assert.Equal(10_000, stored.Count);
             Assert.Equal(10_000, stored.DistinctStreamIds);
             Assert.Equal(posted, stored.EventIds);
@@ -125,7 +124,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     public async Task Entries_of_a_killed_persister_are_claimed_by_its_successor_and_written_once()
     {
         var posted = await PostAsync(runs: 2, perRun: 500);
-        await using (var crashing = Persister([("Persister__ConsumerName", "first"), ("Persister__BatchSize", "100"), .. Arena.Harness.FaultInjection.KillAfterCommits(2)]))
+        await using (var crashing = Persister([("Persister__ConsumerName", "first"), ("Persister__BatchSize", "100"), .. FaultInjection.KillAfterCommits(2)]))
         {
             Assert.Equal(137, await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         }
@@ -137,12 +136,12 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         await using (var successor = await Persister(("Persister__ConsumerName", "second"), ("Persister__BatchSize", "100"),
             ("Persister__ClaimMinIdle", "00:00:01"), ("Persister__ClaimInterval", "00:00:00.200")).WaitReadyAsync())
         {
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the successor to drain");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the successor to drain");
             Assert.Matches($@"arena_consumer_messages_claimed_total\{{[^}}]*group=""persister""[^}}]*\}} {held}\b", await successor.Http.GetStringAsync("/metrics"));
             await StopGracefullyAsync(successor);
         }
 
-        var stored = PipelineState.ReadStore(DataDir);
+        var stored = PersisterFile.Read(DataDir);
         Assert.Equal(1000, stored.Count);
         Assert.Equal(posted, stored.EventIds);
     }
@@ -154,21 +153,19 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         await using var persister = await Persister(("Persister__BatchSize", "500")).WaitReadyAsync();
         await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) > 0, "persisting to begin");
 
-        persister.Terminate();
-
-        Assert.Equal(0, await persister.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, await persister.TerminateAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, await PipelineState.PendingAsync(Db));
-        var stored = PipelineState.ReadStore(DataDir);
+        var stored = PersisterFile.Read(DataDir);
         var delivered = (await Db.StreamGroupInfoAsync(PipelineState.Stream)).Single().LastDeliveredId;
         // Everything handed to the persister is committed, and nothing beyond it.
-        Assert.Equal(stored.Rows.Max(r => r.Id).ToString(), delivered!.ToString());
+        Assert.Equal(stored.Max(r => r.StreamId).ToString(), delivered!.ToString());
         Assert.Equal(stored.Count, stored.DistinctStreamIds);
     }
 
     [Fact]
     public async Task Forced_overflow_is_reported_as_a_stream_overflow_event_naming_the_lost_range()
     {
-        await using var capped = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" }).WaitReadyAsync();
+        await using var capped = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" }).WaitReadyAsync();
         await Db.StreamCreateConsumerGroupAsync(PipelineState.Stream, StreamKeys.PersisterGroup, "0", createStream: true);
         var streamIds = new List<string>();
         foreach (var batch in Events.Run("run-o", 1500).Chunk(100))
@@ -207,7 +204,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(Events.Run("run-z", 5))));
 
         await using var persister = await Persister().WaitReadyAsync();
-        await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the persister to drain");
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the persister to drain");
 
         Assert.Equal(10, await PipelineState.PersistedCountAsync(persister.Http));
         var dead = Assert.Single(await Db.StreamRangeAsync(StreamKeys.DeadLetters(0)));

@@ -14,7 +14,7 @@ namespace Arena.Pipeline.Tests;
 public sealed partial class PythonClientTests(ITestOutputHelper output) : PipelineTest(output)
 {
     private const string ApiKey = "python-key";
-    private static readonly string ClientDir = Path.Combine(Paths.RepoRoot, "clients", "python");
+    private static readonly string ClientDir = Path.Combine(Repo.Root, "clients", "python");
 
     protected override IDictionary<string, string>? IngestSettings => new Dictionary<string, string> { ["Arena__ApiKeys"] = $"python:{ApiKey}" };
 
@@ -22,7 +22,7 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
     {
         var environment = new Dictionary<string, string>
         {
-            ["ARENA_INGEST_URL"] = Ingest.BaseAddress.ToString(),
+            ["ARENA_INGEST_URL"] = Ingest.Url.ToString(),
             ["ARENA_API_KEY"] = ApiKey,
             ["PYTHONPATH"] = ClientDir,
             ["PYTHONUNBUFFERED"] = "1",
@@ -30,7 +30,7 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
         };
         if (gateway is not null)
         {
-            environment["ARENA_GATEWAY_URL"] = gateway.BaseAddress.ToString();
+            environment["ARENA_GATEWAY_URL"] = gateway.Url.ToString();
         }
         return environment;
     }
@@ -49,8 +49,8 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
     [Fact]
     public async Task Simulated_match_published_with_the_python_client_comes_back_over_sse_once_and_in_order_across_a_gateway_restart()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
-        await using var first = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var first = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
         var port = first.Port;
         await using var script = PythonScript.Start(Output, PythonEnvironment(first),
             Path.Combine(ClientDir, "examples", "simulated_match.py"), "--seed", "11", "--pause");
@@ -59,7 +59,7 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
         await Wait.UntilAsync(() => script.HasExited || script.Lines.Contains("paused"), "the script to publish and receive the first half", TimeSpan.FromSeconds(120));
         Assert.False(script.HasExited, $"the script ended early:\n{script.Text}");
         await first.KillAsync();
-        await using var second = await ServiceProcess.Gateway(Redis, Output, persister, port: port).WaitReadyAsync();
+        await using var second = await TestServices.Gateway(Redis, Output, persister, port: port).WaitReadyAsync();
         script.WriteLine("go");
 
         var exit = await script.WaitForExitAsync(TimeSpan.FromSeconds(150));
@@ -79,7 +79,7 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
     [Fact]
     public async Task Readme_first_example_runs_as_written()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
         var readme = await File.ReadAllTextAsync(Path.Combine(ClientDir, "README.md"));
         var example = FirstPythonBlock().Match(readme);
         Assert.True(example.Success, "clients/python/README.md has no ```python block");
@@ -132,7 +132,7 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
-                WorkingDirectory = Paths.RepoRoot,
+                WorkingDirectory = Repo.Root,
             };
             start.ArgumentList.Add(script);
             foreach (var arg in args)

@@ -47,7 +47,7 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
     public async Task Games_posted_to_ingest_give_the_design_vectors_on_the_leaderboard(
         string games, double expectedA, double expectedB, int winsA, int lossesA, int drawsA)
     {
-        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         var parsed = games.Split(' ').Select(g => g.Contains('=', StringComparison.Ordinal)
             ? new[] { (g[..1], 1), (g[2..], 1) }
             : [(g[..1], 1), (g[2..], 2)]).ToList();
@@ -83,7 +83,7 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
         var posted = 0;
         for (var crash = 0; crash < 3; crash++)
         {
-            await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "20" }).WaitReadyAsync();
+            await using var ranker = await TestServices.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "20" }).WaitReadyAsync();
             var batch = Games(120);
             var posting = PostGamesAsync(batch);
             await Wait.UntilAsync(async () => (await Client.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0)))
@@ -93,12 +93,12 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
             posted += batch.Count;
         }
 
-        await using var survivor = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await using var survivor = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         var survived = await LeaderboardAsync(survivor, posted);
-        var freshDir = Paths.NewTempDir("ranker-fresh");
+        var freshDir = Repo.NewTempDir("ranker-fresh");
         try
         {
-            await using var fresh = await ServiceProcess.Ranker(Redis, freshDir, Output, new Dictionary<string, string> { ["Ranker__Group"] = "ranker-fresh" }).WaitReadyAsync();
+            await using var fresh = await TestServices.Ranker(Redis, freshDir, Output, new Dictionary<string, string> { ["Ranker__Group"] = "ranker-fresh" }).WaitReadyAsync();
             var recomputed = await LeaderboardAsync(fresh, posted);
 
             var a = ByModel(survived);
@@ -167,7 +167,7 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
         var games = 0;
         for (var crash = 0; crash < 2; crash++)
         {
-            await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "7" }).WaitReadyAsync();
+            await using var ranker = await TestServices.Ranker(Redis, DataDir, Output, new Dictionary<string, string> { ["Ranker__BatchSize"] = "7" }).WaitReadyAsync();
             var batch = Enumerable.Range(games, 30).SelectMany(Game).ToList();
             var read = (await Client.GetDatabase().StreamGroupInfoAsync(StreamKeys.Events(0))).SingleOrDefault(g => g.Name == "ranker").EntriesRead ?? 0;
             var posting = Task.Run(async () =>
@@ -203,14 +203,14 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
             }
         }
 
-        await using (var survivor = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync())
+        await using (var survivor = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync())
         {
             await StatsAsExpectedAsync(survivor, "after the kills");
             // Every event delivered once more, as `arena replay --group ranker` does: nothing may count twice.
             await Client.GetDatabase().ExecuteAsync("XGROUP", "SETID", StreamKeys.Events(0).ToString(), "ranker", "0");
             await StatsAsExpectedAsync(survivor, "after every event was delivered again");
         }
-        await using var restarted = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await using var restarted = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         await StatsAsExpectedAsync(restarted, "from the file alone");
     }
 
@@ -218,7 +218,7 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
     public async Task Game_end_the_ranker_cannot_interpret_is_dead_lettered_and_the_rest_counted()
     {
         var db = Client.GetDatabase();
-        await using var ranker = await ServiceProcess.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
         await PostGamesAsync([[("A", 1), ("B", 2)]]);
         // Written around ingest, as an older or foreign producer could: one result only, and a rank beyond the players.
         await db.StreamAddAsync(StreamKeys.Events(0), [new(StreamFields.Type, "game_end"), new(StreamFields.Envelope, Events.GameEnd("bad-1", ("A", 1)))]);

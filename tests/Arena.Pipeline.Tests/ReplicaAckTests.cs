@@ -13,13 +13,13 @@ public sealed class ReplicaAckTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string Stream = StreamKeys.Events(0);
 
-    private RedisServer _master = null!;
-    private RedisServer _replica = null!;
+    private RedisProcess _master = null!;
+    private RedisProcess _replica = null!;
 
     public async Task InitializeAsync()
     {
-        _master = await RedisServer.StartLocalAsync(FreePort.Next());
-        _replica = await RedisServer.StartLocalAsync(FreePort.Next(), "--replicaof", "127.0.0.1", _master.Port.ToString(CultureInfo.InvariantCulture));
+        _master = await RedisProcess.StartAsync();
+        _replica = await RedisProcess.StartAsync("always", null, "--replicaof", "127.0.0.1", _master.Port.ToString(CultureInfo.InvariantCulture));
         await Wait.UntilAsync(async () => (await _replica.CliAsync("INFO", "replication")).Contains("master_link_status:up", StringComparison.Ordinal),
             "the replica to sync with its master");
     }
@@ -34,7 +34,7 @@ public sealed class ReplicaAckTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Ingest_answers_202_only_once_a_replica_holds_the_events()
     {
-        await using var ingest = await ServiceProcess.Ingest(_master, output, new Dictionary<string, string>
+        await using var ingest = await TestServices.Ingest(_master, output, new Dictionary<string, string>
         {
             ["Ingest__ReplicaTimeout"] = "00:00:00.300",
         }).WaitReadyAsync();
@@ -69,7 +69,7 @@ public sealed class ReplicaAckTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Requests_arriving_together_at_start_up_wait_for_the_replica_too()
     {
-        await using var ingest = await ServiceProcess.Ingest(_master, output, new Dictionary<string, string>
+        await using var ingest = await TestServices.Ingest(_master, output, new Dictionary<string, string>
         {
             ["Ingest__ReplicaTimeout"] = "00:00:00.300",
         }).WaitReadyAsync();
@@ -88,7 +88,7 @@ public sealed class ReplicaAckTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Waiting_for_replicas_can_be_turned_off()
     {
-        await using var ingest = await ServiceProcess.Ingest(_master, output, new Dictionary<string, string>
+        await using var ingest = await TestServices.Ingest(_master, output, new Dictionary<string, string>
         {
             ["Ingest__WaitForReplicas"] = "0",
         }).WaitReadyAsync();
@@ -102,7 +102,7 @@ public sealed class ReplicaAckTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task A_setting_that_is_not_a_replica_count_stops_ingest_at_start()
     {
-        await using var ingest = ServiceProcess.Ingest(_master, output, new Dictionary<string, string>
+        await using var ingest = TestServices.Ingest(_master, output, new Dictionary<string, string>
         {
             ["Ingest__WaitForReplicas"] = "all",
         });

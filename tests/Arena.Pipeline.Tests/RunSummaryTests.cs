@@ -25,7 +25,7 @@ public sealed class RunSummaryTests(ITestOutputHelper output) : PipelineTest(out
         """;
 
     private ServiceProcess Persister(params (string Key, string Value)[] settings) =>
-        ServiceProcess.Persister(Redis, DataDir, Output, settings.ToDictionary(s => s.Key, s => s.Value));
+        TestServices.Persister(Redis, DataDir, Output, settings.ToDictionary(s => s.Key, s => s.Value));
 
     private static string Error(string runId, long seq, bool fatal, string ts = "2026-11-23T10:09:00Z") => string.Create(CultureInfo.InvariantCulture,
         $$$"""{"event_id":"{{{runId}}}:err{{{seq}}}","run_id":"{{{runId}}}","seq":{{{seq}}},"type":"error","schema_version":1,"ts":"{{{ts}}}","payload":{"message":"boom","fatal":{{{(fatal ? "true" : "false")}}}}}""");
@@ -45,13 +45,13 @@ public sealed class RunSummaryTests(ITestOutputHelper output) : PipelineTest(out
         await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(endings)));
 
         // Killed between the third commit and its ack: the restart writes that batch again, through the fallback path.
-        await using (var crashing = Persister([("Persister__BatchSize", "100"), .. Arena.Harness.FaultInjection.KillAfterCommits(3)]))
+        await using (var crashing = Persister([("Persister__BatchSize", "100"), .. FaultInjection.KillAfterCommits(3)]))
         {
             Assert.Equal(137, await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         }
         await using (var restarted = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the restarted persister to drain");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the restarted persister to drain");
             await StopAsync(restarted);
         }
 
@@ -60,7 +60,7 @@ public sealed class RunSummaryTests(ITestOutputHelper output) : PipelineTest(out
         List<Run> listed;
         await using (var again = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync())
         {
-            await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the second pass");
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the second pass");
             listed = await ListedAsync(again);
             await StopAsync(again);
         }
@@ -102,7 +102,7 @@ public sealed class RunSummaryTests(ITestOutputHelper output) : PipelineTest(out
         // finer than the file keeps (100 ns, not UTC) is listed as stored.
         string[] more = [.. Events.Run("old-1", 3, firstSeq: 100), Error("old-1", 200, fatal: true, ts: "2026-11-23T13:00:00.1234567+02:00"), .. Events.Run("new-0", 2)];
         await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(more)));
-        await Wait.UntilAsync(() => PipelineState.GroupDrainedAsync(Db), "the persister to store the new events");
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the persister to store the new events");
         var afterMore = await ListedAsync(persister);
         await StopAsync(persister);
 
@@ -142,7 +142,6 @@ public sealed class RunSummaryTests(ITestOutputHelper output) : PipelineTest(out
 
     private static async Task StopAsync(ServiceProcess persister)
     {
-        persister.Terminate();
-        Assert.Equal(0, await persister.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await persister.TerminateAsync(TimeSpan.FromSeconds(60)));
     }
 }

@@ -12,7 +12,7 @@ namespace Arena.Pipeline.Tests;
 /// </summary>
 public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _dataDir = Paths.NewTempDir("api");
+    private readonly string _dataDir = Repo.NewTempDir("api");
     private RedisServer _redis = null!;
 
     public async Task InitializeAsync() => _redis = await RedisServer.StartAsync(output);
@@ -25,10 +25,10 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
 
     private ServiceProcess Start(string service, IDictionary<string, string>? settings = null) => service switch
     {
-        "ingest" => ServiceProcess.Ingest(_redis, output, settings),
-        "persister" => ServiceProcess.Persister(_redis, _dataDir, output, settings),
-        "ranker" => ServiceProcess.Ranker(_redis, _dataDir, output, settings),
-        _ => ServiceProcess.Gateway(_redis, output, settings: settings),
+        "ingest" => TestServices.Ingest(_redis, output, settings),
+        "persister" => TestServices.Persister(_redis, _dataDir, output, settings),
+        "ranker" => TestServices.Ranker(_redis, _dataDir, output, settings),
+        _ => TestServices.Gateway(_redis, output, settings: settings),
     };
 
     [Theory]
@@ -51,7 +51,7 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
             .Order(StringComparer.Ordinal).ToList();
         Assert.Equal(expected.Order(StringComparer.Ordinal), operations);
 
-        var docs = Parameters().Replace(File.ReadAllText(Path.Combine(Paths.RepoRoot, "docs", "api.md")), "{}");
+        var docs = Parameters().Replace(File.ReadAllText(Path.Combine(Repo.Root, "docs", "api.md")), "{}");
         foreach (var operation in operations)
         {
             var (method, path) = (operation.Split(' ')[0], operation.Split(' ')[1]);
@@ -91,7 +91,7 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
     public async Task Ingest_serves_every_schema_at_the_url_of_its_id()
     {
         await using var ingest = await Start("ingest").WaitReadyAsync();
-        var files = Directory.GetFiles(Path.Combine(Paths.RepoRoot, "schemas"), "*.schema.json", SearchOption.AllDirectories);
+        var files = Directory.GetFiles(Path.Combine(Repo.Root, "schemas"), "*.schema.json", SearchOption.AllDirectories);
         Assert.Equal(8, files.Length);
 
         foreach (var file in files)

@@ -23,7 +23,7 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
     public async Task Flood_beyond_the_per_client_limit_is_refused_while_another_token_on_the_same_machine_receives_events()
     {
         const int PerClient = 8;
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        await using var gateway = await TestServices.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
             ["Arena__ReadToken"] = "flood-token,good-token",
             ["SseGateway__MaxConnectionsPerClient"] = PerClient.ToString(CultureInfo.InvariantCulture),
@@ -71,7 +71,7 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
     public async Task Another_address_connects_while_one_address_is_at_its_limit()
     {
         const int PerClient = 4;
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        await using var gateway = await TestServices.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
             ["SseGateway__MaxConnectionsPerClient"] = PerClient.ToString(CultureInfo.InvariantCulture),
             // Loopback is shared by default (a proxy on the machine): here it is an ordinary client.
@@ -81,7 +81,7 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
         var held = await HoldAsync(http, "/v1/runs/run-a/stream?from=live", PerClient);
 
         var (refusal, _) = await FirstLineAsync(http, "/v1/runs/run-a/stream?from=live");
-        using var fromElsewhere = Arena.Harness.FromAddress.Client(IPAddress.Parse("127.0.0.2"), gateway.BaseAddress);
+        using var fromElsewhere = FromAddress.Client(IPAddress.Parse("127.0.0.2"), gateway.Url);
         var other = new TimedClient(fromElsewhere, "run-a", "from=live", total: 5);
         await other.ConnectedAsync();
         await other.LatenciesAsync(Ingest.Http, first: 1, count: 5);
@@ -98,7 +98,7 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
     [Fact]
     public async Task Total_limit_counts_every_stream_and_frees_a_place_when_a_client_leaves()
     {
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        await using var gateway = await TestServices.Gateway(Redis, Output, settings: new Dictionary<string, string>
         {
             ["SseGateway__MaxConnections"] = "3",
         }).WaitReadyAsync();
@@ -142,7 +142,7 @@ public sealed partial class SseConnectionLimitTests(ITestOutputHelper output) : 
         }
     }
 
-    private static HttpClient Http(ServiceProcess gateway) => new() { BaseAddress = gateway.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+    private static HttpClient Http(ServiceProcess gateway) => new() { BaseAddress = gateway.Url, Timeout = Timeout.InfiniteTimeSpan };
 
     /// <summary>Opens <paramref name="count"/> streams and keeps them open: each has been admitted once its retry hint arrived.</summary>
     private static async Task<List<HttpResponseMessage>> HoldAsync(HttpClient http, string url, int count)

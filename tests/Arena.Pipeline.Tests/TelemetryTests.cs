@@ -15,10 +15,10 @@ public sealed class TelemetryTests(ITestOutputHelper output) : PipelineTest(outp
     {
         using var otlp = new OtlpReceiver();
         var settings = otlp.Settings();
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, settings).WaitReadyAsync();
-        await using var ranker = await ServiceProcess.Ranker(Redis, Path.Combine(DataDir, "ranker"), Output, settings).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister, settings).WaitReadyAsync();
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output, settings).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, settings).WaitReadyAsync();
+        await using var ranker = await TestServices.Ranker(Redis, Path.Combine(DataDir, "ranker"), Output, settings).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister, settings).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(Redis, Output, settings).WaitReadyAsync();
 
         var trace = ActivityTraceId.CreateRandom();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events")

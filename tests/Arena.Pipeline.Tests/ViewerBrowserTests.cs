@@ -20,23 +20,23 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
     [Fact]
     public async Task Viewer_shows_a_runs_events_and_the_leaderboard_changing()
     {
-        Assert.True(Directory.Exists(Path.Combine(Paths.RepoRoot, "tests", "browser", "node_modules", "playwright-core")),
+        Assert.True(Directory.Exists(Path.Combine(Repo.Root, "tests", "browser", "node_modules", "playwright-core")),
             "playwright-core is not installed: run 'make test' or scripts/ensure-browser.sh first");
-        var dataDir = Paths.NewTempDir("viewer");
+        var dataDir = Repo.NewTempDir("viewer");
         try
         {
             await using var redis = await RedisServer.StartAsync(output);
-            await using var ingest = await ServiceProcess.Ingest(redis, output).WaitReadyAsync();
+            await using var ingest = await TestServices.Ingest(redis, output).WaitReadyAsync();
             var token = new Dictionary<string, string> { ["Arena__ReadToken"] = ReadToken };
-            await using var persister = await ServiceProcess.Persister(redis, dataDir, output, token).WaitReadyAsync();
-            await using var ranker = await ServiceProcess.Ranker(redis, dataDir, output, token).WaitReadyAsync();
-            await using var gateway = await ServiceProcess.Gateway(redis, output, persister,
-                new Dictionary<string, string>(token) { ["SseGateway__RankerUrl"] = ranker.BaseAddress.ToString() }).WaitReadyAsync();
+            await using var persister = await TestServices.Persister(redis, dataDir, output, token).WaitReadyAsync();
+            await using var ranker = await TestServices.Ranker(redis, dataDir, output, token).WaitReadyAsync();
+            await using var gateway = await TestServices.Gateway(redis, output, persister,
+                new Dictionary<string, string>(token) { ["SseGateway__RankerUrl"] = ranker.Url.ToString() }).WaitReadyAsync();
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view", "gpt-5", "claude-opus-4")));
 
             var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "viewer.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-            await using var browser = NodeScript.Start(output, "viewer.mjs", $"{gateway.BaseAddress}?access_token={ReadToken}", "run-view", "6", screenshot);
+            await using var browser = NodeScript.Start(output, "viewer.mjs", $"{gateway.Url}?access_token={ReadToken}", "run-view", "6", screenshot);
             await Wait.UntilAsync(() => browser.HasExited || browser.Lines.Contains("READY"), "the viewer to show the run", TimeSpan.FromSeconds(90));
             // A second game: the open page must show the leaderboard change.
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view-2", "claude-opus-4", "gpt-5")));

@@ -67,7 +67,7 @@ internal static class PipelineBenchmarks
         await using var ingest = await ServiceProcess.StartAsync("ingest", cluster, settings);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await RunAsync(new LoadOptions { IngestUrl = ingest.Url, Batch = 100, Runs = 16, Connections = 16, Duration = Measure });
-        await Repo.UntilAsync(async () => await CommittedAsync(persister.Http) >= result.EventsAccepted,
+        await Wait.UntilAsync(async () => await CommittedAsync(persister.Http) >= result.EventsAccepted,
             "the persister to commit every accepted event", TimeSpan.FromMinutes(5));
         return new ClusterThroughput(result.AcceptedPerSecond, result.EventsAccepted / clock.Elapsed.TotalSeconds, result.FailedRequests);
     }

@@ -37,7 +37,7 @@ public static class ChaosChecks
                 wrongId++;
             }
         }
-        var doubledStreamIds = e.Stored.Count - e.Stored.Select(r => r.StreamId).Distinct().Count();
+        var doubledStreamIds = e.Stored.Count - e.Stored.DistinctStreamIds;
         var unexpected = e.Stored.Count(r => r.RunId != PipelineRun.Id && !e.Ledger.TryGet(r.EventId, out _));
         losses = new Losses(
             [.. missing.Select(m => m.StreamId).Concat(e.Ledger.LostOnResend.Select(l => l.StreamId))],

@@ -140,7 +140,7 @@ public sealed class ChaosPipeline : IAsyncDisposable
         Directory.CreateDirectory(dir);
         foreach (var (name, service) in _services)
         {
-            File.WriteAllLines(Path.Combine(dir, name + ".log"), service.LastOutput);
+            File.WriteAllLines(Path.Combine(dir, name + ".log"), service.Lines);
         }
     }
 

@@ -90,7 +90,7 @@ public sealed class ChaosRun(ChaosOptions options)
         unplanned.AddRange(pipeline.Exited());
 
         _phase = "check";
-        var groups = await PipelineState.ReadGroupsAsync(pipeline.Db);
+        var groups = await ConsumerGroups.ReadAsync(pipeline.Db);
         var deadLetters = await PipelineState.ReadDeadLettersAsync(pipeline.Db);
         var deadLettersDropped = await PipelineState.ReadDeadLettersDroppedAsync(pipeline.Db);
         var streamIds = await PipelineState.ReadStreamEventIdsAsync(pipeline.Db);
@@ -98,7 +98,7 @@ public sealed class ChaosRun(ChaosOptions options)
             await ServiceMetrics.ServerErrorsAsync(pipeline, serverErrorsBefore), await ServiceMetrics.RefusedPerClientAsync(pipeline[Services.Gateway]));
         var finalExits = await pipeline.StopAsync();
         pipeline.WriteLogs(Path.Combine(options.Out, "logs"));
-        var stored = PipelineState.ReadStored(pipeline[Services.Persister].DataDir);
+        var stored = PersisterFile.Read(pipeline[Services.Persister].DataDir);
         await stopProgress.CancelAsync();
         await progress;
 
@@ -139,21 +139,21 @@ public sealed class ChaosRun(ChaosOptions options)
     private static async Task<List<string>> DrainAsync(ChaosPipeline pipeline)
     {
         var unplanned = new List<string>();
-        await Repo.UntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             foreach (var name in pipeline.Exited().ToList())
             {
                 unplanned.Add(name);
                 await pipeline[name].RestartAsync(TimeSpan.FromSeconds(90));
             }
-            var groups = (await PipelineState.ReadGroupsAsync(pipeline.Db)).Where(g => g.Name is "persister" or "ranker").ToList();
+            var groups = (await ConsumerGroups.ReadAsync(pipeline.Db)).Where(g => g.Name is "persister" or "ranker").ToList();
             return groups.All(g => g.CaughtUp);
         }, "the persister and the ranker to catch up", DrainTimeout);
         return unplanned;
     }
 
     private static Task WaitCaughtUpAsync(ChaosPipeline pipeline, string? group = null) =>
-        Repo.UntilAsync(async () => (await PipelineState.ReadGroupsAsync(pipeline.Db)).Where(g => group is null || g.Name == group).All(g => g.CaughtUp),
+        Wait.UntilAsync(async () => (await ConsumerGroups.ReadAsync(pipeline.Db)).Where(g => group is null || g.Name == group).All(g => g.CaughtUp),
             $"{group ?? "every group"} to catch up", DrainTimeout);
 
     /// <summary>Each SSE client has received its run's last accepted event.</summary>
@@ -162,7 +162,7 @@ public sealed class ChaosRun(ChaosOptions options)
         var last = ledger.AcceptedEvents.GroupBy(a => a.RunId).ToDictionary(g => g.Key, g => g.Max(a => a.StreamId));
         try
         {
-            await Repo.UntilAsync(() => Task.FromResult(watchers.All(w => w.LastId >= last[w.RunId])),
+            await Wait.UntilAsync(() => Task.FromResult(watchers.All(w => w.LastId >= last[w.RunId])),
                 "every SSE client to receive its run's last event", TimeSpan.FromMinutes(2));
         }
         catch (TimeoutException)
@@ -180,7 +180,7 @@ public sealed class ChaosRun(ChaosOptions options)
         JsonElement? board = null;
         try
         {
-            await Repo.UntilAsync(async () =>
+            await Wait.UntilAsync(async () =>
             {
                 using var response = await ranker.Http.GetAsync("/v1/leaderboard");
                 if (!response.IsSuccessStatusCode)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Arena.Harness;
 
 namespace Arena.Chaos;
 
@@ -11,7 +12,7 @@ public sealed record Evidence(
     Ledger Ledger,
     FaultInjector Faults,
     long PoisonGameEnds,
-    IReadOnlyList<StoredRow> Stored,
+    StoredRows Stored,
     IReadOnlyList<DeadLetter> DeadLetters,
     long DeadLettersDropped,
     IReadOnlyList<string> StreamEventIds,

@@ -9,14 +9,10 @@ namespace Arena.Harness;
 /// </summary>
 public static class FaultInjection
 {
-    /// <summary>The built hook, from the same configuration as the services.</summary>
-    public static string HookPath =>
-        Path.Combine(Repo.Root, "tools", "Arena.FaultInjection", "bin", Repo.Configuration, "net10.0", "Arena.FaultInjection.dll");
-
     /// <summary>After <paramref name="commits"/> batches the consumer's handler completed, SIGKILL before the acknowledgement.</summary>
     public static (string Key, string Value)[] KillAfterCommits(int commits) =>
-        [("DOTNET_STARTUP_HOOKS", Existing(HookPath)), ("Faults__KillAfterCommits", commits.ToString(CultureInfo.InvariantCulture))];
+        [("DOTNET_STARTUP_HOOKS", Hook), ("Faults__KillAfterCommits", commits.ToString(CultureInfo.InvariantCulture))];
 
-    private static string Existing(string path) =>
-        File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution in {Repo.Configuration} first", path);
+    /// <summary>The built hook, from the same configuration as the services.</summary>
+    private static string Hook => Repo.Binary("tools/Arena.FaultInjection", "Arena.FaultInjection");
 }

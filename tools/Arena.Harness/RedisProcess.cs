@@ -11,72 +11,111 @@ public interface IRedisTarget
     string Configuration { get; }
 }
 
+public static class RedisTargetExtensions
+{
+    /// <summary>A new client, which the caller disposes; it does not fail while Redis is away, it reconnects.</summary>
+    public static Task<ConnectionMultiplexer> ConnectAsync(this IRedisTarget redis) =>
+        ConnectionMultiplexer.ConnectAsync($"{redis.Configuration},abortConnect=false,connectTimeout=2000");
+}
+
 /// <summary>
-/// A throwaway redis-server on a free loopback port in a temp folder, with AOF in the chosen
-/// fsync mode. It can be killed with SIGKILL and started again on the same port and folder,
-/// where it replays its AOF.
+/// A throwaway redis-server on a loopback port in a temp folder, with AOF in the chosen fsync
+/// mode. It can be killed with SIGKILL, frozen with SIGSTOP, and started again on the same port
+/// and folder, where it replays its AOF.
 /// </summary>
 public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
 {
-    private readonly string _dir;
-    private readonly string _appendFsync;
-    private readonly string[] _extraArgs;
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+
+    private readonly string[] _args;
+    private readonly Lazy<ConnectionMultiplexer> _client;
     private Process _process;
 
-    private RedisProcess(Process process, string dir, int port, string appendFsync, string[] extraArgs, ConnectionMultiplexer client)
+    private RedisProcess(string dir, int port, string[] args)
     {
-        _process = process;
-        _dir = dir;
-        _appendFsync = appendFsync;
-        _extraArgs = extraArgs;
+        Dir = dir;
         Port = port;
-        Client = client;
+        _args = args;
+        _process = Launch();
+        _client = new(() => ConnectionMultiplexer.Connect($"{Configuration},abortConnect=false,connectTimeout=2000,syncTimeout=30000,asyncTimeout=30000,allowAdmin=true"));
     }
 
     public int Port { get; }
-    public string Configuration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
 
-    /// <summary>One multiplexer for the harness; it reconnects by itself after a restart.</summary>
-    public ConnectionMultiplexer Client { get; }
+    /// <summary>Its folder: the AOF, <c>nodes.conf</c> of a cluster node, and <c>redis.log</c>.</summary>
+    public string Dir { get; }
+
+    public string Configuration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
+    public bool IsRunning => !_process.HasExited;
+    public int ProcessId => _process.Id;
+
+    /// <summary>One client (with admin commands) owned by the server, made on first use; it reconnects by itself after a restart.</summary>
+    public ConnectionMultiplexer Client => _client.Value;
 
     /// <param name="appendFsync"><c>always</c> (the pipeline's guarantee), <c>everysec</c>, or <c>no-aof</c> for raw limits.</param>
     /// <param name="port">The port to listen on; a free one when null.</param>
-    /// <param name="extraArgs">More redis-server arguments (a cluster node's).</param>
+    /// <param name="extraArgs">More redis-server arguments (a cluster node's, a replica's, a memory limit).</param>
     public static async Task<RedisProcess> StartAsync(string appendFsync = "always", int? port = null, params string[] extraArgs)
     {
-        var dir = Directory.CreateTempSubdirectory("arena-redis-").FullName;
-        port ??= Repo.FreePort();
-        var process = Launch(dir, port.Value, appendFsync, extraArgs);
-        ConnectionMultiplexer? client = null;
-        await Repo.UntilAsync(async () =>
+        var dir = Repo.NewTempDir("redis");
+        var chosen = port ?? FreePort.Next();
+        string[] args =
+        [
+            "--bind", "127.0.0.1", "--port", chosen.ToString(CultureInfo.InvariantCulture), "--dir", dir, "--save", "",
+            "--logfile", Path.Combine(dir, "redis.log"),
+            .. appendFsync == "no-aof" ? ["--appendonly", "no"] : (string[])["--appendonly", "yes", "--appendfsync", appendFsync],
+            .. extraArgs,
+        ];
+        var server = new RedisProcess(dir, chosen, args);
+        try
         {
-            try
-            {
-                client = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},abortConnect=true,connectTimeout=500,syncTimeout=30000,asyncTimeout=30000,allowAdmin=true");
-                return true;
-            }
-            catch (RedisConnectionException)
-            {
-                return process.HasExited ? throw new InvalidOperationException($"redis-server exited with {process.ExitCode}; see {dir}/redis.log") : false;
-            }
-        }, "redis-server to accept connections", TimeSpan.FromSeconds(20));
-        return new RedisProcess(process, dir, port.Value, appendFsync, extraArgs, client!);
+            await server.WaitAnswersAsync("redis-server to accept connections", StartTimeout);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
-    private static Process Launch(string dir, int port, string appendFsync, string[] extraArgs)
+    private Process Launch()
     {
-        var start = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var arg in (string[])["--bind", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--dir", dir, "--save", "",
-                     "--logfile", Path.Combine(dir, "redis.log")])
-        {
-            start.ArgumentList.Add(arg);
-        }
-        foreach (var arg in (appendFsync == "no-aof" ? ["--appendonly", "no"] : (string[])["--appendonly", "yes", "--appendfsync", appendFsync]).Concat(extraArgs))
+        var start = new ProcessStartInfo("redis-server") { UseShellExecute = false };
+        foreach (var arg in _args)
         {
             start.ArgumentList.Add(arg);
         }
         return Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
     }
+
+    /// <summary>Until PING answers: it answers LOADING (an error) until the AOF is replayed.</summary>
+    private Task WaitAnswersAsync(string what, TimeSpan timeout) => Wait.UntilAsync(async () =>
+    {
+        try
+        {
+            await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},abortConnect=true,connectTimeout=500");
+            await probe.GetDatabase().PingAsync();
+            return true;
+        }
+        catch (RedisException)
+        {
+            return _process.HasExited
+                ? throw new InvalidOperationException($"redis-server exited with {_process.ExitCode}: {File.ReadAllText(Path.Combine(Dir, "redis.log"))}")
+                : false;
+        }
+    }, what, timeout);
+
+    /// <summary>Runs one command with <c>redis-cli</c> against this server; its reply as text.</summary>
+    public async Task<string> CliAsync(params string[] command)
+    {
+        var (exit, text) = await Command.RunAsync("redis-cli", ["-p", Port.ToString(CultureInfo.InvariantCulture), .. command],
+            timeout: TimeSpan.FromSeconds(10));
+        return exit == 0 ? text.Trim() : throw new InvalidOperationException($"redis-cli {string.Join(' ', command)}: {text}");
+    }
+
+    /// <summary>Sends a signal to the server, e.g. STOP to freeze it and CONT to let it go on.</summary>
+    public Task SignalAsync(string signal) => Command.SignalAsync(_process.Id, signal);
 
     /// <summary>SIGKILL: whatever the AOF has not fsynced is gone.</summary>
     public async Task KillAsync()
@@ -89,39 +128,29 @@ public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
     }
 
     /// <summary>Starts a killed server again on the same port and folder; returns once it answers after replaying its AOF.</summary>
-    public async Task RestartAsync(TimeSpan timeout)
+    public async Task RestartAsync(TimeSpan? timeout = null)
     {
         if (!_process.HasExited)
         {
             throw new InvalidOperationException("redis-server is still running");
         }
         _process.Dispose();
-        _process = Launch(_dir, Port, _appendFsync, _extraArgs);
-        await Repo.UntilAsync(async () =>
-        {
-            try
-            {
-                // PING answers LOADING (an error) until the AOF is replayed.
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},abortConnect=true,connectTimeout=500");
-                await probe.GetDatabase().PingAsync();
-                return true;
-            }
-            catch (RedisException)
-            {
-                return _process.HasExited ? throw new InvalidOperationException($"redis-server exited with {_process.ExitCode}; see {_dir}/redis.log") : false;
-            }
-        }, "redis-server to answer after its restart", timeout);
+        _process = Launch();
+        await WaitAnswersAsync("redis-server to answer after its restart", timeout ?? StartTimeout);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Client.DisposeAsync();
+        if (_client.IsValueCreated)
+        {
+            await _client.Value.DisposeAsync();
+        }
         if (!_process.HasExited)
         {
             _process.Kill();
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        Directory.Delete(Dir, recursive: true);
     }
 }

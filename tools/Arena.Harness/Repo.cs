@@ -1,11 +1,8 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Reflection;
 
 namespace Arena.Harness;
 
-/// <summary>Where the repository is: the tools start the services from their build output.</summary>
+/// <summary>Where the repository and its build output are: the services and tools are started from there.</summary>
 public static class Repo
 {
     public static readonly string Root = FindRoot(AppContext.BaseDirectory);
@@ -19,23 +16,13 @@ public static class Repo
         : Directory.GetParent(dir) is { } parent ? FindRoot(parent.FullName)
         : throw new InvalidOperationException("Arena.slnx not found above " + AppContext.BaseDirectory);
 
-    public static int FreePort()
+    /// <summary>The built entry assembly of a project, e.g. <c>("tools/Arena.Simulator", "arena-sim")</c>, from <see cref="Configuration"/>.</summary>
+    public static string Binary(string projectDir, string assembly)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var path = Path.Combine(Root, projectDir, "bin", Configuration, "net10.0", assembly + ".dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: build the solution in {Configuration} first.", path);
     }
 
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan timeout)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (deadline.Elapsed > timeout)
-            {
-                throw new TimeoutException($"{what} did not happen within {timeout.TotalSeconds:F0} s");
-            }
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>A new empty folder under the temp folder, named <c>arena-{prefix}-…</c>.</summary>
+    public static string NewTempDir(string prefix) => Directory.CreateTempSubdirectory($"arena-{prefix}-").FullName;
 }

@@ -41,7 +41,7 @@ public sealed class CorsTests(ITestOutputHelper output) : PipelineTest(output)
     [Fact]
     public async Task Read_api_allows_the_viewers_origin_only()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, new Dictionary<string, string>
         {
             ["Arena__CorsOrigins"] = Viewer,
             ["Arena__ReadToken"] = "read-token-1",
@@ -82,7 +82,7 @@ public sealed class CorsTests(ITestOutputHelper output) : PipelineTest(output)
     [Fact]
     public async Task Without_origins_no_cors_header_is_sent()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
 
         using var get = await SendAsync(persister, HttpMethod.Get, "/v1/runs", Viewer);
         using var preflight = await SendAsync(persister, HttpMethod.Options, "/v1/runs", Viewer, "GET", "authorization");

@@ -66,7 +66,7 @@ public sealed class ProducerKeyTests(ITestOutputHelper output) : PipelineTest(ou
     [Fact]
     public async Task Producer_name_is_recorded_end_to_end_and_a_duplicate_keeps_the_first()
     {
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
         var events = Events.Run("run-p", 5);
         var first = await Events.AcceptedAsync(await PostAsync(Events.Array(events.Take(3)), bearer: AlphaKey));
         await Events.AcceptedAsync(await PostAsync(Events.Array(events.Skip(3)), xApiKey: BareKey));
@@ -85,8 +85,8 @@ public sealed class ProducerKeyTests(ITestOutputHelper output) : PipelineTest(ou
     [Fact]
     public async Task Open_ingest_records_no_producer()
     {
-        await using var open = await ServiceProcess.Ingest(Redis, Output).WaitReadyAsync();
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var open = await TestServices.Ingest(Redis, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
 
         var result = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(open.Http, Events.TurnStart("run-o", 1, "run-o:1"))));
 
@@ -112,7 +112,7 @@ public sealed class ProducerKeyTests(ITestOutputHelper output) : PipelineTest(ou
                 """;
             command.ExecuteNonQuery();
         }
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
 
         await Events.AcceptedAsync(await PostAsync(Events.TurnStart("run-m", 2, "run-m:2"), bearer: AlphaKey));
 
@@ -143,7 +143,7 @@ public sealed class ProducerKeyTests(ITestOutputHelper output) : PipelineTest(ou
     [Fact]
     public async Task Malformed_key_settings_stop_ingest_naming_the_entry_but_not_the_key()
     {
-        await using var ingest = ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string>
+        await using var ingest = TestServices.Ingest(Redis, Output, new Dictionary<string, string>
         {
             ["Arena__ApiKeys"] = $"alpha:{AlphaKey},beta:{AlphaKey},bad name:{BareKey},gamma:",
         });

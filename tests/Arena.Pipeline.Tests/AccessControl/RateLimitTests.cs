@@ -55,7 +55,7 @@ public sealed class RateLimitTests(ITestOutputHelper output) : PipelineTest(outp
     [Fact]
     public async Task Open_ingest_limits_each_remote_address()
     {
-        await using var open = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string>
+        await using var open = await TestServices.Ingest(Redis, Output, new Dictionary<string, string>
         {
             ["Ingest__RateLimitPerSecond"] = "1",
             ["Ingest__RateLimitBurst"] = "1",
@@ -70,7 +70,7 @@ public sealed class RateLimitTests(ITestOutputHelper output) : PipelineTest(outp
     [Fact]
     public async Task Rate_limit_is_off_by_default()
     {
-        await using var unlimited = await ServiceProcess.Ingest(Redis, Output).WaitReadyAsync();
+        await using var unlimited = await TestServices.Ingest(Redis, Output).WaitReadyAsync();
 
         Assert.All(await BurstAsync(unlimited.Http, "run-u", 20, null), r => Assert.Equal(HttpStatusCode.Accepted, r.Response.StatusCode));
     }

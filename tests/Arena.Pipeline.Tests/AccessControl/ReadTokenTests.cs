@@ -24,10 +24,10 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
 
     private async Task StartAsync()
     {
-        _persister = await ServiceProcess.Persister(Redis, DataDir, Output, WithToken).WaitReadyAsync();
-        _ranker = await ServiceProcess.Ranker(Redis, DataDir, Output, WithToken).WaitReadyAsync();
-        _gateway = await ServiceProcess.Gateway(Redis, Output, _persister,
-            new Dictionary<string, string>(WithToken) { ["SseGateway__RankerUrl"] = _ranker.BaseAddress.ToString() }).WaitReadyAsync();
+        _persister = await TestServices.Persister(Redis, DataDir, Output, WithToken).WaitReadyAsync();
+        _ranker = await TestServices.Ranker(Redis, DataDir, Output, WithToken).WaitReadyAsync();
+        _gateway = await TestServices.Gateway(Redis, Output, _persister,
+            new Dictionary<string, string>(WithToken) { ["SseGateway__RankerUrl"] = _ranker.Url.ToString() }).WaitReadyAsync();
     }
 
     private async Task StopAsync()
@@ -149,7 +149,7 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
         try
         {
             await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array([.. Events.Run("run-h", 20), Events.GameEnd("run-h", ("model-a", 1), ("model-b", 2))])));
-            await Wait.UntilAsync(async () => await PipelineState.GroupDrainedAsync(Db), "the persister to commit every event");
+            await Wait.UntilAsync(async () => await ConsumerGroups.CaughtUpAsync(Db), "the persister to commit every event");
             // Redis loses the run: only the persister's history, asked with the gateway's token, still has it.
             await Db.StreamTrimAsync(PipelineState.Stream, 0);
 

@@ -14,9 +14,9 @@ public sealed class SecretsInTelemetryTests(ITestOutputHelper output) : Pipeline
     {
         using var otlp = new OtlpReceiver();
         var settings = new Dictionary<string, string>(otlp.Settings()) { ["Arena__ApiKeys"] = $"alpha:{Key}", ["Arena__ReadToken"] = Token };
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output, settings).WaitReadyAsync();
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output, settings).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister, settings).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(Redis, Output, settings).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, settings).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister, settings).WaitReadyAsync();
 
         await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.TurnStart("run-t", 1), apiKey: Key));
         await Events.PostAsync(ingest.Http, Events.TurnStart("run-t", 2), apiKey: Key + "-wrong");

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Arena.Pipeline.Tests.Infrastructure;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -8,7 +7,7 @@ namespace Arena.Pipeline.Tests.Deployment;
 /// <summary><c>deploy/compose/compose.yaml</c> as compose reads it: merge keys resolved, <c>${VAR}</c> interpolated.</summary>
 public sealed partial class ComposeFile
 {
-    public static readonly string Dir = Path.Combine(Paths.RepoRoot, "deploy", "compose");
+    public static readonly string Dir = Path.Combine(Repo.Root, "deploy", "compose");
 
     private readonly YamlMappingNode _root;
     private readonly YamlMappingNode _services;

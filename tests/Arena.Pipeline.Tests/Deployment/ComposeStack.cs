@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Arena.Pipeline.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Arena.Pipeline.Tests.Deployment;
@@ -14,7 +13,7 @@ namespace Arena.Pipeline.Tests.Deployment;
 public sealed class ComposeStack : IAsyncLifetime
 {
     public const string AdminPassword = "admin-password";
-    private readonly string _dir = Paths.NewTempDir("compose");
+    private readonly string _dir = Repo.NewTempDir("compose");
     private readonly List<Process> _processes = [];
     private readonly Dictionary<string, ServiceProcess> _services = [];
     private readonly SemaphoreSlim _once = new(1, 1);
@@ -117,7 +116,7 @@ public sealed class ComposeStack : IAsyncLifetime
         {
             env["Ranker__RecomputeDebounce"] = "00:00:00.100";
         }
-        var process = ServiceProcess.Start(name, Paths.Binary(service.Dir, service.Assembly), env, NullOutput.Instance);
+        var process = ServiceProcess.Start(name, Repo.Binary(service.Dir, service.Assembly), env);
         if (env.TryGetValue("Arena__ReadToken", out var token))
         {
             // The tests read as a reader holding the stack's token.
@@ -133,7 +132,7 @@ public sealed class ComposeStack : IAsyncLifetime
         value = value.Replace("redis:6379", $"127.0.0.1:{RedisPort}", StringComparison.Ordinal);
         foreach (var (name, running) in _services)
         {
-            value = value.Replace($"http://{name}:{DeployedService.Named(name).Port}", running.BaseAddress.ToString().TrimEnd('/'), StringComparison.Ordinal);
+            value = value.Replace($"http://{name}:{DeployedService.Named(name).Port}", running.Url.ToString().TrimEnd('/'), StringComparison.Ordinal);
         }
         return value;
     }
@@ -204,18 +203,5 @@ public sealed class ComposeStack : IAsyncLifetime
             process.Dispose();
         }
         Directory.Delete(_dir, recursive: true);
-    }
-
-    private sealed class NullOutput : ITestOutputHelper
-    {
-        public static readonly NullOutput Instance = new();
-
-        public void WriteLine(string message)
-        {
-        }
-
-        public void WriteLine(string format, params object[] args)
-        {
-        }
     }
 }

@@ -58,7 +58,7 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
     public async Task Read_apis_need_the_stacks_read_token_and_metrics_stay_open(string service, string path)
     {
         await LoadAsync();
-        using var anonymous = new HttpClient { BaseAddress = stack[service].BaseAddress };
+        using var anonymous = new HttpClient { BaseAddress = stack[service].Url };
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
         request.Headers.Add("Origin", ComposeStack.ViewerOrigin);
 

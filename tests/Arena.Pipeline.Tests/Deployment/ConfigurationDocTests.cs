@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Arena.Pipeline.Tests.Infrastructure;
 using Arena.ServiceDefaults;
 
 namespace Arena.Pipeline.Tests.Deployment;
@@ -11,7 +10,7 @@ namespace Arena.Pipeline.Tests.Deployment;
 /// </summary>
 public sealed partial class ConfigurationDocTests
 {
-    private static readonly string Doc = Path.Combine(Paths.RepoRoot, "docs", "configuration.md");
+    private static readonly string Doc = Path.Combine(Repo.Root, "docs", "configuration.md");
 
     [Fact]
     public async Task Every_setting_the_services_read_is_documented_with_its_default_and_nothing_else_is()

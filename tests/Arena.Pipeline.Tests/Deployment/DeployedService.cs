@@ -16,7 +16,7 @@ internal static class DeployedService
 
     extension(DeclaredService service)
     {
-        public string ProjectPath => Path.Combine(Paths.RepoRoot, service.Project);
+        public string ProjectPath => Path.Combine(Repo.Root, service.Project);
 
         public string? ProjectProperty(string name) =>
             XDocument.Load(service.ProjectPath).Descendants(name).Select(e => e.Value).FirstOrDefault();
@@ -43,7 +43,7 @@ internal static class DeployedService
         /// <summary>Every setting the built service reads, with its default: what its <c>settings</c> command prints.</summary>
         public async Task<Dictionary<string, string>> SettingsAsync()
         {
-            var (exit, output) = await Command.RunAsync("dotnet", [Paths.Binary(service.Dir, service.Assembly), SettingsList.Command]);
+            var (exit, output) = await Command.RunAsync("dotnet", [Repo.Binary(service.Dir, service.Assembly), SettingsList.Command]);
             Assert.True(exit == 0, $"{service.Name} {SettingsList.Command} exited {exit}: {output}");
             var settings = new Dictionary<string, string>();
             foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -23,7 +23,7 @@ internal sealed partial class Dockerfile
 
     public static Dockerfile Parse()
     {
-        var text = File.ReadAllText(Path.Combine(Paths.RepoRoot, RelativePath));
+        var text = File.ReadAllText(Path.Combine(Repo.Root, RelativePath));
         var logical = Regex.Replace(text, @"\\\r?\n", " ");
         return new Dockerfile([.. logical.Split('\n')
             .Select(line => line.Trim())

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Pipeline.Tests.Infrastructure;
@@ -50,7 +49,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         var publish = Regex.Match(Assert.Single(build.All("RUN"), r => r.Contains("dotnet publish", StringComparison.Ordinal)),
             @"dotnet publish (\S+\.csproj) -c Release -o /app");
         Assert.True(publish.Success, "the image publishes one project in Release into /app");
-        Assert.Equal(Path.GetFullPath(service.ProjectPath), Path.GetFullPath(Path.Combine(Paths.RepoRoot, publish.Groups[1].Value)));
+        Assert.Equal(Path.GetFullPath(service.ProjectPath), Path.GetFullPath(Path.Combine(Repo.Root, publish.Groups[1].Value)));
         Assert.Equal(service.Assembly, service.ProjectProperty("AssemblyName"));
 
         // The build stage copies the root build files and every folder the project's references live in.
@@ -61,7 +60,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         }
         foreach (var project in service.ProjectClosure())
         {
-            var relative = Path.GetRelativePath(Paths.RepoRoot, project).Replace('\\', '/');
+            var relative = Path.GetRelativePath(Repo.Root, project).Replace('\\', '/');
             Assert.True(copied.Any(source => source.EndsWith('/') && relative.StartsWith(source, StringComparison.Ordinal)),
                 $"{relative} is built but not copied into the image (COPY sources: {string.Join(", ", copied)})");
             // Files a project builds in from outside its folder (ingest's schemas) are copied too.
@@ -69,7 +68,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             {
                 var include = item.Attribute("Include")!.Value;
                 var folder = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, include[..(include.IndexOf('*') is >= 0 and var star ? star : include.Length)]));
-                var from = Path.GetRelativePath(Paths.RepoRoot, folder).Replace('\\', '/').TrimEnd('/') + "/";
+                var from = Path.GetRelativePath(Repo.Root, folder).Replace('\\', '/').TrimEnd('/') + "/";
                 Assert.True(copied.Any(source => source.EndsWith('/') && from.StartsWith(source, StringComparison.Ordinal)),
                     $"{relative} builds in {include} but {from} is not copied into the image (COPY sources: {string.Join(", ", copied)})");
             }
@@ -119,13 +118,11 @@ public sealed class DockerfileTests(ITestOutputHelper output)
     {
         var service = DeployedService.Named(name);
         var image = Dockerfile.Of(service).Image();
-        var app = Paths.NewTempDir("publish");
-        var data = Paths.NewTempDir("data");
+        var app = Repo.NewTempDir("publish");
+        var data = Repo.NewTempDir("data");
         try
         {
-            var configuration = typeof(DockerfileTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-                .Single(a => a.Key == "Configuration").Value!;
-            var publish = await Command.RunAsync("dotnet", ["publish", service.ProjectPath, "-c", configuration, "--no-build", "-o", app, "--nologo", "-v", "quiet"]);
+            var publish = await Command.RunAsync("dotnet", ["publish", service.ProjectPath, "-c", Repo.Configuration, "--no-build", "-o", app, "--nologo", "-v", "quiet"]);
             Assert.True(publish.Exit == 0, publish.Output);
 
             // The image's entrypoint, from the image's working directory with the image's environment, passes on its arguments.
@@ -139,7 +136,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             await using var redis = await RedisServer.StartAsync(output);
             var serviceEnv = new Dictionary<string, string>(env) { ["Arena__Redis"] = redis.Configuration };
             serviceEnv.Remove("ASPNETCORE_URLS");
-            await using var running = await ServiceProcess.Start(name, Path.Combine(app, service.Dll), serviceEnv, output).WaitReadyAsync();
+            await using var running = await ServiceProcess.Start(name, Path.Combine(app, service.Dll), serviceEnv, output.WriteLine).WaitReadyAsync();
 
             // The image's health check as Docker runs a shell-form command (/bin/sh -c), with a wildcard listen address as in the image.
             env["ASPNETCORE_URLS"] = $"http://+:{running.Port}";

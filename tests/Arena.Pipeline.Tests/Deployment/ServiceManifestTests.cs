@@ -67,7 +67,7 @@ public sealed class ServiceManifestTests
         var service = DeployedService.Named(name);
         Assert.True(File.Exists(service.ProjectPath), $"{service.Project} is missing");
         Assert.Equal(service.Assembly, service.ProjectProperty("AssemblyName"));
-        var program = File.ReadAllText(Path.Combine(Paths.RepoRoot, service.Dir, "Program.cs"));
+        var program = File.ReadAllText(Path.Combine(Repo.Root, service.Dir, "Program.cs"));
         Assert.Contains($"const int Port = {service.Port};", program, StringComparison.Ordinal);
         Assert.Contains($"AddServiceDefaults(\"{name}\", defaultPort: Port)", program, StringComparison.Ordinal);
     }
@@ -92,7 +92,7 @@ public sealed class ServiceManifestTests
     [Fact]
     public void Solution_holds_every_service_in_its_services_folder()
     {
-        var solution = XDocument.Load(Path.Combine(Paths.RepoRoot, "Arena.slnx"));
+        var solution = XDocument.Load(Path.Combine(Repo.Root, "Arena.slnx"));
         var folder = solution.Descendants("Folder").Single(f => f.Attribute("Name")?.Value == "/services/");
         Assert.Equal(DeployedService.All.Select(s => s.Project).Order(), folder.Elements("Project").Select(p => p.Attribute("Path")!.Value).Order());
     }
@@ -100,7 +100,7 @@ public sealed class ServiceManifestTests
     [Fact]
     public void Tests_build_every_service_first()
     {
-        var tests = XDocument.Load(Path.Combine(Paths.RepoRoot, "tests", "Arena.Pipeline.Tests", "Arena.Pipeline.Tests.csproj"));
+        var tests = XDocument.Load(Path.Combine(Repo.Root, "tests", "Arena.Pipeline.Tests", "Arena.Pipeline.Tests.csproj"));
         var references = tests.Descendants("ProjectReference").Select(r => r.Attribute("Include")!.Value).ToList();
         Assert.All(DeployedService.All, s => Assert.Contains($"../../{s.Project}", references));
     }

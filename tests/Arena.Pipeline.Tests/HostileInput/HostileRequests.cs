@@ -40,7 +40,7 @@ internal static class HostileRequests
     ];
 
     private static JsonElement[] Corpus(string kind) =>
-        [.. JsonDocument.Parse(File.ReadAllText(Path.Combine(Paths.RepoRoot, "schemas", "corpus.json"))).RootElement.GetProperty(kind).EnumerateArray()];
+        [.. JsonDocument.Parse(File.ReadAllText(Path.Combine(Repo.Root, "schemas", "corpus.json"))).RootElement.GetProperty(kind).EnumerateArray()];
 
     private static readonly JsonElement[] InvalidExamples = Corpus("invalid");
 

@@ -47,11 +47,11 @@ public sealed class ResumeHostileInputTests(ITestOutputHelper output) : Pipeline
     public async Task Hostile_resume_parameters_get_a_400_naming_them_and_valid_ones_the_stream()
     {
         var ids = await PostRunAsync();
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output, persister).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
         using var http = new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => Encoding.UTF8 })
         {
-            BaseAddress = gateway.BaseAddress,
+            BaseAddress = gateway.Url,
             Timeout = TimeSpan.FromSeconds(30),
         };
         var last = ids[^1];
@@ -87,8 +87,8 @@ public sealed class ResumeHostileInputTests(ITestOutputHelper output) : Pipeline
     public async Task Hostile_history_and_model_queries_get_a_4xx_problem_and_valid_ones_their_answer()
     {
         await PostRunAsync();
-        await using var persister = await ServiceProcess.Persister(Redis, DataDir, Output).WaitReadyAsync();
-        await using var ranker = await ServiceProcess.Ranker(Redis, Paths.NewTempDir("ranker"), Output).WaitReadyAsync();
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var ranker = await TestServices.Ranker(Redis, Repo.NewTempDir("ranker"), Output).WaitReadyAsync();
         await Wait.UntilAsync(async () => (await persister.Http.GetStringAsync($"/v1/runs/{Run}/events")).Contains($"\"seq\":{Posted}", StringComparison.Ordinal),
             "the run to be persisted");
         await Wait.UntilAsync(async () => (await ranker.Http.GetAsync("/v1/leaderboard")).IsSuccessStatusCode, "the ranker's first fit");
@@ -126,7 +126,7 @@ public sealed class ResumeHostileInputTests(ITestOutputHelper output) : Pipeline
     [Fact]
     public async Task Bad_after_value_is_a_400_naming_after_not_last_event_id()
     {
-        await using var gateway = await ServiceProcess.Gateway(Redis, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output).WaitReadyAsync();
 
         using var malformed = await gateway.Http.GetAsync("/v1/runs/run-x/stream?after=99999999999999999999-0");
         using var ahead = await gateway.Http.GetAsync("/v1/runs/run-x/stream?after=5-0");

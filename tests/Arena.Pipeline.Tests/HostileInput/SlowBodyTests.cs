@@ -6,8 +6,6 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
 using Arena.Pipeline.Tests.Infrastructure;
-using SlowBody = Arena.Harness.SlowBody;
-using SlowBodyOutcome = Arena.Harness.SlowBodyOutcome;
 
 namespace Arena.Pipeline.Tests.HostileInput;
 
@@ -26,7 +24,7 @@ public sealed class SlowBodyTests(ITestOutputHelper output) : PipelineTest(outpu
     [Fact]
     public async Task Three_hundred_slow_bodies_are_cut_off_write_nothing_and_a_normal_producer_keeps_getting_202_quickly()
     {
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output).WaitReadyAsync();
+        await using var ingest = await TestServices.Ingest(Redis, Output).WaitReadyAsync();
         var producer = new SteadyProducer(ingest.Http);
         await producer.PostAsync(5); // warm-up: the first requests pay for JIT and connections
         var baseline = await producer.PostAsync(60);
@@ -65,7 +63,7 @@ public sealed class SlowBodyTests(ITestOutputHelper output) : PipelineTest(outpu
     [Fact]
     public async Task Bodies_beyond_the_memory_for_bodies_get_429_and_a_body_cut_off_gives_its_memory_back()
     {
-        await using var ingest = await ServiceProcess.Ingest(Redis, Output, new Dictionary<string, string>
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string>
         {
             ["Ingest__MaxBodyBytes"] = "65536",
             ["Ingest__MaxBufferedBodyBytes"] = "131072",

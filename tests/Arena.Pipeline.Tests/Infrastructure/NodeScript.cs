@@ -14,10 +14,10 @@ internal sealed class NodeScript : IAsyncDisposable
 
     public static NodeScript Start(ITestOutputHelper output, string script, params string[] args)
     {
-        Assert.True(Directory.Exists(Path.Combine(Paths.RepoRoot, "tests", "browser", "node_modules")),
+        Assert.True(Directory.Exists(Path.Combine(Repo.Root, "tests", "browser", "node_modules")),
             "the npm packages of tests/browser are not installed: run 'make test' or scripts/ensure-browser.sh first");
         var start = new ProcessStartInfo("node") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(Paths.RepoRoot, "tests", "browser", script));
+        start.ArgumentList.Add(Path.Combine(Repo.Root, "tests", "browser", script));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -11,7 +11,7 @@ public abstract class PipelineTest(ITestOutputHelper output) : IAsyncLifetime
     private ServiceProcess? _ingest;
 
     protected ITestOutputHelper Output => output;
-    protected string DataDir { get; } = Paths.NewTempDir("test");
+    protected string DataDir { get; } = Repo.NewTempDir("test");
     protected RedisServer Redis { get; private set; } = null!;
     protected ConnectionMultiplexer Client { get; private set; } = null!;
     protected IDatabase Db => Client.GetDatabase();
@@ -26,7 +26,7 @@ public abstract class PipelineTest(ITestOutputHelper output) : IAsyncLifetime
         Client = await Redis.ConnectAsync();
         if (IngestSettings is { } settings)
         {
-            _ingest = await ServiceProcess.Ingest(Redis, output, settings).WaitReadyAsync();
+            _ingest = await TestServices.Ingest(Redis, output, settings).WaitReadyAsync();
         }
     }
 

@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Globalization;
 
-namespace Arena.Pipeline.Tests.Infrastructure;
+namespace Arena.Harness;
 
 /// <summary>Runs a program to completion and returns its exit code and output.</summary>
-internal static class Command
+public static class Command
 {
+    /// <param name="workingDirectory">The repository's root when null.</param>
     public static async Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> args, string? workingDirectory = null,
         IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
@@ -13,7 +15,7 @@ internal static class Command
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? Paths.RepoRoot,
+            WorkingDirectory = workingDirectory ?? Repo.Root,
         };
         foreach (var arg in args)
         {
@@ -37,5 +39,15 @@ internal static class Command
             throw new TimeoutException($"{file} {string.Join(' ', start.ArgumentList)} did not finish in time");
         }
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>Sends a signal to a process with <c>kill</c>: <c>TERM</c>, <c>STOP</c>, <c>CONT</c>, …</summary>
+    public static async Task SignalAsync(int processId, string signal)
+    {
+        var (exit, text) = await RunAsync("kill", [$"-{signal}", processId.ToString(CultureInfo.InvariantCulture)], timeout: TimeSpan.FromSeconds(10));
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {processId}: {text}");
+        }
     }
 }

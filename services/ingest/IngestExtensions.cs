@@ -1,9 +1,9 @@
 using Arena.Security;
 using Arena.ServiceDefaults;
-using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
 
 namespace Arena.Ingest;
 
@@ -57,7 +57,18 @@ public static class IngestExtensions
         app.MapPost("/v1/events", IngestEndpoint.PostEventsAsync)
             .WithName("PostEvents")
             .WithSummary("Publish events: one JSON object, a JSON array or NDJSON, up to the request limits")
-            .WithMetadata(new AcceptsMetadata(["application/json", "application/x-ndjson"], typeof(System.Text.Json.JsonElement)))
+            // The request body for the document only: Accepts metadata would let routing answer other
+            // media types with a bare 415 before the endpoint's own problem document.
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = new OpenApiRequestBody
+                {
+                    Required = true,
+                    Description = "One event object, a JSON array of events, or NDJSON (one event a line), UTF-8",
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new(), ["application/x-ndjson"] = new() },
+                };
+                return Task.CompletedTask;
+            })
             .ProducesBody(StatusCodes.Status202Accepted, "application/json")
             .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status408RequestTimeout,
                 StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status429TooManyRequests,

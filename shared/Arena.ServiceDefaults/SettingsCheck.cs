@@ -18,11 +18,25 @@ public sealed class SettingsCheck(IConfiguration configuration, IEnumerable<Boun
     /// <summary>The sections the Arena services read; settings elsewhere are not ours to judge.</summary>
     public static readonly IReadOnlyList<string> ArenaSections = ["Arena", "Ingest", "Persister", "Ranker", "SseGateway"];
 
+    /// <summary>Settings that were read under another name before, and the variable that sets them now.</summary>
+    private static readonly Dictionary<string, string> Moved = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Arena:PersisterUrl"] = "SseGateway__PersisterUrl",
+        ["Arena:RankerUrl"] = "SseGateway__RankerUrl",
+    };
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (var key in UnusedSettings(configuration, bound))
         {
-            logger.LogWarning("Setting {Setting} is not used by this service; check its name and section", key);
+            if (Moved.TryGetValue(key, out var now))
+            {
+                logger.LogWarning("Setting {Setting} has moved: set {Variable} instead", key, now);
+            }
+            else
+            {
+                logger.LogWarning("Setting {Setting} is not used by this service; check its name and section", key);
+            }
         }
         return Task.CompletedTask;
     }

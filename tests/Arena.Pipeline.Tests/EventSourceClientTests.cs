@@ -35,10 +35,10 @@ public sealed partial class EventSourceClientTests(ITestOutputHelper output) : P
     private async Task PostAsync(int from, int to) =>
         await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(Enumerable.Range(from, to - from + 1).Select(Event))));
 
-    private static List<string[]> Received(NodeScript client) =>
+    private static List<string[]> Received(ScriptProcess client) =>
         [.. client.Lines.Where(l => l.StartsWith("EVENT ", StringComparison.Ordinal)).Select(l => l.Split(' '))];
 
-    private static Task UntilReceivedAsync(NodeScript client, int count, string when) =>
+    private static Task UntilReceivedAsync(ScriptProcess client, int count, string when) =>
         Wait.UntilAsync(() => client.HasExited || Received(client).Count >= count, $"the client to receive {count} events {when}");
 
     [Fact]
@@ -54,7 +54,7 @@ public sealed partial class EventSourceClientTests(ITestOutputHelper output) : P
         }).WaitReadyAsync();
         var first = await TestServices.Gateway(Redis, Output, persister, GatewaySettings).WaitReadyAsync();
         var port = first.Port;
-        await using var client = NodeScript.Start(Output, "follow.mjs", $"http://127.0.0.1:{port}/v1/runs/{RunId}/stream", "60");
+        await using var client = ScriptProcess.Node(Output, "follow.mjs", $"http://127.0.0.1:{port}/v1/runs/{RunId}/stream", "60");
 
         // Live, with a game's error event among them.
         await PostAsync(1, 30);

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Pipeline.Tests.Infrastructure;
@@ -52,7 +50,7 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
         await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
         await using var first = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
         var port = first.Port;
-        await using var script = PythonScript.Start(Output, PythonEnvironment(first),
+        await using var script = ScriptProcess.Python(Output, PythonEnvironment(first),
             Path.Combine(ClientDir, "examples", "simulated_match.py"), "--seed", "11", "--pause");
 
         // The first half is published and followed back; then the gateway dies and a successor takes its port.
@@ -115,86 +113,4 @@ public sealed partial class PythonClientTests(ITestOutputHelper output) : Pipeli
 
     [GeneratedRegex(@"published run (\S+)")]
     private static partial Regex PublishedRun();
-
-    /// <summary>A python3 script whose output lines are read as they come and whose stdin takes lines.</summary>
-    private sealed class PythonScript : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        private PythonScript(Process process) => _process = process;
-
-        public static PythonScript Start(ITestOutputHelper output, IDictionary<string, string> environment, string script, params string[] args)
-        {
-            var start = new ProcessStartInfo("python3")
-            {
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = Repo.Root,
-            };
-            start.ArgumentList.Add(script);
-            foreach (var arg in args)
-            {
-                start.ArgumentList.Add(arg);
-            }
-            foreach (var (key, value) in environment)
-            {
-                start.Environment[key] = value;
-            }
-            var process = new Process { StartInfo = start };
-            var python = new PythonScript(process);
-            void Capture(string? line)
-            {
-                if (line is not null)
-                {
-                    python._lines.Enqueue(line);
-                    output.WriteLine($"[python] {line}");
-                }
-            }
-            process.OutputDataReceived += (_, e) => Capture(e.Data);
-            process.ErrorDataReceived += (_, e) => Capture(e.Data);
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return python;
-        }
-
-        public IReadOnlyList<string> Lines => [.. _lines];
-
-        public string Text => string.Join('\n', _lines);
-
-        public bool HasExited => _process.HasExited;
-
-        public void WriteLine(string line)
-        {
-            _process.StandardInput.WriteLine(line);
-            _process.StandardInput.Flush();
-        }
-
-        public async Task<int> WaitForExitAsync(TimeSpan timeout)
-        {
-            using var cancel = new CancellationTokenSource(timeout);
-            try
-            {
-                await _process.WaitForExitAsync(cancel.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"the script did not finish within {timeout.TotalSeconds:F0}s:\n{Text}");
-            }
-            return _process.ExitCode;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-        }
-    }
 }

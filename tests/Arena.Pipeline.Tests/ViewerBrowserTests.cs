@@ -36,7 +36,7 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
 
             var screenshot = Path.Combine(AppContext.BaseDirectory, "screenshots", "viewer.png");
             Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-            await using var browser = NodeScript.Start(output, "viewer.mjs", $"{gateway.Url}?access_token={ReadToken}", "run-view", "6", screenshot);
+            await using var browser = ScriptProcess.Node(output, "viewer.mjs", $"{gateway.Url}?access_token={ReadToken}", "run-view", "6", screenshot);
             await Wait.UntilAsync(() => browser.HasExited || browser.Lines.Contains("READY"), "the viewer to show the run", TimeSpan.FromSeconds(90));
             // A second game: the open page must show the leaderboard change.
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view-2", "claude-opus-4", "gpt-5")));

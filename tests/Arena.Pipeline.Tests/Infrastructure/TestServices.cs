@@ -20,7 +20,7 @@ internal static class TestServices
     public static ServiceProcess Gateway(IRedisTarget redis, ITestOutputHelper log, ServiceProcess? persister = null, IDictionary<string, string>? settings = null,
         int? port = null) =>
         Start("sse-gateway", log, With(settings, ("Arena__Redis", redis.Configuration),
-            ("Arena__PersisterUrl", persister?.Url.ToString() ?? "http://127.0.0.1:1")), port);
+            ("SseGateway__PersisterUrl", persister?.Url.ToString() ?? "http://127.0.0.1:1")), port);
 
     private static ServiceProcess Start(string service, ITestOutputHelper log, Dictionary<string, string> environment, int? port = null) =>
         ServiceProcess.Start(service, ServiceProcess.Binary(service), environment, log.WriteLine, port);

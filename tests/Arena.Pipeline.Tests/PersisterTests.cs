@@ -14,6 +14,15 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     private ServiceProcess Persister(params (string Key, string Value)[] settings) =>
         TestServices.Persister(Redis, DataDir, Output, settings.ToDictionary(s => s.Key, s => s.Value));
 
+    /// <summary>The persister's file holds each posted event once: <paramref name="count"/> rows, each its own stream ID.</summary>
+    private void AssertStoredOnce(int count, HashSet<string> posted)
+    {
+        var stored = PersisterFile.Read(DataDir);
+        Assert.Equal(count, stored.Count);
+        Assert.Equal(count, stored.DistinctStreamIds);
+        Assert.Equal(posted, stored.EventIds);
+    }
+
     /// <summary>Posts <paramref name="runs"/> × <paramref name="perRun"/> events in batches of 100; returns their event ids.</summary>
     private async Task<HashSet<string>> PostAsync(int runs, int perRun, bool twice = false)
     {
@@ -62,10 +71,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
             await StopGracefullyAsync(second);
         }
 
-        var stored = PersisterFile.Read(DataDir);
-        Assert.Equal(1000, stored.Count);
-        Assert.Equal(1000, stored.DistinctStreamIds);
-        Assert.Equal(posted, stored.EventIds);
+        AssertStoredOnce(1000, posted);
     }
 
     [Fact]
@@ -88,10 +94,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
             await StopGracefullyAsync(restarted);
         }
 
-        var stored = PersisterFile.Read(DataDir);
-        Assert.Equal(1000, stored.Count);
-        Assert.Equal(1000, stored.DistinctStreamIds);
-        Assert.Equal(posted, stored.EventIds);
+        AssertStoredOnce(1000, posted);
     }
 
     [Fact]
@@ -113,10 +116,7 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
             Assert.Equal(10_000, await PipelineState.PersistedCountAsync(restarted.Http));
             await StopGracefullyAsync(restarted);
 
-            var stored = PersisterFile.Read(DataDir);
-            Assert.Equal(10_000, stored.Count);
-            Assert.Equal(10_000, stored.DistinctStreamIds);
-            Assert.Equal(posted, stored.EventIds);
+            AssertStoredOnce(10_000, posted);
         }
     }
 

@@ -473,6 +473,7 @@ class AsyncArenaClient(_Base):
         retry: Optional[RetryPolicy] = None,
         timeout: float = 30.0,
     ):
+        # ArenaClient's keyword arguments, spelled out again so help() and editors show them.
         super().__init__(url, run_id, api_key, flush_interval, max_batch_events, max_batch_bytes, max_event_bytes, validate, retry, timeout)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-client-http")
         self._send_lock: Optional[asyncio.Lock] = None

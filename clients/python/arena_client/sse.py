@@ -213,24 +213,33 @@ class _Plan:
         return self.failed()
 
 
-class Follower:
+class _Following:
+    """What both followers say about where they are."""
+
+    def __init__(self, plan: _Plan):
+        self._plan = plan
+
+    @property
+    def last_event_id(self) -> str:
+        """The id a reconnection resumes after."""
+        return self._plan.last_event_id
+
+    @property
+    def connections(self) -> int:
+        """Connection attempts so far."""
+        return self._plan.connections
+
+
+class Follower(_Following):
     """The iterator ``follow()`` returns: yields :class:`SseEvent`; ``last_event_id`` (where a
     reconnection resumes) and ``connections`` (attempts so far) say where it is; ``close()``
     (from any thread) stops it."""
 
     def __init__(self, plan: _Plan):
-        self._plan = plan
+        super().__init__(plan)
         self._closed = False
         self._sock: Optional[socket.socket] = None
         self._events = self._run()
-
-    @property
-    def last_event_id(self) -> str:
-        return self._plan.last_event_id
-
-    @property
-    def connections(self) -> int:
-        return self._plan.connections
 
     def __iter__(self) -> "Follower":
         return self
@@ -336,20 +345,12 @@ def follow(
     return Follower(_Plan(url, run_id, last_event_id, from_live, read_token, timeout, retry, max_retry_delay, give_up_after))
 
 
-class AsyncFollower:
+class AsyncFollower(_Following):
     """The async iterator ``afollow()`` returns; ``await aclose()`` stops it."""
 
     def __init__(self, plan: _Plan):
-        self._plan = plan
+        super().__init__(plan)
         self._events = self._run()
-
-    @property
-    def last_event_id(self) -> str:
-        return self._plan.last_event_id
-
-    @property
-    def connections(self) -> int:
-        return self._plan.connections
 
     def __aiter__(self) -> "AsyncFollower":
         return self

@@ -129,7 +129,7 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
         {
             foreach (var service in new[] { _persister, _ranker, _gateway })
             {
-                foreach (var path in new[] { "/healthz", "/readyz", "/metrics" })
+                foreach (var path in new[] { "/healthz", "/readyz", "/metrics", "/openapi/v1.json" })
                 {
                     using var response = await GetAsync(service, path, null);
                     Assert.True(response.StatusCode == HttpStatusCode.OK, $"{service.Name} {path}: {(int)response.StatusCode}");

@@ -149,6 +149,8 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         await Db.StreamAddAsync(StreamKeys.DeadLetters(1), "error", "third", messageId: "6-1");
 
         var list = await ArenaAsync("dlq", "list", "--partitions", "2", "--json");
+        var listOne = await ArenaAsync("dlq", "list", "--partitions", "2", "--partition", "1", "--json");
+        var listNone = await ArenaAsync("dlq", "list", "--partitions", "2", "--partition", "2");
         var ambiguous = await ArenaAsync("dlq", "show", "5-1", "--partitions", "2");
         var named = await ArenaAsync("dlq", "show", "5-1", "--partitions", "2", "--partition", "1", "--json");
         var unique = await ArenaAsync("dlq", "show", "6-1", "--partitions", "2", "--json");
@@ -157,6 +159,12 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         {
             Assert.Equal(["first", "second", "third"], doc.RootElement.EnumerateArray().Select(e => e.GetProperty("error").GetString()).Order());
         }
+        using (var doc = JsonDocument.Parse(listOne.Out))
+        {
+            Assert.Equal(["second", "third"], doc.RootElement.EnumerateArray().Select(e => e.GetProperty("error").GetString()).Order());
+        }
+        Assert.Equal(ArenaCli.Usage, listNone.Exit);
+        Assert.Contains("--partition must be from 0 to 1", listNone.Err, StringComparison.Ordinal);
         Assert.Equal(ArenaCli.Usage, ambiguous.Exit);
         Assert.Contains("partitions 0, 1", ambiguous.Err, StringComparison.Ordinal);
         Assert.Contains("\"second\"", named.Out, StringComparison.Ordinal);

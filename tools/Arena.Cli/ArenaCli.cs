@@ -14,12 +14,12 @@ public static class ArenaCli
         usage: arena <command> [options]
 
           status                          streams, groups, consumers, lag, pending, DLQ depth, stale groups
-          dlq list [--limit N]            dead letters of every partition, oldest first (default 50)
+          dlq list [--limit N]            dead letters of every partition (or --partition P's), oldest first (default 50)
           dlq show <id>                   one dead letter, every field
           dlq replay (<id>... | --all)    put entries back on their stream for the group that failed them,
                                           and remove them from the DLQ
           dlq purge --yes                 delete every dead letter
-                                          (dlq show/replay/purge: --partition P for one partition's DLQ only)
+                                          (dlq list/show/replay/purge: --partition P for one partition's DLQ only)
           replay --group G --from ID [--partition P]
                                           make group G handle its partition again from stream ID ID on
 
@@ -75,7 +75,7 @@ public static class ArenaCli
                 return parsed.Words switch
                 {
                     ["status"] => await Commands.StatusAsync(db, partitions, output),
-                    ["dlq", "list"] => await Commands.DlqListAsync(db, partitions, parsed.IntOption("limit", 50), output),
+                    ["dlq", "list"] => await Commands.DlqListAsync(db, dlqScope, parsed.IntOption("limit", 50), output),
                     ["dlq", "show", var id] => await Commands.DlqShowAsync(db, dlqScope, id, output),
                     ["dlq", "replay", .. var ids] => await Commands.DlqReplayAsync(db, dlqScope, [.. ids], parsed.Flag("all"), output),
                     ["dlq", "purge"] => await Commands.DlqPurgeAsync(db, dlqScope, parsed.Flag("yes"), output),

@@ -111,13 +111,17 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> DlqListAsync(IDatabase db, int partitions, int limit, Output output)
+    public static async Task<int> DlqListAsync(IDatabase db, DlqScope scope, int limit, Output output)
     {
         if (limit < 1)
         {
             return await output.UsageAsync("--limit must be a positive integer");
         }
-        var entries = (await Task.WhenAll(Enumerable.Range(0, partitions).Select(p => db.StreamRangeAsync(StreamKeys.DeadLetters(p), "-", "+", limit))))
+        if (scope.Error is not null)
+        {
+            return await output.UsageAsync(scope.Error);
+        }
+        var entries = (await Task.WhenAll(scope.Partitions.Select(p => db.StreamRangeAsync(StreamKeys.DeadLetters(p), "-", "+", limit))))
             .SelectMany(e => e)
             .OrderBy(e => StreamId.TryParse(e.Id.ToString(), out var id) ? id : default)
             .Take(limit)

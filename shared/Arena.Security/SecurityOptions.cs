@@ -43,12 +43,12 @@ public sealed class SecurityOptions : IValidatableObject
         }
         if (ReadTokens().Any(t => !SecretDigests.IsWellFormed(t)))
         {
-            yield return new ValidationResult($"Arena:ReadToken: a token may hold only {SecretDigests.WellFormed}", [nameof(ReadToken)]);
+            yield return new ValidationResult($"a token may hold only {SecretDigests.WellFormed}", [nameof(ReadToken)]);
         }
         foreach (var origin in CorsOriginList().Where(o => !IsOrigin(o)))
         {
             yield return new ValidationResult(
-                $"Arena:CorsOrigins: '{origin}' is not an origin; expected scheme://host[:port] as a browser sends it: http or https, lower case, no path or trailing slash", [nameof(CorsOrigins)]);
+                $"'{origin}' is not an origin; expected scheme://host[:port] as a browser sends it: http or https, lower case, no path or trailing slash", [nameof(CorsOrigins)]);
         }
     }
 

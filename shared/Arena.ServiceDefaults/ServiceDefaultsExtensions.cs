@@ -165,46 +165,40 @@ public static class ServiceDefaultsExtensions
             }
             return 0;
         }
-        try
+        // Every setting is read before the host starts anything, so bad ones end the service
+        // with one line naming them all and nothing else.
+        var problems = new List<string>();
+        foreach (var bound in app.Services.GetServices<BoundSection>())
         {
-            // Every setting read before the host starts anything, so a bad one ends the service
-            // with the line below and nothing else.
-            foreach (var bound in app.Services.GetServices<BoundSection>())
+            try
             {
                 _ = ((IOptions<object>)app.Services.GetRequiredService(typeof(IOptions<>).MakeGenericType(bound.OptionsType))).Value;
             }
+            catch (OptionsValidationException e)
+            {
+                problems.AddRange(e.Failures);
+            }
+            catch (ServiceStartupException e)
+            {
+                problems.Add(e.Message);
+            }
+        }
+        if (problems.Count > 0)
+        {
+            app.Logger.LogCritical("Invalid configuration: {Problems}", string.Join("; ", problems));
+            return 2;
+        }
+        try
+        {
             await app.RunAsync();
             return 0;
-        }
-        catch (Exception e) when (ValidationFailures(e) is { } failures)
-        {
-            app.Logger.LogCritical("Invalid configuration: {Problems}", string.Join("; ", failures));
-            return 2;
         }
         catch (ServiceStartupException e)
         {
             app.Logger.LogCritical("Cannot start: {Problem}", e.Message);
             return 2;
         }
-        catch (Exception e) when (e.InnerException is ServiceStartupException inner)
-        {
-            // Thrown while a service the host needed was being built.
-            app.Logger.LogCritical("Cannot start: {Problem}", inner.Message);
-            return 2;
-        }
     }
-
-    /// <summary>
-    /// The failures of an options type's start-up validation; when several types fail, each is
-    /// validated on its own and their exceptions arrive together in an <see cref="AggregateException"/>.
-    /// </summary>
-    private static IEnumerable<string>? ValidationFailures(Exception e) => e switch
-    {
-        OptionsValidationException one => one.Failures,
-        AggregateException many when many.InnerExceptions.All(i => i is OptionsValidationException) =>
-            many.InnerExceptions.SelectMany(i => ((OptionsValidationException)i).Failures),
-        _ => null,
-    };
 
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)
     {

@@ -26,7 +26,7 @@ public static partial class SettingsBinding
         catch (InvalidOperationException e) when (ConversionFailure().Match(e.Message) is { Success: true } failure)
         {
             throw new ServiceStartupException(
-                $"Invalid configuration: {Variable(failure.Groups["path"].Value)} must be {Wanted(failure.Groups["type"].Value)}");
+                $"{Variable(failure.Groups["path"].Value)} must be {Wanted(failure.Groups["type"].Value)}");
         }
     }
 

@@ -126,6 +126,17 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
         Assert.DoesNotContain("Unhandled exception", process.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Bad_settings_of_several_sections_are_named_together_in_one_line()
+    {
+        await using var ingest = Start("ingest", new Dictionary<string, string> { ["Arena__Partitions"] = "0", ["Ingest__MaxEvents"] = "many" });
+
+        Assert.Equal(2, await ingest.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        var line = Assert.Single(ingest.Lines, l => l.Contains("Invalid configuration", StringComparison.Ordinal));
+        Assert.Contains("Arena__Partitions: The field Partitions must be between", line, StringComparison.Ordinal);
+        Assert.Contains("Ingest__MaxEvents must be a whole number", line, StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"\{[^}/]*\}")]
     private static partial Regex Parameters();
 }

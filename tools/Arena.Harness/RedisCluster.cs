@@ -14,22 +14,18 @@ public sealed class RedisCluster : IRedisTarget, IAsyncDisposable
 
     private const int Masters = 3;
 
-    private RedisCluster(IReadOnlyList<RedisProcess> nodes, TimeSpan nodeTimeout)
+    private RedisCluster(IReadOnlyList<RedisProcess> nodes)
     {
         Nodes = nodes;
-        NodeTimeout = nodeTimeout;
         Configuration = string.Join(',', nodes.Select(n => n.Configuration));
     }
 
     public IReadOnlyList<RedisProcess> Nodes { get; }
 
-    /// <summary>How long a node may be unreachable before the others fail it over.</summary>
-    public TimeSpan NodeTimeout { get; }
-
     /// <summary>StackExchange.Redis configuration string naming every node.</summary>
     public string Configuration { get; }
 
-    /// <param name="nodeTimeout"><see cref="DefaultNodeTimeout"/> when null.</param>
+    /// <param name="nodeTimeout">How long a node may be unreachable before the others fail it over; <see cref="DefaultNodeTimeout"/> when null.</param>
     public static async Task<RedisCluster> StartAsync(TimeSpan? nodeTimeout = null)
     {
         var timeout = nodeTimeout ?? DefaultNodeTimeout;
@@ -39,7 +35,7 @@ public sealed class RedisCluster : IRedisTarget, IAsyncDisposable
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
             "--cluster-replica-validity-factor", "0")));
-        var cluster = new RedisCluster(nodes, timeout);
+        var cluster = new RedisCluster(nodes);
         try
         {
             var (exit, text) = await Command.RunAsync("redis-cli",

@@ -47,7 +47,6 @@ public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
 
     public string Configuration => string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{Port}");
     public bool IsRunning => !_process.HasExited;
-    public int ProcessId => _process.Id;
 
     /// <summary>One client (with admin commands) owned by the server, made on first use; it reconnects by itself after a restart.</summary>
     public ConnectionMultiplexer Client => _client.Value;

@@ -43,7 +43,6 @@ public sealed class ServiceProcess : IAsyncDisposable
     public int Port { get; }
     public Uri Url { get; }
     public HttpClient Http { get; }
-    public int ProcessId => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 

@@ -13,6 +13,13 @@ public static class CanonicalEnvelope
     /// <summary>The field the pipeline adds to every event it serves: producers may not send it, or an event would carry two.</summary>
     public const string StreamIdField = "stream_id";
 
+    /// <summary>
+    /// The field the pipeline adds beside <c>stream_id</c> when the event was published with an
+    /// API key: the key's producer name. Producers may not send it, or a reader could take a
+    /// name the producer chose for the one its key proves.
+    /// </summary>
+    public const string ProducerField = "producer";
+
     public static byte[] Write(ValidatedEvent evt, string eventId)
     {
         var buffer = new ArrayBufferWriter<byte>(evt.Json.ValueKind == JsonValueKind.Object ? 512 : 64);
@@ -40,5 +47,5 @@ public static class CanonicalEnvelope
     public static string WithStreamId(string envelopeJson, string streamId, string? producer = null) =>
         producer is null
             ? string.Concat("{\"" + StreamIdField + "\":\"", streamId, "\",", envelopeJson.AsSpan(1))
-            : string.Concat("{\"stream_id\":\"" + streamId + "\",\"producer\":\"" + JsonEncodedText.Encode(producer).Value + "\",", envelopeJson.AsSpan(1));
+            : string.Concat("{\"" + StreamIdField + "\":\"" + streamId + "\",\"" + ProducerField + "\":\"" + JsonEncodedText.Encode(producer).Value + "\",", envelopeJson.AsSpan(1));
 }

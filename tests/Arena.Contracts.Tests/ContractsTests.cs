@@ -79,7 +79,7 @@ public sealed class StreamIdTests
 public sealed class EnvelopeTests
 {
     private const string Event = """
-        {"run_id":"r1","producer":"h7","seq":3,"type":"turn_start","schema_version":1,"ts":"2026-11-23T10:00:00.123Z","payload":{"turn":1,"player_id":"p1","extra":[1,2]}}
+        {"run_id":"r1","harness":"h7","seq":3,"type":"turn_start","schema_version":1,"ts":"2026-11-23T10:00:00.123Z","payload":{"turn":1,"player_id":"p1","extra":[1,2]}}
         """;
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class EnvelopeTests
 
         var json = Encoding.UTF8.GetString(CanonicalEnvelope.Write(evt, "assigned-1"));
 
-        Assert.StartsWith("{\"event_id\":\"assigned-1\",\"run_id\":\"r1\",\"producer\":\"h7\"", json);
+        Assert.StartsWith("{\"event_id\":\"assigned-1\",\"run_id\":\"r1\",\"harness\":\"h7\"", json);
         Assert.Contains("\"extra\":[1,2]", json);
         Assert.DoesNotContain(" ", json);
     }

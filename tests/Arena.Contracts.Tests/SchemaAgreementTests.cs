@@ -84,6 +84,7 @@ public sealed class SchemaAgreementTests
         Assert.Equal(EventTypes.EmittedByPipeline, properties.GetProperty("type").GetProperty("not").GetProperty("enum").EnumerateArray().Select(t => t.GetString()));
         Assert.Equal(PipelineRun.Id, properties.GetProperty("run_id").GetProperty("not").GetProperty("const").GetString());
         Assert.Equal(JsonValueKind.Object, properties.GetProperty(CanonicalEnvelope.StreamIdField).GetProperty("not").ValueKind);
+        Assert.Equal(JsonValueKind.Object, properties.GetProperty(CanonicalEnvelope.ProducerField).GetProperty("not").ValueKind);
     }
 
     private static JsonElement Schema(string file) =>

@@ -57,6 +57,10 @@ public static class EnvelopeValidator
         {
             fields.Fail(CanonicalEnvelope.StreamIdField, "is added by the pipeline to every event it serves (history and live stream); an event must not carry it");
         }
+        if (fields.TryGet(CanonicalEnvelope.ProducerField, out _))
+        {
+            fields.Fail(CanonicalEnvelope.ProducerField, "is added by the pipeline to the events it serves (the producer name of the API key they were published with); an event must not carry it");
+        }
         var version = fields.Integer("schema_version", required: true, minimum: 1);
         if (version > int.MaxValue)
         {

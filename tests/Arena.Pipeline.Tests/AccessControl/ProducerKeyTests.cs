@@ -83,6 +83,20 @@ public sealed class ProducerKeyTests(ITestOutputHelper output) : PipelineTest(ou
     }
 
     [Fact]
+    public async Task Event_naming_its_own_producer_gets_400_and_writes_nothing()
+    {
+        // Served beside the key's name, a producer's own field would give readers two, the forged one last.
+        var forged = Events.TurnStart("run-f", 1).Replace("{\"run_id\"", "{\"producer\":\"alpha\",\"run_id\"", StringComparison.Ordinal);
+
+        var response = await PostAsync(forged, bearer: BareKey);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = Assert.Single((await Events.ReadJsonAsync(response)).GetProperty("errors").EnumerateArray());
+        Assert.Equal(CanonicalEnvelope.ProducerField, error.GetProperty("field").GetString());
+        Assert.Equal(0, await Db.StreamLengthAsync(PipelineState.Stream));
+    }
+
+    [Fact]
     public async Task Open_ingest_records_no_producer()
     {
         await using var open = await TestServices.Ingest(Redis, Output).WaitReadyAsync();

@@ -21,6 +21,7 @@ public static class PersisterExtensions
             var store = EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
                 sp.GetRequiredService<IOptions<DuckDbOptions>>().Value);
             store.File.ReportMemory(sp.GetRequiredService<IMeterFactory>(), PersisterMetrics.MeterName);
+            store.File.ReportDisk(sp.GetRequiredService<IMeterFactory>(), PersisterMetrics.MeterName);
             return store;
         });
         builder.Services.AddSingleton<EventQueries>();

@@ -18,6 +18,7 @@ public static class RankerExtensions
             var store = RankerStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
                 sp.GetRequiredService<IOptions<DuckDbOptions>>().Value);
             store.File.ReportMemory(sp.GetRequiredService<IMeterFactory>(), ArenaTelemetry.MeterPrefix + "Ranker");
+            store.File.ReportDisk(sp.GetRequiredService<IMeterFactory>(), ArenaTelemetry.MeterPrefix + "Ranker");
             return store;
         });
         builder.Services.AddSingleton<LeaderboardService>();

@@ -63,6 +63,29 @@ public sealed class DuckDbFile : IDisposable
         meters.Create(meterName).CreateObservableGauge("arena.duckdb.memory", MemoryByTag, "By",
             "Memory DuckDB holds for this service's file, by DuckDB's tag");
 
+    /// <summary>
+    /// Exports the disk the file lives on, read when scraped: <c>arena_data_dir_free_bytes</c> and
+    /// <c>arena_data_dir_size_bytes</c> (the data directory's filesystem: space this process may
+    /// still use, and its total), and <c>arena_duckdb_file_bytes</c> (the file with its write-ahead log).
+    /// </summary>
+    public void ReportDisk(IMeterFactory meters, string meterName)
+    {
+        var meter = meters.Create(meterName);
+        var dataDir = System.IO.Path.GetDirectoryName(Path)!;
+        meter.CreateObservableGauge("arena.data_dir.free", () => new DriveInfo(dataDir).AvailableFreeSpace, "By",
+            "Free space of the data directory's filesystem that this service may use");
+        meter.CreateObservableGauge("arena.data_dir.size", () => new DriveInfo(dataDir).TotalSize, "By",
+            "Size of the data directory's filesystem");
+        meter.CreateObservableGauge("arena.duckdb.file", () => FileBytes(Path) + FileBytes(Path + ".wal"), "By",
+            "Size of this service's DuckDB file and its write-ahead log");
+    }
+
+    private static long FileBytes(string path)
+    {
+        var file = new FileInfo(path);
+        return file.Exists ? file.Length : 0;
+    }
+
     private List<Measurement<long>> MemoryByTag()
     {
         var measurements = new List<Measurement<long>>();

@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Arena.Contracts;
 using Arena.Pipeline.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -48,6 +50,23 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     private async Task StopGracefullyAsync(ServiceProcess persister)
     {
         Assert.Equal(0, await persister.TerminateAsync(TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public async Task Metrics_report_the_data_volume_and_the_duckdb_file_when_scraped()
+    {
+        await PostAsync(runs: 2, perRun: 50);
+        await using var persister = await Persister().WaitReadyAsync();
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the events stored");
+
+        var metrics = await persister.Http.GetStringAsync("/metrics");
+        double Gauge(string name) => Regex.Match(metrics, $@"^{name}(\{{[^}}]*\}})? (?<value>\S+)$", RegexOptions.Multiline) is { Success: true } m
+            ? double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture)
+            : throw new Xunit.Sdk.XunitException($"{name} is not on /metrics");
+        var volume = new DriveInfo(DataDir);
+        Assert.Equal(volume.TotalSize, Gauge("arena_data_dir_size_bytes"));
+        Assert.InRange(Gauge("arena_data_dir_free_bytes"), 1, volume.TotalSize);
+        Assert.InRange(Gauge("arena_duckdb_file_bytes"), 1, volume.TotalSize - Gauge("arena_data_dir_free_bytes"));
     }
 
     [Fact]

@@ -34,13 +34,80 @@ public sealed class ComposeFileTests
     /// <summary>Commands only a member of a consumer group sends.</summary>
     private static readonly string[] GroupCommands = ["+xreadgroup", "+xack", "+xautoclaim", "+xgroup|create", "+xgroup|delconsumer"];
 
-    /// <summary>Redis users that are no service's: the default user (off) and the operator CLI's.</summary>
-    private static readonly string[] OtherRedisUsers = ["default", "operator"];
+    /// <summary>Redis users that are no service's: the default user (off), the operator CLI's and the Redis exporter's.</summary>
+    private static readonly string[] OtherRedisUsers = ["default", "operator", "redis-exporter"];
+
+    /// <summary>The commands the Redis exporter sends (oliver006/redis_exporter without key or stream checks), all of them read-only.</summary>
+    private static readonly string[] ExporterCommands =
+        ["+ping", "+client|setname", "+info", "+config|get", "+latency|latest", "+latency|histogram", "+slowlog|get", "+slowlog|len"];
 
     [Fact]
-    public void Stack_has_redis_the_services_of_the_manifest_prometheus_and_grafana()
+    public void Stack_has_redis_the_services_of_the_manifest_the_operator_tools_the_redis_exporter_prometheus_and_grafana()
     {
-        Assert.Equal(["redis", .. DeployedService.All.Select(s => s.Name), "prometheus", "grafana"], _compose.ServiceNames);
+        Assert.Equal(["redis", .. DeployedService.All.Select(s => s.Name), "arena-cli", "simulator", "redis-exporter", "prometheus", "grafana"],
+            _compose.ServiceNames);
+    }
+
+    [Fact]
+    public void Only_the_operator_tools_wait_for_a_profile()
+    {
+        var profiles = _compose.ServiceNames.ToDictionary(name => name, name => _compose.List(name, "profiles"));
+        Assert.Equal(["tools"], profiles["arena-cli"]);
+        Assert.Equal(["demo"], profiles["simulator"]);
+        Assert.All(profiles.Where(p => p.Key is not ("arena-cli" or "simulator")), p => Assert.Empty(p.Value));
+    }
+
+    [Fact]
+    public void Arena_cli_runs_the_tools_image_as_the_operator_redis_user_on_the_services_partitions()
+    {
+        var build = (YamlMappingNode)ComposeFile.Child(_compose.Service("arena-cli"), "build")!;
+        Assert.Equal("../..", Scalar(build, "context"));
+        Assert.Equal(Dockerfile.RelativePath, Scalar(build, "dockerfile"));
+        Assert.Equal(Dockerfile.ToolsTarget, Scalar(build, "target"));
+        Assert.Equal($"arena/tools:{Dockerfile.ToolsVersion}", _compose.Interpolate(Scalar(_compose.Service("arena-cli"), "image")));
+
+        var env = _compose.Environment("arena-cli");
+        Assert.Equal($"redis:6379,user=operator,password={ComposeFile.ExampleVariables()["REDIS_PASSWORD_OPERATOR"]}", env["Arena__Redis"]);
+        // The CLI and every service split the streams alike, or the CLI looks at partitions nobody writes.
+        var partitions = new ComposeFile(new Dictionary<string, string>(ComposeFile.ExampleVariables()) { ["ARENA_PARTITIONS"] = "4" });
+        Assert.All(DeployedService.All.Select(s => s.Name).Append("arena-cli"), name => Assert.Equal("4", partitions.Environment(name)["Arena__Partitions"]));
+        Assert.Equal(["Arena__Partitions", "Arena__Redis"], env.Keys.Order());
+        var redis = (YamlMappingNode)((YamlMappingNode)ComposeFile.Child(_compose.Service("arena-cli"), "depends_on")!)["redis"];
+        Assert.Equal("service_healthy", Scalar(redis, "condition"));
+        Assert.Empty(_compose.List("arena-cli", "ports"));
+    }
+
+    [Fact]
+    public void Simulator_plays_from_the_tools_image_against_ingest_with_the_demo_key()
+    {
+        var simulator = _compose.Service("simulator");
+        Assert.Equal(_compose.Interpolate(Scalar(_compose.Service("arena-cli"), "image")), _compose.Interpolate(Scalar(simulator, "image")));
+        Assert.Equal(Dockerfile.ToolsTarget, Scalar((YamlMappingNode)ComposeFile.Child(simulator, "build")!, "target"));
+        Assert.Equal(["dotnet", Dockerfile.SimulatorDll], _compose.List("simulator", "entrypoint"));
+        var command = _compose.List("simulator", "command");
+        Assert.Equal($"http://ingest:{DeployedService.Named("ingest").Port}", command[command.ToList().IndexOf("--ingest") + 1]);
+        // The simulator takes its key from ARENA_API_KEY; the stack's example leaves publishing open and the key empty.
+        Assert.Equal(new Dictionary<string, string> { ["ARENA_API_KEY"] = "" }, _compose.Environment("simulator"));
+        Assert.Equal(ComposeStack.ApiKey, new ComposeFile(ComposeStack.Variables).Environment("simulator")["ARENA_API_KEY"]);
+        var ingest = (YamlMappingNode)((YamlMappingNode)ComposeFile.Child(simulator, "depends_on")!)["ingest"];
+        Assert.Equal("service_healthy", Scalar(ingest, "condition"));
+    }
+
+    [Fact]
+    public void Redis_exporter_is_pinned_and_reads_redis_as_its_own_read_only_user()
+    {
+        var exporter = _compose.Service("redis-exporter");
+        Assert.Matches(@"^oliver006/redis_exporter:v\d+\.\d+\.\d+$", Scalar(exporter, "image"));
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["REDIS_ADDR"] = "redis://redis:6379",
+            ["REDIS_USER"] = "redis-exporter",
+            ["REDIS_PASSWORD"] = ComposeFile.ExampleVariables()["REDIS_PASSWORD_REDIS_EXPORTER"],
+        }, _compose.Environment("redis-exporter"));
+        Assert.Empty(_compose.List("redis-exporter", "ports"));
+
+        // No key, no channel, no category: only the commands it sends (ComposeStackTests dry-runs a few).
+        Assert.Equal(["on", "resetkeys", "resetchannels", "-@all", .. ExporterCommands], ComposeFile.AclUsers()["redis-exporter"]);
     }
 
     [Fact]
@@ -160,7 +227,7 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void Prometheus_scrapes_every_service_at_its_port_and_nothing_else()
+    public void Prometheus_scrapes_every_service_at_its_port_and_the_redis_exporter()
     {
         using var reader = new StreamReader(Path.Combine(ComposeFile.Dir, "prometheus", "prometheus.yml"));
         var yaml = new YamlStream();
@@ -170,7 +237,9 @@ public sealed class ComposeFileTests
                 Path: Scalar(job, "metrics_path"),
                 Targets: ((YamlSequenceNode)ComposeFile.Child(job, "static_configs")!).Children.Cast<YamlMappingNode>()
                     .SelectMany(c => ComposeFile.Strings(ComposeFile.Child(c, "targets"))).ToList()));
-        Assert.Equal(DeployedService.All.Select(s => s.Name).Order(), jobs.Keys.Order());
+        Assert.Equal(DeployedService.All.Select(s => s.Name).Append("redis-exporter").Order(), jobs.Keys.Order());
+        Assert.Equal("/metrics", jobs["redis-exporter"].Path);
+        Assert.Equal(["redis-exporter:9121"], jobs["redis-exporter"].Targets);
         foreach (var service in DeployedService.All)
         {
             Assert.Equal("/metrics", jobs[service.Name].Path);
@@ -180,7 +249,7 @@ public sealed class ComposeFileTests
     }
 
     [Fact]
-    public void Every_redis_user_is_a_services_or_the_operators_and_has_a_password_in_compose_and_the_example()
+    public void Every_redis_user_is_a_services_the_operators_or_the_exporters_and_has_a_password_in_compose_and_the_example()
     {
         var users = ComposeFile.AclUsers();
         Assert.Equal(OtherRedisUsers.Concat(DeployedService.All.Select(s => s.RedisUser)).Order(), users.Keys.Order());

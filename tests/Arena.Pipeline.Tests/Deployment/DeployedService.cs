@@ -14,6 +14,25 @@ internal static class DeployedService
 
     public static TheoryData<string> Names() => [.. All.Select(s => s.Name)];
 
+    /// <summary>Every project <paramref name="projectPath"/> builds from (itself and its references, transitively), as full paths.</summary>
+    public static IReadOnlySet<string> ProjectClosure(string projectPath)
+    {
+        var seen = new HashSet<string>();
+        var todo = new Stack<string>([Path.GetFullPath(projectPath)]);
+        while (todo.TryPop(out var project))
+        {
+            if (!seen.Add(project))
+            {
+                continue;
+            }
+            foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
+            {
+                todo.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, reference.Attribute("Include")!.Value)));
+            }
+        }
+        return seen;
+    }
+
     extension(DeclaredService service)
     {
         public string ProjectPath => Path.Combine(Repo.Root, service.Project);
@@ -22,23 +41,7 @@ internal static class DeployedService
             XDocument.Load(service.ProjectPath).Descendants(name).Select(e => e.Value).FirstOrDefault();
 
         /// <summary>Every project this one builds from (itself and its references, transitively), as full paths.</summary>
-        public IReadOnlySet<string> ProjectClosure()
-        {
-            var seen = new HashSet<string>();
-            var todo = new Stack<string>([Path.GetFullPath(service.ProjectPath)]);
-            while (todo.TryPop(out var project))
-            {
-                if (!seen.Add(project))
-                {
-                    continue;
-                }
-                foreach (var reference in XDocument.Load(project).Descendants("ProjectReference"))
-                {
-                    todo.Push(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, reference.Attribute("Include")!.Value)));
-                }
-            }
-            return seen;
-        }
+        public IReadOnlySet<string> ProjectClosure() => ProjectClosure(service.ProjectPath);
 
         /// <summary>Every setting the built service reads, with its default: what its <c>settings</c> command prints.</summary>
         public async Task<Dictionary<string, string>> SettingsAsync()

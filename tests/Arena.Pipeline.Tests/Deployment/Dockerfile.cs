@@ -32,6 +32,27 @@ internal sealed partial class Dockerfile
             .Select(parts => (parts[0].ToUpperInvariant(), parts.Length > 1 ? Spaces().Replace(parts[1].Trim(), " ") : ""))]);
     }
 
+    /// <summary>The target of the operator tools' image (the arena CLI and the simulator).</summary>
+    public const string ToolsTarget = "tools";
+
+    /// <summary>The projects of the tools' image, as the repository names them.</summary>
+    public static readonly string[] ToolProjects = ["tools/Arena.Cli/Arena.Cli.csproj", "tools/Arena.Simulator/Arena.Simulator.csproj"];
+
+    /// <summary>The tools' version: the <c>Version</c> of <c>Directory.Build.props</c>, which their projects inherit.</summary>
+    public static string ToolsVersion =>
+        System.Xml.Linq.XDocument.Load(Path.Combine(Repo.Root, "Directory.Build.props")).Descendants("Version").Single().Value;
+
+    /// <summary>Where the tools' image has <paramref name="project"/>'s assembly: the folder its <c>dotnet publish</c> writes, and the project's assembly name.</summary>
+    public static string ToolDll(string project)
+    {
+        var publish = Regex.Match(Parse().Stage("tools-build").All("RUN").Single(), $@"dotnet publish {Regex.Escape(project)} -c Release -o (\S+)");
+        Assert.True(publish.Success, $"the tools image publishes {project} in Release");
+        var assembly = System.Xml.Linq.XDocument.Load(Path.Combine(Repo.Root, project)).Descendants("AssemblyName").Single().Value;
+        return $"{publish.Groups[1].Value}/{assembly}.dll";
+    }
+
+    public static string SimulatorDll => ToolDll(ToolProjects[1]);
+
     /// <summary>The target a service's image is built as: with a <c>/data</c> volume or without.</summary>
     public static string Target(DeclaredService service) => service.KeepsData ? "runtime-with-data" : "runtime";
 

@@ -52,13 +52,63 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         Assert.Equal(Path.GetFullPath(service.ProjectPath), Path.GetFullPath(Path.Combine(Repo.Root, publish.Groups[1].Value)));
         Assert.Equal(service.Assembly, service.ProjectProperty("AssemblyName"));
 
-        // The build stage copies the root build files and every folder the project's references live in.
+        AssertCopiesWhatItBuilds(build, service.ProjectClosure());
+    }
+
+    [Fact]
+    public void Tools_image_publishes_the_cli_and_the_simulator_each_in_its_folder_from_the_sources_it_copies()
+    {
+        var dockerfile = Dockerfile.Parse().Build(Dockerfile.ToolsTarget, new Dictionary<string, string> { ["VERSION"] = Dockerfile.ToolsVersion });
+        var build = dockerfile.Stage("tools-build");
+        Assert.Matches(@"^mcr\.microsoft\.com/dotnet/sdk:\S+ AS tools-build$", build.All("FROM").Single());
+        AssertCopiesWhatItBuilds(build, Dockerfile.ToolProjects.SelectMany(p => DeployedService.ProjectClosure(Path.Combine(Repo.Root, p))).ToHashSet());
+        // Each tool in a folder of its own: their dependency files and runtime configurations would overwrite each other.
+        var dlls = Dockerfile.ToolProjects.Select(Dockerfile.ToolDll).ToList();
+        Assert.Equal(["/app/cli/arena.dll", "/app/simulator/arena-sim.dll"], dlls);
+
+        var image = dockerfile.Stage(Dockerfile.ToolsTarget);
+        // The CLI connects through the services' shared library, which needs ASP.NET Core's shared framework.
+        Assert.Matches(@"^mcr\.microsoft\.com/dotnet/aspnet:\S+ AS tools$", image.All("FROM").Single());
+        Assert.Contains("--from=tools-build /app ./", image.All("COPY"));
+        Assert.Equal("/app", image.All("WORKDIR").Last());
+        Assert.DoesNotMatch(@"^(root|0)(:|$)", image.All("USER").Last());
+        Assert.Equal(JsonSerializer.Serialize(new[] { "dotnet", dlls[0] }), Exec(Assert.Single(image.All("ENTRYPOINT"))));
+        Assert.Contains($"org.opencontainers.image.version=\"{Dockerfile.ToolsVersion}\"", Assert.Single(image.All("LABEL")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tools_image_entrypoint_runs_the_published_cli()
+    {
+        var image = Dockerfile.Parse().Stage(Dockerfile.ToolsTarget);
+        var entrypoint = JsonSerializer.Deserialize<string[]>(Assert.Single(image.All("ENTRYPOINT")))!;
+        var app = Repo.NewTempDir("tools");
+        try
+        {
+            // Published as the image publishes it, into the image's /app.
+            var cli = Dockerfile.ToolDll(Dockerfile.ToolProjects[0]);
+            var publish = await Command.RunAsync("dotnet", ["publish", Path.Combine(Repo.Root, Dockerfile.ToolProjects[0]), "-c", Repo.Configuration, "--no-build",
+                "-o", Path.Combine(app, Path.GetDirectoryName(Path.GetRelativePath("/app", cli))!), "--nologo", "-v", "quiet"]);
+            Assert.True(publish.Exit == 0, publish.Output);
+
+            var help = await Command.RunAsync(entrypoint[0], [.. entrypoint[1..].Select(a => a.Replace("/app/", app + "/", StringComparison.Ordinal)), "--help"], app);
+            Assert.True(help.Exit == 0, help.Output);
+            Assert.Contains("dlq", help.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(app, recursive: true);
+        }
+    }
+
+    /// <summary>A build stage copies the root build files and every folder the projects it builds live in.</summary>
+    private static void AssertCopiesWhatItBuilds(Dockerfile build, IReadOnlySet<string> projects)
+    {
         var copied = build.All("COPY").SelectMany(c => c.Split(' ')[..^1]).ToList();
         foreach (var file in new[] { "global.json", "Directory.Build.props", "Directory.Packages.props" })
         {
             Assert.Contains(file, copied);
         }
-        foreach (var project in service.ProjectClosure())
+        foreach (var project in projects)
         {
             var relative = Path.GetRelativePath(Repo.Root, project).Replace('\\', '/');
             Assert.True(copied.Any(source => source.EndsWith('/') && relative.StartsWith(source, StringComparison.Ordinal)),

@@ -32,7 +32,7 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
 
         public bool IsInteractive => interactive;
 
-        public bool ShowsProgress => false;
+        public bool ShowsProgress { get; init; }
 
         public string? ReadLine() => _answers.TryDequeue(out var answer) ? answer : null;
     }
@@ -340,6 +340,20 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         Assert.Contains(persisterInterpret, replay.Err, StringComparison.Ordinal);
         Assert.Equal([rankerInterpret, persisterInterpret], (await Db.StreamRangeAsync(StreamKeys.DeadLetters(0))).Select(e => e.Id.ToString()));
         Assert.Equal(streamLength + 1, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dlq_replay_draws_its_progress_bar_only_when_stderr_is_a_terminal(bool terminal)
+    {
+        await ThreeDeadLettersAsync();
+
+        var replay = await ArenaAsync(new Terminal(false) { ShowsProgress = terminal }, "dlq", "replay", "--all");
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        Assert.Equal(terminal, replay.Err.Contains("] 3/3", StringComparison.Ordinal));
+        Assert.Contains("3 replayed", replay.Out, StringComparison.Ordinal);
     }
 
     /// <summary>Group g has been delivered both entries of the stream; returns the first entry's id and the group's last delivered id.</summary>

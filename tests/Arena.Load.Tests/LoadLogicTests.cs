@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Arena.Cli;
 using Arena.Contracts.Validation;
 
 namespace Arena.Load.Tests;
@@ -408,5 +409,44 @@ public sealed class CommandLineTests
     {
         Assert.False(CommandLine.TryParse(args, out _, out _, out _, out var error));
         Assert.False(string.IsNullOrWhiteSpace(error));
+    }
+
+    [Fact]
+    public async Task Help_lists_the_options_and_exits_0_without_running()
+    {
+        var stdout = new StringWriter();
+        var ran = false;
+
+        var exit = await ToolCommand.InvokeAsync(CommandLine.Command((_, _) =>
+        {
+            ran = true;
+            return Task.FromResult(0);
+        }), ["--help"], stdout, new StringWriter());
+
+        Assert.Equal(ToolCommand.Ok, exit);
+        Assert.False(ran);
+        Assert.All(["--rate", "--sse-spread", "--persister-poll-ms", "--json", "--version"], o => Assert.Contains(o, stdout.ToString(), StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--batch must be an integer from 1 to 1000 (got '1001')", "--batch", "1001")]
+    [InlineData("Unrecognized command or argument '--frobnicate'", "--frobnicate")]
+    [InlineData("--sse-clients needs --sse <gateway URL>", "--sse-clients", "10")]
+    public async Task A_bad_option_exits_2_with_one_line_naming_it_and_runs_nothing(string problem, params string[] args)
+    {
+        var stderr = new StringWriter();
+        var ran = false;
+
+        var exit = await ToolCommand.InvokeAsync(CommandLine.Command((_, _) =>
+        {
+            ran = true;
+            return Task.FromResult(0);
+        }), args, new StringWriter(), stderr);
+
+        Assert.Equal(ToolCommand.Usage, exit);
+        Assert.False(ran);
+        var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"arena-load: {problem}", lines[0].TrimEnd('.'));
+        Assert.Equal("Run 'arena-load --help' for usage.", lines[1]);
     }
 }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using Arena.Cli;
 using Arena.Contracts;
@@ -12,13 +13,28 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
 {
     private static readonly string Stream = StreamKeys.Events(0);
 
-    private async Task<(int Exit, string Out, string Err)> ArenaAsync(params string[] args)
+    /// <summary>The CLI as a script runs it: no terminal to ask on.</summary>
+    private Task<(int Exit, string Out, string Err)> ArenaAsync(params string[] args) => ArenaAsync(new Terminal(false), args);
+
+    private async Task<(int Exit, string Out, string Err)> ArenaAsync(Terminal terminal, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var exit = await ArenaCli.RunAsync([.. args, "--redis", Redis.Configuration], stdout, stderr);
+        var exit = await ArenaCli.RunAsync([.. args, "--redis", Redis.Configuration], stdout, stderr, terminal);
         Output.WriteLine($"arena {string.Join(' ', args)} → {exit}\n{stdout}{stderr}");
         return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>A terminal an operator sits at (answering in turn) or none (stdin redirected, as in CI).</summary>
+    private sealed class Terminal(bool interactive, params string[] answers) : ITerminal
+    {
+        private readonly Queue<string> _answers = new(answers);
+
+        public bool IsInteractive => interactive;
+
+        public bool ShowsProgress { get; init; }
+
+        public string? ReadLine() => _answers.TryDequeue(out var answer) ? answer : null;
     }
 
     [Fact]
@@ -108,7 +124,7 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
         await using var consumer = TestConsumer.Start(Client, "g", "c");
         await Wait.UntilAsync(() => consumer.Handled.Count == 2, "the first pass");
 
-        var replay = await ArenaAsync("replay", "--group", "g", "--from", first);
+        var replay = await ArenaAsync("replay", "--group", "g", "--from", first, "--yes");
 
         Assert.Equal(ArenaCli.Ok, replay.Exit);
         await Wait.UntilAsync(() => consumer.Handled.Values.All(n => n == 2), "the second pass");
@@ -200,5 +216,207 @@ public sealed class CliTests(ITestOutputHelper output) : PipelineTest(output)
 
         Assert.Equal(ArenaCli.Failed, exit);
         Assert.Contains("cannot connect", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_commands_and_each_command_lists_its_options()
+    {
+        var root = await ArenaAsync("--help");
+        var replay = await ArenaAsync("dlq", "replay", "--help");
+
+        Assert.Equal(ArenaCli.Ok, root.Exit);
+        Assert.All(["status", "dlq", "replay", "--redis", "--partitions", "--json", "--version"],
+            word => Assert.Contains(word, root.Out, StringComparison.Ordinal));
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        Assert.Contains("arena dlq replay", replay.Out, StringComparison.Ordinal);
+        Assert.All(["--all", "--group", "--error", "--dry-run", "--partition"],
+            option => Assert.Contains(option, replay.Out, StringComparison.Ordinal));
+        Assert.Empty(root.Err + replay.Err);
+    }
+
+    [Fact]
+    public async Task Version_prints_the_informational_version()
+    {
+        var stdout = new StringWriter();
+
+        var exit = await ArenaCli.RunAsync(["--version"], stdout, new StringWriter());
+
+        Assert.Equal(ArenaCli.Ok, exit);
+        var version = typeof(ArenaCli).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        Assert.Equal(version, stdout.ToString().Trim());
+    }
+
+    [Theory]
+    [InlineData(new[] { "frobnicate" }, "'frobnicate'")]
+    [InlineData(new[] { "status", "--bogus" }, "'--bogus'")]
+    [InlineData(new[] { "dlq", "list", "--limit", "none" }, "--limit must be a positive integer")]
+    [InlineData(new[] { "dlq", "list", "--limit", "0" }, "--limit must be a positive integer")]
+    [InlineData(new[] { "status", "--partitions", "-1" }, "--partitions must be a positive integer")]
+    [InlineData(new[] { "dlq" }, "choose a command: list, show, replay, purge")]
+    public async Task A_usage_error_is_one_line_naming_the_problem_and_a_pointer_to_help(string[] args, string problem)
+    {
+        var result = await ArenaAsync(args);
+
+        Assert.Equal(ArenaCli.Usage, result.Exit);
+        Assert.Empty(result.Out);
+        var lines = result.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("arena: ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(problem, lines[0], StringComparison.Ordinal);
+        Assert.Contains("--help", lines[1], StringComparison.Ordinal);
+    }
+
+    /// <summary>Three dead letters on partition 0: two the ranker failed (one it cannot interpret), one the persister failed.</summary>
+    private async Task<(string RankerInterpret, string RankerTimeout, string PersisterInterpret)> ThreeDeadLettersAsync()
+    {
+        await Db.StreamCreateConsumerGroupAsync(Stream, "ranker", "0", createStream: true);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "persister", "0");
+        for (var n = 1; n <= 3; n++)
+        {
+            await Db.StreamAddAsync(Stream, "n", n);
+        }
+        var ranker = await Db.StreamReadGroupAsync(Stream, "ranker", "c", ">", 2);
+        var persister = await Db.StreamReadGroupAsync(Stream, "persister", "c", ">", 3);
+        var failedAt = DateTimeOffset.UtcNow;
+        Assert.True(await DeadLetters.AddAsync(Db, "ranker", Stream, ranker[0], 5, "Cannot INTERPRET schema_version 2", failedAt));
+        Assert.True(await DeadLetters.AddAsync(Db, "ranker", Stream, ranker[1], 5, "timeout", failedAt));
+        Assert.True(await DeadLetters.AddAsync(Db, "persister", Stream, persister[2], 5, "cannot interpret", failedAt));
+        var ids = (await Db.StreamRangeAsync(StreamKeys.DeadLetters(0))).Select(e => e.Id.ToString()).ToArray();
+        return (ids[0], ids[1], ids[2]);
+    }
+
+    [Fact]
+    public async Task Dlq_replay_dry_run_lists_what_the_filters_choose_and_changes_nothing()
+    {
+        var (rankerInterpret, _, _) = await ThreeDeadLettersAsync();
+        var dlqBefore = await Db.StreamRangeAsync(StreamKeys.DeadLetters(0));
+        var streamBefore = await Db.StreamRangeAsync(Stream);
+
+        var dryRun = await ArenaAsync("dlq", "replay", "--all", "--group", "ranker", "--error", "interpret", "--dry-run", "--json");
+        var table = await ArenaAsync("dlq", "replay", "--all", "--dry-run");
+
+        Assert.Equal(ArenaCli.Ok, dryRun.Exit);
+        using (var doc = JsonDocument.Parse(dryRun.Out))
+        {
+            var chosen = Assert.Single(doc.RootElement.GetProperty("would_replay").EnumerateArray().ToList());
+            Assert.Equal(rankerInterpret, chosen.GetProperty("id").GetString());
+            Assert.Equal("ranker", chosen.GetProperty("group").GetString());
+        }
+        Assert.Equal(ArenaCli.Ok, table.Exit);
+        Assert.Contains("3 would be replayed", table.Out, StringComparison.Ordinal);
+        Assert.Equal(dlqBefore.Select(e => e.Id), (await Db.StreamRangeAsync(StreamKeys.DeadLetters(0))).Select(e => e.Id));
+        Assert.Equal(streamBefore.Select(e => e.Id), (await Db.StreamRangeAsync(Stream)).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Dlq_replay_all_with_filters_replays_only_the_dead_letters_of_that_group_with_that_error()
+    {
+        var (rankerInterpret, rankerTimeout, persisterInterpret) = await ThreeDeadLettersAsync();
+
+        var replay = await ArenaAsync("dlq", "replay", "--all", "--group", "ranker", "--error", "interpret");
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        Assert.Contains($"replayed {rankerInterpret} as", replay.Out, StringComparison.Ordinal);
+        Assert.Equal([rankerTimeout, persisterInterpret], (await Db.StreamRangeAsync(StreamKeys.DeadLetters(0))).Select(e => e.Id.ToString()));
+        var replayed = (await Db.StreamRangeAsync(Stream)).Last();
+        Assert.Equal("ranker", replayed[DeadLetters.ReplayFor].ToString());
+        Assert.Equal("1", replayed["n"].ToString());
+    }
+
+    [Fact]
+    public async Task Dlq_replay_of_explicit_ids_reports_an_id_the_filters_leave_out_and_does_not_replay_it()
+    {
+        var (rankerInterpret, rankerTimeout, persisterInterpret) = await ThreeDeadLettersAsync();
+        var streamLength = await Db.StreamLengthAsync(Stream);
+
+        var replay = await ArenaAsync("dlq", "replay", rankerTimeout, persisterInterpret, "--group", "ranker", "--json");
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        using (var doc = JsonDocument.Parse(replay.Out))
+        {
+            Assert.Equal(rankerTimeout, Assert.Single(doc.RootElement.GetProperty("replayed").EnumerateArray().ToList()).GetProperty("dlq_id").GetString());
+            Assert.Equal([persisterInterpret], doc.RootElement.GetProperty("skipped").EnumerateArray().Select(e => e.GetString()));
+        }
+        Assert.Contains(persisterInterpret, replay.Err, StringComparison.Ordinal);
+        Assert.Equal([rankerInterpret, persisterInterpret], (await Db.StreamRangeAsync(StreamKeys.DeadLetters(0))).Select(e => e.Id.ToString()));
+        Assert.Equal(streamLength + 1, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Dlq_replay_draws_its_progress_bar_only_when_stderr_is_a_terminal(bool terminal)
+    {
+        await ThreeDeadLettersAsync();
+
+        var replay = await ArenaAsync(new Terminal(false) { ShowsProgress = terminal }, "dlq", "replay", "--all");
+
+        Assert.Equal(ArenaCli.Ok, replay.Exit);
+        Assert.Equal(terminal, replay.Err.Contains("] 3/3", StringComparison.Ordinal));
+        Assert.Contains("3 replayed", replay.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>Group g has been delivered both entries of the stream; returns the first entry's id and the group's last delivered id.</summary>
+    private async Task<(string First, string LastDelivered)> GroupThroughTwoEntriesAsync()
+    {
+        var first = (await Db.StreamAddAsync(Stream, "n", 1)).ToString();
+        await Db.StreamAddAsync(Stream, "n", 2);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        Assert.Equal(2, (await Db.StreamReadGroupAsync(Stream, "g", "c", ">", 10)).Length);
+        return (first, await LastDeliveredAsync());
+    }
+
+    private async Task<string> LastDeliveredAsync() => (await Db.StreamGroupInfoAsync(Stream)).Single(g => g.Name == "g").LastDeliveredId!;
+
+    [Fact]
+    public async Task Replay_without_a_terminal_or_yes_refuses_and_a_no_answer_changes_nothing()
+    {
+        var (first, lastDelivered) = await GroupThroughTwoEntriesAsync();
+
+        var refused = await ArenaAsync("replay", "--group", "g", "--from", first);
+        var declined = await ArenaAsync(new Terminal(true, "n"), "replay", "--group", "g", "--from", first);
+
+        Assert.Equal(ArenaCli.Usage, refused.Exit);
+        Assert.Contains("--yes", refused.Err, StringComparison.Ordinal);
+        Assert.Equal(ArenaCli.Failed, declined.Exit);
+        Assert.Contains($"Rewind group g on partition 0 from {first}? This re-delivers 2 entries. [y/N]", declined.Err, StringComparison.Ordinal);
+        Assert.Equal(lastDelivered, await LastDeliveredAsync());
+    }
+
+    [Fact]
+    public async Task Replay_rewinds_the_group_after_a_yes_answer_or_with_yes()
+    {
+        var (first, _) = await GroupThroughTwoEntriesAsync();
+        var beforeFirst = StreamId.Parse(first).Previous().ToString();
+
+        var answered = await ArenaAsync(new Terminal(true, "y"), "replay", "--group", "g", "--from", first);
+        Assert.Equal(ArenaCli.Ok, answered.Exit);
+        Assert.Equal(beforeFirst, await LastDeliveredAsync());
+
+        Assert.Equal(2, (await Db.StreamReadGroupAsync(Stream, "g", "c", ">", 10)).Length);
+        var confirmed = await ArenaAsync("replay", "--group", "g", "--from", first, "--yes");
+        Assert.Equal(ArenaCli.Ok, confirmed.Exit);
+        Assert.Equal(beforeFirst, await LastDeliveredAsync());
+    }
+
+    [Theory]
+    [InlineData("tools/Arena.Bench", "arena-bench")]
+    [InlineData("tools/Arena.Chaos", "arena-chaos")]
+    [InlineData("tools/Arena.Load", "arena-load")]
+    [InlineData("tools/Arena.Simulator", "arena-sim")]
+    public async Task Every_tool_answers_help_and_refuses_an_unknown_option_with_exit_code_2(string project, string assembly)
+    {
+        var binary = Repo.Binary(project, assembly);
+
+        var help = await Command.RunAsync("dotnet", [binary, "--help"], timeout: TimeSpan.FromMinutes(1));
+        var bad = await Command.RunAsync("dotnet", [binary, "--frobnicate"], timeout: TimeSpan.FromMinutes(1));
+        Output.WriteLine($"{help.Output}\n{bad.Output}");
+
+        Assert.Equal(0, help.Exit);
+        Assert.Contains($"Usage:\n  {assembly} ", help.Output, StringComparison.Ordinal);
+        Assert.Contains("--version", help.Output, StringComparison.Ordinal);
+        Assert.Equal(2, bad.Exit);
+        Assert.Contains($"{assembly}: Unrecognized command or argument '--frobnicate'", bad.Output, StringComparison.Ordinal);
+        Assert.Contains($"Run '{assembly} --help'", bad.Output, StringComparison.Ordinal);
     }
 }

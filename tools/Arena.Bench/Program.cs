@@ -1,189 +1,216 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Arena.Bench;
+using Arena.Cli;
 using Arena.Harness;
 using Arena.Ranker.Rating;
 
 // arena-bench [out-dir] [--only a,b]: measured figures, written as Markdown and JSON with the machine they ran on.
-// Suites: ranker, runs, raw, ingest, drain, recovery, sustained, sse, fanout, cluster. The pipeline's figures need the raw ones.
-var outDir = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "bench-results";
-var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault()?.Split(',').ToHashSet();
-bool Runs(string suite) => only is null || only.Contains(suite);
-Directory.CreateDirectory(outDir);
-var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}";
-Console.WriteLine($"machine: {machine}");
-var total = Stopwatch.StartNew();
-
-var results = new List<Figure>();
-void Add(Figure figure)
+// The pipeline's figures need the raw ones.
+string[] suites = ["ranker", "runs", "raw", "ingest", "drain", "recovery", "sustained", "sse", "fanout", "cluster"];
+var outDirArgument = new Argument<string>("out-dir") { Description = "where results.md and results.json go", DefaultValueFactory = _ => "bench-results" };
+var onlyOption = new Option<HashSet<string>?>("--only")
 {
-    results.Add(figure);
-    Console.WriteLine($"  {figure}");
-}
-
-if (Runs("ranker"))
-{
-    // Ranker: one full fit of 100,000 games among 50 models, with 100 bootstrap rounds.
-    var random = new Random(1);
-    var strength = Enumerable.Range(0, 50).ToDictionary(i => $"model-{i:D2}", i => random.NextDouble() * 600);
-    var models = strength.Keys.ToArray();
-    var games = new List<Game>(100_000);
-    for (var g = 0; g < 100_000; g++)
+    HelpName = "a,b",
+    Description = $"only these suites, comma-separated: {string.Join(", ", suites)}",
+    CustomParser = result =>
     {
-        var players = random.NextDouble() < 0.6 ? 2 : random.Next(3, 9);
-        var seated = models.OrderBy(_ => random.Next()).Take(players)
-            .OrderByDescending(m => strength[m] + 170 * -Math.Log(-Math.Log(Math.Clamp(random.NextDouble(), 1e-12, 1 - 1e-12))))
-            .Select((m, i) => new Placement(m, i + 1)).ToList();
-        games.Add(new Game($"run-{g:D6}", "end", (0, g, 0), seated));
-    }
-    Console.WriteLine("ranker:");
-    Leaderboard.Compute(games.Take(1000), 2, 42); // warm-up
-    var clock = Stopwatch.StartNew();
-    Leaderboard.Compute(games, 100, 42);
-    Add(new Figure("ranker recompute", "100,000 games × 50 models × 100 bootstrap rounds", clock.Elapsed.TotalSeconds, "s", FigureKind.Pipeline));
-}
-
-if (Runs("runs"))
-{
-    foreach (var (events, runs) in new[] { (1_000_000, 1_000), (10_000_000, 10_000) })
-    {
-        Console.WriteLine($"history API ({events:N0} events over {runs:N0} runs stored beforehand, {HistoryBenchmarks.Calls} calls each):");
-        var history = await HistoryBenchmarks.MeasureAsync(events, runs);
-        var filled = string.Create(CultureInfo.InvariantCulture, $"{events:N0} events over {runs:N0} runs (filled in {history.Fill.TotalSeconds:F0} s)");
-        Add(new Figure("GET /v1/runs p50", filled, history.Runs.P50Ms, "ms", FigureKind.Pipeline));
-        Add(new Figure("GET /v1/runs p99", filled, history.Runs.P99Ms, "ms", FigureKind.Pipeline, Goal(history.Runs.P99Ms < 5, "< 5 ms")));
-        Add(new Figure("run history page p50", $"{filled}; limit=1000 of a run's events", history.History.P50Ms, "ms", FigureKind.Pipeline));
-        Add(new Figure("run history page p99", $"{filled}; limit=1000 of a run's events", history.History.P99Ms, "ms", FigureKind.Pipeline));
-        Add(new Figure("persister start-up summary", $"{filled}; opening the file and grouping every event, in process", history.Summary.TotalSeconds, "s", FigureKind.Pipeline));
-        Add(new Figure("persister start to ready", $"{filled}; process start until /readyz answers", history.StartUp.TotalSeconds, "s", FigureKind.Pipeline));
-    }
-}
-
-// Raw limits: what the machine does with the plain technique; the pipeline's figures are ratios of these.
-// The ranker and the history API are measured on their own, without them.
-var raw = only is null || only.Except(["ranker", "runs"]).Any() ? await MeasureRawLimitsAsync() : null;
-if (raw is not null)
-{
-    results.AddRange(raw.All);
-    double? ingest100 = null;
-    if (Runs("ingest"))
-    {
-        Console.WriteLine("ingest throughput (ingest alone on Redis with AOF appendfsync always, flat out):");
-        foreach (var batch in new[] { 1, 10, 100, 1000 })
+        var chosen = result.Tokens.Single().Value.Split(',').ToHashSet();
+        if (chosen.FirstOrDefault(s => !suites.Contains(s)) is { } unknown)
         {
-            var run = await PipelineBenchmarks.IngestThroughputAsync(batch);
-            ingest100 = batch == 100 ? run.Rate : ingest100;
-            Add(new Figure("ingest throughput", $"batches of {batch}", run.Rate, "events/s", FigureKind.Pipeline,
-                Ratio(run.Rate, raw.ClientXaddAlways, batch switch { 100 => 0.5, 10 => 0.25, _ => null }) + "; " + Ratio(run.Rate, raw.ClientXadd, null)));
-            if (batch is 10 or 100)
+            result.AddError($"--only: unknown suite '{unknown}' (suites: {string.Join(", ", suites)})");
+        }
+        return chosen;
+    },
+};
+var root = ToolCommand.Root("arena-bench", "Measured figures of the pipeline and the raw limits it is compared with, as Markdown and JSON.",
+    typeof(Figure).Assembly);
+root.Arguments.Add(outDirArgument);
+root.Options.Add(onlyOption);
+root.SetAction(parse => BenchAsync(parse.GetValue(outDirArgument)!, parse.GetValue(onlyOption)));
+return await ToolCommand.InvokeAsync(root, args, Console.Out, Console.Error);
+
+async Task<int> BenchAsync(string outDir, HashSet<string>? only)
+{
+    bool Runs(string suite) => only is null || only.Contains(suite);
+    Directory.CreateDirectory(outDir);
+    var machine = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {RuntimeInformation.OSDescription.Trim()}, .NET {Environment.Version}";
+    Console.WriteLine($"machine: {machine}");
+    var total = Stopwatch.StartNew();
+
+    var results = new List<Figure>();
+    void Add(Figure figure)
+    {
+        results.Add(figure);
+        Console.WriteLine($"  {figure}");
+    }
+
+    if (Runs("ranker"))
+    {
+        // Ranker: one full fit of 100,000 games among 50 models, with 100 bootstrap rounds.
+        var random = new Random(1);
+        var strength = Enumerable.Range(0, 50).ToDictionary(i => $"model-{i:D2}", i => random.NextDouble() * 600);
+        var models = strength.Keys.ToArray();
+        var games = new List<Game>(100_000);
+        for (var g = 0; g < 100_000; g++)
+        {
+            var players = random.NextDouble() < 0.6 ? 2 : random.Next(3, 9);
+            var seated = models.OrderBy(_ => random.Next()).Take(players)
+                .OrderByDescending(m => strength[m] + 170 * -Math.Log(-Math.Log(Math.Clamp(random.NextDouble(), 1e-12, 1 - 1e-12))))
+                .Select((m, i) => new Placement(m, i + 1)).ToList();
+            games.Add(new Game($"run-{g:D6}", "end", (0, g, 0), seated));
+        }
+        Console.WriteLine("ranker:");
+        Leaderboard.Compute(games.Take(1000), 2, 42); // warm-up
+        var clock = Stopwatch.StartNew();
+        Leaderboard.Compute(games, 100, 42);
+        Add(new Figure("ranker recompute", "100,000 games × 50 models × 100 bootstrap rounds", clock.Elapsed.TotalSeconds, "s", FigureKind.Pipeline));
+    }
+
+    if (Runs("runs"))
+    {
+        foreach (var (events, runs) in new[] { (1_000_000, 1_000), (10_000_000, 10_000) })
+        {
+            Console.WriteLine($"history API ({events:N0} events over {runs:N0} runs stored beforehand, {HistoryBenchmarks.Calls} calls each):");
+            var history = await HistoryBenchmarks.MeasureAsync(events, runs);
+            var filled = string.Create(CultureInfo.InvariantCulture, $"{events:N0} events over {runs:N0} runs (filled in {history.Fill.TotalSeconds:F0} s)");
+            Add(new Figure("GET /v1/runs p50", filled, history.Runs.P50Ms, "ms", FigureKind.Pipeline));
+            Add(new Figure("GET /v1/runs p99", filled, history.Runs.P99Ms, "ms", FigureKind.Pipeline, Goal(history.Runs.P99Ms < 5, "< 5 ms")));
+            Add(new Figure("run history page p50", $"{filled}; limit=1000 of a run's events", history.History.P50Ms, "ms", FigureKind.Pipeline));
+            Add(new Figure("run history page p99", $"{filled}; limit=1000 of a run's events", history.History.P99Ms, "ms", FigureKind.Pipeline));
+            Add(new Figure("persister start-up summary", $"{filled}; opening the file and grouping every event, in process", history.Summary.TotalSeconds, "s", FigureKind.Pipeline));
+            Add(new Figure("persister start to ready", $"{filled}; process start until /readyz answers", history.StartUp.TotalSeconds, "s", FigureKind.Pipeline));
+        }
+    }
+
+    // Raw limits: what the machine does with the plain technique; the pipeline's figures are ratios of these.
+    // The ranker and the history API are measured on their own, without them.
+    var raw = only is null || only.Except(["ranker", "runs"]).Any() ? await MeasureRawLimitsAsync() : null;
+    if (raw is not null)
+    {
+        results.AddRange(raw.All);
+        double? ingest100 = null;
+        if (Runs("ingest"))
+        {
+            Console.WriteLine("ingest throughput (ingest alone on Redis with AOF appendfsync always, flat out):");
+            foreach (var batch in new[] { 1, 10, 100, 1000 })
             {
-                AddCosts(run, $"batches of {batch}", raw.XaddRedisCpu, batch == 100);
+                var run = await PipelineBenchmarks.IngestThroughputAsync(batch);
+                ingest100 = batch == 100 ? run.Rate : ingest100;
+                Add(new Figure("ingest throughput", $"batches of {batch}", run.Rate, "events/s", FigureKind.Pipeline,
+                    Ratio(run.Rate, raw.ClientXaddAlways, batch switch { 100 => 0.5, 10 => 0.25, _ => null }) + "; " + Ratio(run.Rate, raw.ClientXadd, null)));
+                if (batch is 10 or 100)
+                {
+                    AddCosts(run, $"batches of {batch}", raw.XaddRedisCpu, batch == 100);
+                }
+            }
+            // A cap far below what the run adds: every script call trims, and counts what it cuts as overflow (no persister group exists).
+            var capped = await PipelineBenchmarks.IngestThroughputAsync(100, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "10000" });
+            Add(new Figure("ingest throughput at the hard cap", "batches of 100, every append over a cap of 10,000 entries", capped.Rate, "events/s", FigureKind.Pipeline,
+                string.Create(CultureInfo.InvariantCulture, $"{capped.Rate / ingest100!.Value:P0} of ingest below the cap; ") + Goal(capped.Rate >= 0.8 * ingest100.Value, "≥ 80%")));
+            AddCosts(capped, "batches of 100 at the hard cap", raw.XaddRedisCpu, false);
+        }
+        double? drain = null;
+        if (Runs("drain"))
+        {
+            Console.WriteLine("persister drain (1,000,000 entries filled beforehand):");
+            drain = await ConsumerBenchmarks.PersisterDrainAsync(1_000_000);
+            Add(new Figure("persister drain", "1,000,000 entries in the stream beforehand", drain.Value, "events/s", FigureKind.Pipeline,
+                Ratio(drain.Value, raw.Appender, 0.8)));
+        }
+        if (Runs("recovery"))
+        {
+            Console.WriteLine("recovery (a restarted persister and 100,000 entries it held pending):");
+            Add(new Figure("recovery", "restart to 100,000 pending entries committed", await ConsumerBenchmarks.RecoveryAsync(100_000), "s", FigureKind.Pipeline));
+        }
+        if (Runs("sustained"))
+        {
+            Console.WriteLine("sustained end to end (all services; the highest rate with ingest → commit lag under 1 s for 60 s):");
+            var sustained = await PipelineBenchmarks.SustainedAsync(start: Math.Max(1000, 0.5 * Math.Min(drain ?? raw.Appender.Value, ingest100 ?? raw.ClientXadd.Value)));
+            Add(new Figure("sustained end to end", $"batches of 100 over 10 runs; max lag {sustained.MaxLagMs:F0} ms, p99 {sustained.P99LagMs:F0} ms",
+                sustained.Rate, "events/s", FigureKind.Pipeline, Ratio(sustained.Rate, raw.Appender, 0.5)));
+            foreach (var (service, bytes) in sustained.PeakRss)
+            {
+                Add(new Figure("peak RSS", $"{service}, after the sustained run", bytes / 1048576.0, "MiB", FigureKind.Pipeline));
             }
         }
-        // A cap far below what the run adds: every script call trims, and counts what it cuts as overflow (no persister group exists).
-        var capped = await PipelineBenchmarks.IngestThroughputAsync(100, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "10000" });
-        Add(new Figure("ingest throughput at the hard cap", "batches of 100, every append over a cap of 10,000 entries", capped.Rate, "events/s", FigureKind.Pipeline,
-            string.Create(CultureInfo.InvariantCulture, $"{capped.Rate / ingest100!.Value:P0} of ingest below the cap; ") + Goal(capped.Rate >= 0.8 * ingest100.Value, "≥ 80%")));
-        AddCosts(capped, "batches of 100 at the hard cap", raw.XaddRedisCpu, false);
-    }
-    double? drain = null;
-    if (Runs("drain"))
-    {
-        Console.WriteLine("persister drain (1,000,000 entries filled beforehand):");
-        drain = await ConsumerBenchmarks.PersisterDrainAsync(1_000_000);
-        Add(new Figure("persister drain", "1,000,000 entries in the stream beforehand", drain.Value, "events/s", FigureKind.Pipeline,
-            Ratio(drain.Value, raw.Appender, 0.8)));
-    }
-    if (Runs("recovery"))
-    {
-        Console.WriteLine("recovery (a restarted persister and 100,000 entries it held pending):");
-        Add(new Figure("recovery", "restart to 100,000 pending entries committed", await ConsumerBenchmarks.RecoveryAsync(100_000), "s", FigureKind.Pipeline));
-    }
-    if (Runs("sustained"))
-    {
-        Console.WriteLine("sustained end to end (all services; the highest rate with ingest → commit lag under 1 s for 60 s):");
-        var sustained = await PipelineBenchmarks.SustainedAsync(start: Math.Max(1000, 0.5 * Math.Min(drain ?? raw.Appender.Value, ingest100 ?? raw.ClientXadd.Value)));
-        Add(new Figure("sustained end to end", $"batches of 100 over 10 runs; max lag {sustained.MaxLagMs:F0} ms, p99 {sustained.P99LagMs:F0} ms",
-            sustained.Rate, "events/s", FigureKind.Pipeline, Ratio(sustained.Rate, raw.Appender, 0.5)));
-        foreach (var (service, bytes) in sustained.PeakRss)
+        if (Runs("sse"))
         {
-            Add(new Figure("peak RSS", $"{service}, after the sustained run", bytes / 1048576.0, "MiB", FigureKind.Pipeline));
-        }
-    }
-    if (Runs("sse"))
-    {
-        Console.WriteLine("ingest → SSE latency (1,000 events/s in batches of 10 over 100 runs, clients spread over the runs):");
-        foreach (var clients in new[] { 1, 100, 1000 })
-        {
-            var sse = await PipelineBenchmarks.SseLatencyAsync(clients);
-            var setting = $"{clients:N0} client(s), {sse.Delivered:N0} deliveries";
-            Add(new Figure("ingest → SSE p50", setting, sse.Latency.P50Ms, "ms", FigureKind.Pipeline));
-            Add(new Figure("ingest → SSE p99", setting, sse.Latency.P99Ms, "ms", FigureKind.Pipeline,
-                clients == 1000 ? Goal(sse.Latency.P99Ms <= 10, "≤ 10 ms") : null));
-            Add(new Figure("ingest → SSE p99.9", setting, sse.Latency.P999Ms, "ms", FigureKind.Pipeline));
-        }
-    }
-    if (Runs("fanout"))
-    {
-        Console.WriteLine("SSE fan-out (every client on one run):");
-        foreach (var (clients, rate) in new[] { (1000, 200.0), (5000, 100.0), (5000, 250.0) })
-        {
-            var sse = await PipelineBenchmarks.FanOutAsync(clients, rate);
-            Add(new Figure("SSE fan-out", $"{clients:N0} clients on one run of {rate:F0} events/s; {sse.Reconnects} reconnects, p99 {sse.Latency.P99Ms:F0} ms",
-                sse.DeliveriesPerSecond, "deliveries/s", FigureKind.Pipeline));
-        }
-    }
-    if (Runs("cluster"))
-    {
-        Console.WriteLine("Redis Cluster (3 masters + 3 replicas, each answer confirmed by a replica unless said; ingest flat out, persister draining):");
-        foreach (var (partitions, wait) in new[] { (1, true), (2, true), (4, true), (4, false) })
-        {
-            var cluster = await PipelineBenchmarks.ClusterAsync(partitions, wait);
-            var failed = cluster.Failed > 0 ? $", {cluster.Failed:N0} failed requests" : "";
-            var replicas = wait ? "" : ", no replica confirmation";
-            Add(new Figure("cluster ingest", $"{partitions} partition(s), batches of 100{replicas}{failed}", cluster.Ingest, "events/s", FigureKind.Pipeline,
-                Ratio(cluster.Ingest, raw.ClientXadd, null)));
-            if (!wait)
+            Console.WriteLine("ingest → SSE latency (1,000 events/s in batches of 10 over 100 runs, clients spread over the runs):");
+            foreach (var clients in new[] { 1, 100, 1000 })
             {
-                continue;
+                var sse = await PipelineBenchmarks.SseLatencyAsync(clients);
+                var setting = $"{clients:N0} client(s), {sse.Delivered:N0} deliveries";
+                Add(new Figure("ingest → SSE p50", setting, sse.Latency.P50Ms, "ms", FigureKind.Pipeline));
+                Add(new Figure("ingest → SSE p99", setting, sse.Latency.P99Ms, "ms", FigureKind.Pipeline,
+                    clients == 1000 ? Goal(sse.Latency.P99Ms <= 10, "≤ 10 ms") : null));
+                Add(new Figure("ingest → SSE p99.9", setting, sse.Latency.P999Ms, "ms", FigureKind.Pipeline));
             }
-            Add(new Figure("cluster end to end", $"{partitions} partition(s): accepted ÷ time to the last commit", cluster.EndToEnd, "events/s", FigureKind.Pipeline,
-                Ratio(cluster.EndToEnd, raw.Appender, null)));
+        }
+        if (Runs("fanout"))
+        {
+            Console.WriteLine("SSE fan-out (every client on one run):");
+            foreach (var (clients, rate) in new[] { (1000, 200.0), (5000, 100.0), (5000, 250.0) })
+            {
+                var sse = await PipelineBenchmarks.FanOutAsync(clients, rate);
+                Add(new Figure("SSE fan-out", $"{clients:N0} clients on one run of {rate:F0} events/s; {sse.Reconnects} reconnects, p99 {sse.Latency.P99Ms:F0} ms",
+                    sse.DeliveriesPerSecond, "deliveries/s", FigureKind.Pipeline));
+            }
+        }
+        if (Runs("cluster"))
+        {
+            Console.WriteLine("Redis Cluster (3 masters + 3 replicas, each answer confirmed by a replica unless said; ingest flat out, persister draining):");
+            foreach (var (partitions, wait) in new[] { (1, true), (2, true), (4, true), (4, false) })
+            {
+                var cluster = await PipelineBenchmarks.ClusterAsync(partitions, wait);
+                var failed = cluster.Failed > 0 ? $", {cluster.Failed:N0} failed requests" : "";
+                var replicas = wait ? "" : ", no replica confirmation";
+                Add(new Figure("cluster ingest", $"{partitions} partition(s), batches of 100{replicas}{failed}", cluster.Ingest, "events/s", FigureKind.Pipeline,
+                    Ratio(cluster.Ingest, raw.ClientXadd, null)));
+                if (!wait)
+                {
+                    continue;
+                }
+                Add(new Figure("cluster end to end", $"{partitions} partition(s): accepted ÷ time to the last commit", cluster.EndToEnd, "events/s", FigureKind.Pipeline,
+                    Ratio(cluster.EndToEnd, raw.Appender, null)));
+            }
         }
     }
-}
 
-var markdown = new System.Text.StringBuilder().AppendLine($"Machine: {machine}; `make bench` took {total.Elapsed.TotalMinutes:F1} min.");
-foreach (var group in results.GroupBy(r => r.Kind))
-{
-    markdown.AppendLine();
-    if (FigureKind.Heading(group.Key) is { } heading)
+    var markdown = new System.Text.StringBuilder().AppendLine($"Machine: {machine}; `make bench` took {total.Elapsed.TotalMinutes:F1} min.");
+    foreach (var group in results.GroupBy(r => r.Kind))
     {
-        markdown.AppendLine($"## {heading}").AppendLine();
+        markdown.AppendLine();
+        if (FigureKind.Heading(group.Key) is { } heading)
+        {
+            markdown.AppendLine($"## {heading}").AppendLine();
+        }
+        markdown.AppendLine("| benchmark | setting | result | against the limit |").AppendLine("|---|---|---|---|");
+        foreach (var figure in group)
+        {
+            markdown.AppendLine($"| {figure.Name} | {figure.Setting} | {figure.FormatValue()} | {figure.Comparison} |");
+        }
     }
-    markdown.AppendLine("| benchmark | setting | result | against the limit |").AppendLine("|---|---|---|---|");
-    foreach (var figure in group)
-    {
-        markdown.AppendLine($"| {figure.Name} | {figure.Setting} | {figure.FormatValue()} | {figure.Comparison} |");
-    }
-}
-File.WriteAllText(Path.Combine(outDir, "results.md"), markdown.ToString());
-File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { machine, results },
-    new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
-Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json ({total.Elapsed.TotalMinutes:F1} min)");
+    File.WriteAllText(Path.Combine(outDir, "results.md"), markdown.ToString());
+    File.WriteAllText(Path.Combine(outDir, "results.json"), JsonSerializer.Serialize(new { machine, results },
+        new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+    Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json ({total.Elapsed.TotalMinutes:F1} min)");
 
-// What each accepted event of an ingest run cost: ingest's CPU and allocations, Redis's time in the commands ingest sent.
-void AddCosts(PipelineBenchmarks.IngestRun run, string setting, Figure bareXadd, bool goals)
-{
-    Add(new Figure("ingest CPU per event", setting + "; ingest process, user + system", run.IngestCpuUs, "µs", FigureKind.Pipeline,
-        goals ? Goal(run.IngestCpuUs <= 10, "≤ 10 µs") : null));
-    Add(new Figure("ingest allocated per event", setting + "; managed heap", run.IngestAllocatedBytes, "bytes", FigureKind.Pipeline,
-        goals ? Goal(run.IngestAllocatedBytes <= 1024, "≤ 1 KB") : null));
-    Add(new Figure("Redis CPU per event", $"{setting}; commandstats of the commands ingest sends: {run.RedisBreakdown}", run.RedisCommandUs, "µs", FigureKind.Pipeline,
-        string.Create(CultureInfo.InvariantCulture, $"{run.RedisCommandUs / bareXadd.Value:F1}× a bare XADD ({bareXadd.FormatValue()}); whole redis-server process {run.RedisProcessCpuUs:F1} µs")
-            + (goals ? "; " + Goal(run.RedisCommandUs <= 6, "≤ 6 µs") : "")));
+    // What each accepted event of an ingest run cost: ingest's CPU and allocations, Redis's time in the commands ingest sent.
+    void AddCosts(PipelineBenchmarks.IngestRun run, string setting, Figure bareXadd, bool goals)
+    {
+        Add(new Figure("ingest CPU per event", setting + "; ingest process, user + system", run.IngestCpuUs, "µs", FigureKind.Pipeline,
+            goals ? Goal(run.IngestCpuUs <= 10, "≤ 10 µs") : null));
+        Add(new Figure("ingest allocated per event", setting + "; managed heap", run.IngestAllocatedBytes, "bytes", FigureKind.Pipeline,
+            goals ? Goal(run.IngestAllocatedBytes <= 1024, "≤ 1 KB") : null));
+        Add(new Figure("Redis CPU per event", $"{setting}; commandstats of the commands ingest sends: {run.RedisBreakdown}", run.RedisCommandUs, "µs", FigureKind.Pipeline,
+            string.Create(CultureInfo.InvariantCulture, $"{run.RedisCommandUs / bareXadd.Value:F1}× a bare XADD ({bareXadd.FormatValue()}); whole redis-server process {run.RedisProcessCpuUs:F1} µs")
+                + (goals ? "; " + Goal(run.RedisCommandUs <= 6, "≤ 6 µs") : "")));
+    }
+    return ToolCommand.Ok;
 }
 
 static string Ratio(double value, Figure limit, double? goal)

@@ -1,4 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
+using Arena.Cli;
 
 namespace Arena.Chaos;
 
@@ -52,103 +54,70 @@ public sealed record ChaosOptions
 
     public bool Soak => Minutes > 0;
 
-    public const string Usage = """
-        usage: arena-chaos [options]
-          --seed N              seed of every random choice (default: a random one, printed)
-          --events N            accepted events to reach at least (default 200000)
-          --consumer-kills N    kill -9 of the persister or ranker, each restarted (default 24)
-          --gateway-kills N     kill -9 of the SSE gateway, each restarted (default 2)
-          --redis-restarts N    kill -9 of redis-server, restarted on its folder and port (default 3)
-          --sigterms N          SIGTERM of the persister or ranker while events flow, then restarted (default 4)
-          --poison-percent P    poison entries as % of the events (default 1)
-          --sse-clients N       SSE clients, dropped at random and resumed (default 8)
-          --appendfsync MODE    always (lost must be 0) or everysec (lost is measured) (default always)
-          --rate N              events per second sent, all producers together (default 2000)
-          --throughput-seconds S  flat-out ingest per fsync mode and round (3 rounds) before the chaos; 0 skips it (default 5)
-          --minutes M           soak for M minutes instead of --events: hostile clients throughout, memory sampled and
-                                checked flat; needs every fault count at 0 (default 0: no soak)
-          --out DIR             results.md and results.json (default chaos-results)
-        """;
-
-    /// <summary>Parses <c>--name value</c> pairs; <paramref name="error"/> says what is wrong.</summary>
-    public static bool TryParse(string[] args, out ChaosOptions options, out string? error)
+    /// <summary>The arena-chaos command line; <paramref name="run"/> runs with the options it read and returns the exit code.</summary>
+    public static Command Command(Func<ChaosOptions, Task<int>> run)
     {
-        options = new ChaosOptions();
-        error = null;
-        for (var i = 0; i < args.Length; i += 2)
+        var defaults = new ChaosOptions();
+        var seed = ToolCommand.OptionalInt("--seed", "seed of every random choice (default: a random one, printed)");
+        var events = ToolCommand.Int("--events", "accepted events to reach at least", (int)defaults.Events, minimum: 1000);
+        var consumerKills = ToolCommand.Int("--consumer-kills", "kill -9 of the persister or ranker, each restarted", defaults.ConsumerKills);
+        var gatewayKills = ToolCommand.Int("--gateway-kills", "kill -9 of the SSE gateway, each restarted", defaults.GatewayKills);
+        var redisRestarts = ToolCommand.Int("--redis-restarts", "kill -9 of redis-server, restarted on its folder and port", defaults.RedisRestarts);
+        var sigterms = ToolCommand.Int("--sigterms", "SIGTERM of the persister or ranker while events flow, then restarted", defaults.Sigterms);
+        var poisonPercent = ToolCommand.Number("--poison-percent", "poison entries as % of the events", defaults.PoisonPercent, 0, 10);
+        var sseClients = ToolCommand.Int("--sse-clients", "SSE clients, dropped at random and resumed", defaults.SseClients, maximum: 100);
+        var appendFsync = new Option<string>("--appendfsync")
         {
-            var name = args[i];
-            if (i + 1 >= args.Length)
-            {
-                error = $"{name} needs a value";
-                return false;
-            }
-            var value = args[i + 1];
-            options = name switch
-            {
-                "--seed" => options with { Seed = Int(value, name, ref error) },
-                "--events" => options with { Events = Int(value, name, ref error) },
-                "--consumer-kills" => options with { ConsumerKills = Int(value, name, ref error) },
-                "--gateway-kills" => options with { GatewayKills = Int(value, name, ref error) },
-                "--redis-restarts" => options with { RedisRestarts = Int(value, name, ref error) },
-                "--sigterms" => options with { Sigterms = Int(value, name, ref error) },
-                "--poison-percent" => options with { PoisonPercent = Number(value, name, ref error) },
-                "--sse-clients" => options with { SseClients = Int(value, name, ref error) },
-                "--appendfsync" => options with { AppendFsync = value },
-                "--rate" => options with { Rate = Number(value, name, ref error) },
-                "--throughput-seconds" => options with { ThroughputSeconds = Int(value, name, ref error) },
-                "--minutes" => options with { Minutes = Number(value, name, ref error) },
-                "--out" => options with { Out = value },
-                _ => Unknown(options, name, ref error),
-            };
-            if (error is not null)
-            {
-                return false;
-            }
+            HelpName = "MODE",
+            Description = "always (lost must be 0) or everysec (lost is measured)",
+            DefaultValueFactory = _ => defaults.AppendFsync,
+        };
+        appendFsync.AcceptOnlyFromAmong("always", "everysec");
+        var rate = ToolCommand.Number("--rate", "events per second sent, all producers together", defaults.Rate, 0, positive: true);
+        var throughputSeconds = ToolCommand.Int("--throughput-seconds",
+            "flat-out ingest per fsync mode and round (3 rounds) before the chaos; 0 skips it", defaults.ThroughputSeconds, maximum: 600);
+        var minutes = ToolCommand.Number("--minutes",
+            "soak for M minutes instead of --events: hostile clients throughout, memory sampled and checked flat; needs every fault count at 0 (0: no soak)",
+            defaults.Minutes, 0, 24 * 60);
+        var output = new Option<string>("--out") { HelpName = "DIR", Description = "results.md and results.json", DefaultValueFactory = _ => defaults.Out };
+
+        var root = ToolCommand.Root("arena-chaos",
+            "The pipeline as real processes under seeded faults, then the verdict table. The defaults are the bar make chaos has to pass.",
+            typeof(ChaosOptions).Assembly);
+        foreach (var option in new Option[] { seed, events, consumerKills, gatewayKills, redisRestarts, sigterms, poisonPercent, sseClients, appendFsync, rate, throughputSeconds, minutes, output })
+        {
+            root.Options.Add(option);
         }
-        error = options.Problem();
-        return error is null;
+        root.SetAction(async parse =>
+        {
+            var options = new ChaosOptions
+            {
+                Seed = parse.GetValue(seed) ?? defaults.Seed,
+                Events = parse.GetValue(events),
+                ConsumerKills = parse.GetValue(consumerKills),
+                GatewayKills = parse.GetValue(gatewayKills),
+                RedisRestarts = parse.GetValue(redisRestarts),
+                Sigterms = parse.GetValue(sigterms),
+                PoisonPercent = parse.GetValue(poisonPercent),
+                SseClients = parse.GetValue(sseClients),
+                AppendFsync = parse.GetValue(appendFsync)!,
+                Rate = parse.GetValue(rate),
+                ThroughputSeconds = parse.GetValue(throughputSeconds),
+                Minutes = parse.GetValue(minutes),
+                Out = parse.GetValue(output)!,
+            };
+            return options.Problem() is { } problem
+                ? await ToolCommand.UsageAsync(parse.CommandResult, problem, parse.InvocationConfiguration.Error)
+                : await run(options);
+        });
+        return root;
     }
 
+    /// <summary>What the options' own ranges cannot say.</summary>
     private string? Problem() =>
-        Events < 1000 ? "--events must be at least 1000"
-        : ConsumerKills < 0 || GatewayKills < 0 || RedisRestarts < 0 || Sigterms < 0 ? "fault counts cannot be negative"
-        : PoisonPercent is < 0 or > 10 ? "--poison-percent must be from 0 to 10"
-        : SseClients is < 0 or > 100 ? "--sse-clients must be from 0 to 100"
-        : AppendFsync is not ("always" or "everysec") ? "--appendfsync must be always or everysec"
-        : !(Rate > 0) ? "--rate must be positive"
-        : ThroughputSeconds is < 0 or > 600 ? "--throughput-seconds must be from 0 to 600"
-        : Minutes is < 0 or > 24 * 60 ? "--minutes must be from 0 to 1440"
-        : Soak && ConsumerKills + GatewayKills + RedisRestarts + Sigterms > 0 ? "a soak (--minutes) takes no faults: set every fault count to 0"
-        : null;
+        Soak && ConsumerKills + GatewayKills + RedisRestarts + Sigterms > 0 ? "a soak (--minutes) takes no faults: set every fault count to 0" : null;
 
     /// <summary>The arguments that replay this run's plan.</summary>
     public string ReplayArguments() => string.Create(CultureInfo.InvariantCulture,
         $"--seed {Seed} --events {Events} --consumer-kills {ConsumerKills} --gateway-kills {GatewayKills} --redis-restarts {RedisRestarts} --sigterms {Sigterms} --poison-percent {PoisonPercent} --sse-clients {SseClients} --appendfsync {AppendFsync} --rate {Rate} --minutes {Minutes}");
-
-    private static int Int(string value, string name, ref string? error)
-    {
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-        {
-            return parsed;
-        }
-        error = $"{name} needs a whole number (got '{value}')";
-        return 0;
-    }
-
-    private static double Number(string value, string name, ref string? error)
-    {
-        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) && double.IsFinite(parsed))
-        {
-            return parsed;
-        }
-        error = $"{name} needs a number (got '{value}')";
-        return 0;
-    }
-
-    private static ChaosOptions Unknown(ChaosOptions options, string name, ref string? error)
-    {
-        error = $"unknown option {name}";
-        return options;
-    }
 }

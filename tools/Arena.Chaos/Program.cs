@@ -1,19 +1,12 @@
 using Arena.Chaos;
+using Arena.Cli;
 
 // arena-chaos: the pipeline as real processes under seeded faults, then the verdict table.
-if (args.Contains("--help"))
+return await ToolCommand.InvokeAsync(ChaosOptions.Command(async options =>
 {
-    Console.WriteLine(ChaosOptions.Usage);
-    return 0;
-}
-if (!ChaosOptions.TryParse(args, out var options, out var error))
-{
-    Console.Error.WriteLine($"arena-chaos: {error}");
-    Console.Error.WriteLine(ChaosOptions.Usage);
-    return 2;
-}
-Console.WriteLine($"arena-chaos: seed {options.Seed}; replay with: make chaos CHAOS_ARGS=\"{options.ReplayArguments()}\"");
-var result = await new ChaosRun(options).RunAsync(CancellationToken.None);
-ChaosReport.Write(result, options.Out);
-Console.Write(ChaosReport.Markdown(result));
-return result.Passed ? 0 : 1;
+    Console.WriteLine($"arena-chaos: seed {options.Seed}; replay with: make chaos CHAOS_ARGS=\"{options.ReplayArguments()}\"");
+    var result = await new ChaosRun(options).RunAsync(CancellationToken.None);
+    ChaosReport.Write(result, options.Out);
+    Console.Write(ChaosReport.Markdown(result));
+    return result.Passed ? ToolCommand.Ok : ToolCommand.Failed;
+}), args, Console.Out, Console.Error);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Arena.ServiceDefaults;
 using StackExchange.Redis;
@@ -6,130 +7,139 @@ namespace Arena.Cli;
 
 public static class ArenaCli
 {
-    public const int Ok = 0;
-    public const int Failed = 1;
-    public const int Usage = 2;
+    public const int Ok = ToolCommand.Ok;
+    public const int Failed = ToolCommand.Failed;
+    public const int Usage = ToolCommand.Usage;
 
-    public const string Help = """
-        usage: arena <command> [options]
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) =>
+        RunAsync(args, stdout, stderr, SystemTerminal.Instance);
 
-          status                          streams, groups, consumers, lag, pending, DLQ depth, stale groups
-          dlq list [--limit N]            dead letters of every partition (or --partition P's), oldest first (default 50)
-          dlq show <id>                   one dead letter, every field
-          dlq replay (<id>... | --all)    put entries back on their stream for the group that failed them,
-                                          and remove them from the DLQ
-          dlq purge --yes                 delete every dead letter
-                                          (dlq list/show/replay/purge: --partition P for one partition's DLQ only)
-          replay --group G --from ID [--partition P]
-                                          make group G handle its partition again from stream ID ID on
+    /// <param name="terminal">Whether someone can answer a question and sees progress; the process's console by default.</param>
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, ITerminal terminal) =>
+        ToolCommand.InvokeAsync(Build(terminal), args, stdout, stderr);
 
-        options:
-          --redis CONF        StackExchange.Redis configuration (default: $Arena__Redis or 127.0.0.1:6379)
-          --partitions N      partition count (default: $Arena__Partitions or 1)
-          --json              machine-readable output
-        exit codes: 0 done, 1 failed (Redis unreachable, entry not found), 2 usage error
-        """;
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    private static Command Build(ITerminal terminal)
     {
-        var parsed = Arguments.Parse(args);
-        if (parsed.Error is not null || parsed.Words.Count == 0 || parsed.Flag("help"))
+        var redis = new Option<string?>("--redis")
         {
-            if (parsed.Error is not null)
+            HelpName = "CONF",
+            Description = "StackExchange.Redis configuration (default: $Arena__Redis or 127.0.0.1:6379)",
+            Recursive = true,
+        };
+        var partitions = new Option<int?>("--partitions")
+        {
+            HelpName = "N",
+            Description = "partition count (default: $Arena__Partitions or 1)",
+            Recursive = true,
+            CustomParser = result => PositivePartitions(result.Tokens.Single().Value) ?? Invalid(result),
+        };
+        var json = new Option<bool>("--json") { Description = "machine-readable output", Recursive = true };
+
+        var root = ToolCommand.Root("arena",
+            "The operator's view of the event log: streams, consumer groups, dead letters.\n" +
+            "Exit codes: 0 done, 1 failed (Redis unreachable, entry not found), 2 usage error.",
+            typeof(ArenaCli).Assembly);
+        root.Options.Add(redis);
+        root.Options.Add(partitions);
+        root.Options.Add(json);
+
+        // Every command's action: connect, then run it; Redis failures exit 1.
+        void Run(Command command, Func<ParseResult, IDatabase, int, Output, Task<int>> run) =>
+            command.SetAction(async (parse, _) =>
             {
-                await stderr.WriteLineAsync($"arena: {parsed.Error}");
-            }
-            await (parsed.Flag("help") ? stdout : stderr).WriteLineAsync(Help);
-            return parsed.Flag("help") ? Ok : Usage;
-        }
-
-        var configuration = parsed.Option("redis") ?? Environment.GetEnvironmentVariable("Arena__Redis") ?? "127.0.0.1:6379";
-        if (!int.TryParse(parsed.Option("partitions") ?? Environment.GetEnvironmentVariable("Arena__Partitions") ?? "1",
-                NumberStyles.None, CultureInfo.InvariantCulture, out var partitions) || partitions < 1)
-        {
-            await stderr.WriteLineAsync("arena: --partitions must be a positive integer");
-            return Usage;
-        }
-
-        ConnectionMultiplexer redis;
-        try
-        {
-            var options = RedisConnection.Options(configuration, "arena-cli");
-            options.AbortOnConnectFail = true;
-            options.ConnectTimeout = 3000;
-            redis = await ConnectionMultiplexer.ConnectAsync(options);
-        }
-        catch (Exception e) when (e is RedisConnectionException or ArgumentException)
-        {
-            await stderr.WriteLineAsync($"arena: cannot connect to Redis ({e.Message.Split('\n')[0]})");
-            return Failed;
-        }
-
-        await using (redis)
-        {
-            var output = new Output(stdout, stderr, parsed.Flag("json"));
-            var db = redis.GetDatabase();
-            var dlqScope = DlqScope.Of(partitions, parsed.Option("partition") is null ? null : parsed.IntOption("partition", 0));
-            try
-            {
-                return parsed.Words switch
+                var stdout = parse.InvocationConfiguration.Output;
+                var stderr = parse.InvocationConfiguration.Error;
+                var output = new Output(stdout, stderr, parse.GetValue(json), parse.CommandResult, terminal);
+                var count = parse.GetValue(partitions) ?? PositivePartitions(Environment.GetEnvironmentVariable("Arena__Partitions") ?? "1");
+                if (count is not { } n)
                 {
-                    ["status"] => await Commands.StatusAsync(db, partitions, output),
-                    ["dlq", "list"] => await Commands.DlqListAsync(db, dlqScope, parsed.IntOption("limit", 50), output),
-                    ["dlq", "show", var id] => await Commands.DlqShowAsync(db, dlqScope, id, output),
-                    ["dlq", "replay", .. var ids] => await Commands.DlqReplayAsync(db, dlqScope, [.. ids], parsed.Flag("all"), output),
-                    ["dlq", "purge"] => await Commands.DlqPurgeAsync(db, dlqScope, parsed.Flag("yes"), output),
-                    ["replay"] => await Commands.ReplayGroupAsync(db, parsed.Option("group"), parsed.Option("from"), parsed.IntOption("partition", 0), partitions, output),
-                    _ => await output.UsageAsync($"unknown command '{string.Join(' ', parsed.Words)}'"),
-                };
-            }
-            catch (RedisException e)
-            {
-                await stderr.WriteLineAsync($"arena: Redis failed: {e.Message}");
-                return Failed;
-            }
-        }
-    }
-}
+                    return await output.UsageAsync("Arena__Partitions must be a positive integer");
+                }
+                var configuration = parse.GetValue(redis) ?? Environment.GetEnvironmentVariable("Arena__Redis") ?? "127.0.0.1:6379";
+                ConnectionMultiplexer connection;
+                try
+                {
+                    var options = RedisConnection.Options(configuration, "arena-cli");
+                    options.AbortOnConnectFail = true;
+                    options.ConnectTimeout = 3000;
+                    connection = await ConnectionMultiplexer.ConnectAsync(options);
+                }
+                catch (Exception e) when (e is RedisConnectionException or ArgumentException)
+                {
+                    return await output.FailAsync($"cannot connect to Redis ({e.Message.Split('\n')[0]})");
+                }
+                await using (connection)
+                {
+                    try
+                    {
+                        return await run(parse, connection.GetDatabase(), n, output);
+                    }
+                    catch (RedisException e)
+                    {
+                        return await output.FailAsync($"Redis failed: {e.Message}");
+                    }
+                }
+            });
 
-/// <summary>Words, <c>--name value</c> options and <c>--flag</c>s.</summary>
-public sealed record Arguments(List<string> Words, Dictionary<string, string?> Options, string? Error)
-{
-    private static readonly HashSet<string> Flags = ["json", "all", "yes", "help"];
-    private static readonly HashSet<string> Valued = ["redis", "partitions", "limit", "group", "from", "partition"];
+        Option<int?> Partition() => ToolCommand.OptionalInt("--partition", "one partition's DLQ only (default: every partition)");
 
-    public static Arguments Parse(string[] args)
-    {
-        var words = new List<string>();
-        var options = new Dictionary<string, string?>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
+        var status = new Command("status", "streams, groups, consumers, lag, pending, oldest pending age, DLQ depth, stale groups");
+        Run(status, (_, db, n, output) => Commands.StatusAsync(db, n, output));
+
+        var limit = ToolCommand.Int("--limit", "dead letters to list at most", 50, minimum: 1);
+        var listPartition = Partition();
+        var list = new Command("list", "dead letters of every partition (or --partition P's), oldest first") { limit, listPartition };
+        Run(list, (parse, db, n, output) => Commands.DlqListAsync(db, DlqScope.Of(n, parse.GetValue(listPartition)), parse.GetValue(limit), output));
+
+        var showId = new Argument<string>("id") { Description = "the dead letter's id" };
+        var showPartition = Partition();
+        var show = new Command("show", "one dead letter, every field") { showId, showPartition };
+        Run(show, (parse, db, n, output) => Commands.DlqShowAsync(db, DlqScope.Of(n, parse.GetValue(showPartition)), parse.GetValue(showId)!, output));
+
+        var replayIds = new Argument<string[]>("id") { Description = "dead letters to replay", Arity = ArgumentArity.ZeroOrMore };
+        var all = new Option<bool>("--all") { Description = "every dead letter (that the filters let through)" };
+        var group = new Option<string?>("--group") { HelpName = "G", Description = "only dead letters that group G failed" };
+        var error = new Option<string?>("--error") { HelpName = "TEXT", Description = "only dead letters whose error contains TEXT (case-insensitive)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "list what would be replayed; change nothing" };
+        var replayPartition = Partition();
+        var dlqReplay = new Command("replay",
+            "put dead letters back on their stream for the group that failed them, and remove them from the DLQ")
         {
-            if (!args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                words.Add(args[i]);
-                continue;
-            }
-            var name = args[i][2..];
-            if (Flags.Contains(name))
-            {
-                options[name] = null;
-            }
-            else if (Valued.Contains(name) && i + 1 < args.Length)
-            {
-                options[name] = args[++i];
-            }
-            else
-            {
-                return new Arguments(words, options, Valued.Contains(name) ? $"--{name} needs a value" : $"unknown option --{name}");
-            }
-        }
-        return new Arguments(words, options, null);
+            replayIds, all, group, error, dryRun, replayPartition,
+        };
+        Run(dlqReplay, (parse, db, n, output) => Commands.DlqReplayAsync(db, DlqScope.Of(n, parse.GetValue(replayPartition)),
+            new DlqReplay(parse.GetValue(replayIds) ?? [], parse.GetValue(all), parse.GetValue(group), parse.GetValue(error), parse.GetValue(dryRun)), output));
+
+        var purgeYes = new Option<bool>("--yes") { Description = "confirm: the dead letters are deleted for good" };
+        var purgePartition = Partition();
+        var purge = new Command("purge", "delete every dead letter (of --partition P only)") { purgeYes, purgePartition };
+        Run(purge, (parse, db, n, output) => Commands.DlqPurgeAsync(db, DlqScope.Of(n, parse.GetValue(purgePartition)), parse.GetValue(purgeYes), output));
+
+        var dlq = new Command("dlq", "dead letters: list, show, replay, purge") { list, show, dlqReplay, purge };
+
+        var rewindGroup = new Option<string?>("--group") { HelpName = "G", Description = "the consumer group to rewind" };
+        var from = new Option<string?>("--from") { HelpName = "ID", Description = "the stream ID to handle again from (<ms>-<seq>)" };
+        var rewindPartition = ToolCommand.Int("--partition", "the group's partition", 0);
+        var yes = new Option<bool>("--yes") { Description = "do not ask for confirmation (needed without a terminal)" };
+        var replay = new Command("replay", "make group G handle its partition again from stream ID ID on (asks for confirmation)")
+        {
+            rewindGroup, from, rewindPartition, yes,
+        };
+        Run(replay, (parse, db, n, output) => Commands.ReplayGroupAsync(db,
+            new GroupRewind(parse.GetValue(rewindGroup), parse.GetValue(from), parse.GetValue(rewindPartition), parse.GetValue(yes)), n, output));
+
+        root.Subcommands.Add(status);
+        root.Subcommands.Add(dlq);
+        root.Subcommands.Add(replay);
+        return root;
     }
 
-    public bool Flag(string name) => Options.ContainsKey(name);
+    private static int? PositivePartitions(string text) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1 ? n : null;
 
-    public string? Option(string name) => Options.GetValueOrDefault(name);
-
-    public int IntOption(string name, int fallback) =>
-        Option(name) is { } text ? (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1) : fallback;
+    private static int? Invalid(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        result.AddError($"--partitions must be a positive integer (got '{result.Tokens.Single().Value}')");
+        return null;
+    }
 }

@@ -176,9 +176,10 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> DlqReplayAsync(IDatabase db, DlqScope scope, string[] ids, bool all, Output output)
+    public static async Task<int> DlqReplayAsync(IDatabase db, DlqScope scope, DlqReplay request, Output output)
     {
-        if (all == ids.Length > 0)
+        var ids = request.Ids;
+        if (request.All == ids.Length > 0)
         {
             return await output.UsageAsync("give the dead letters' ids, or --all");
         }
@@ -190,29 +191,35 @@ public static class Commands
         {
             return await output.UsageAsync(scope.Error);
         }
-        var found = all ? [] : await Task.WhenAll(ids.Select(i => FindAsync(db, scope, i)));
+        var found = request.All ? [] : await Task.WhenAll(ids.Select(i => FindAsync(db, scope, i)));
         if (found.FirstOrDefault(f => f.Ambiguous is not null) is { Ambiguous: { } where, Id: var twice })
         {
             return await output.UsageAsync($"dead letter {twice} is in partitions {where}; choose one with --partition");
         }
-        List<StreamEntry?> entries = all
-            ? [.. (await Task.WhenAll(scope.Partitions.Select(p => db.StreamRangeAsync(StreamKeys.DeadLetters(p))))).SelectMany(e => e).Select(e => (StreamEntry?)e)]
-            : [.. found.Select(f => f.Entry)];
+        var missing = found.Where(f => f.Entry is null).Select(f => f.Id).ToList();
+        var entries = request.All
+            ? (await Task.WhenAll(scope.Partitions.Select(p => db.StreamRangeAsync(StreamKeys.DeadLetters(p))))).SelectMany(e => e).ToList()
+            : [.. found.Where(f => f.Entry is not null).Select(f => f.Entry!.Value)];
+        // With --all the filters only choose; an id named explicitly that they leave out is reported.
+        var chosen = entries.Where(request.Matches).ToList();
+        var skipped = request.All ? [] : entries.Where(e => !request.Matches(e)).Select(e => e.Id.ToString()).ToList();
 
-        var replayed = new List<(string From, string To)>();
-        var missing = new List<string>();
-        for (var i = 0; i < entries.Count; i++)
+        if (request.DryRun)
         {
-            var newId = entries[i] is { } entry ? await DeadLetters.ReplayAsync(db, entry) : null;
-            if (newId is null)
+            return await DryRunAsync(chosen, skipped, missing, output);
+        }
+        var replayed = new List<(string From, string To)>();
+        for (var i = 0; i < chosen.Count; i++)
+        {
+            if (await DeadLetters.ReplayAsync(db, chosen[i]) is { } newId)
             {
-                missing.Add(all ? entries[i]!.Value.Id.ToString() : ids[i]);
+                replayed.Add((chosen[i].Id.ToString(), newId));
             }
             else
             {
-                replayed.Add((entries[i]!.Value.Id.ToString(), newId));
+                missing.Add(chosen[i].Id.ToString());
             }
-            output.Progress(i + 1, entries.Count);
+            output.Progress(i + 1, chosen.Count);
         }
 
         if (output.Json)
@@ -229,9 +236,8 @@ public static class Commands
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                w.WriteStartArray("not_found");
-                missing.ForEach(w.WriteStringValue);
-                w.WriteEndArray();
+                WriteIds(w, "skipped", skipped);
+                WriteIds(w, "not_found", missing);
                 w.WriteEndObject();
             });
         }
@@ -241,7 +247,11 @@ public static class Commands
             {
                 await output.LineAsync($"replayed {from} as {to}");
             }
-            await output.LineAsync($"{replayed.Count} replayed, {missing.Count} not found");
+            await output.LineAsync($"{replayed.Count} replayed, {skipped.Count} skipped (filtered out), {missing.Count} not found");
+        }
+        if (skipped.Count > 0)
+        {
+            await output.Error.WriteLineAsync($"arena: not replayed, filtered out by --group/--error: {string.Join(", ", skipped)}");
         }
         if (missing.Count > 0)
         {
@@ -249,6 +259,41 @@ public static class Commands
             return ArenaCli.Failed;
         }
         return ArenaCli.Ok;
+    }
+
+    /// <summary>What <c>dlq replay</c> would do; changes nothing.</summary>
+    private static async Task<int> DryRunAsync(List<StreamEntry> chosen, List<string> skipped, List<string> missing, Output output)
+    {
+        if (output.Json)
+        {
+            await output.JsonAsync(w =>
+            {
+                w.WriteStartObject();
+                w.WriteBoolean("dry_run", true);
+                w.WriteStartArray("would_replay");
+                chosen.ForEach(e => WriteEntry(w, e));
+                w.WriteEndArray();
+                WriteIds(w, "skipped", skipped);
+                WriteIds(w, "not_found", missing);
+                w.WriteEndObject();
+            });
+            return ArenaCli.Ok;
+        }
+        await output.TableAsync("Would replay", ["id", "group", "stream", "original id", "error"],
+            chosen.Select(e => new[]
+            {
+                e.Id.ToString(), e[DeadLetters.Group].ToString(), e[DeadLetters.OriginalStream].ToString(), e[DeadLetters.OriginalId].ToString(),
+                Shorten(e[DeadLetters.Error].ToString(), 60),
+            }));
+        await output.LineAsync($"dry run: {chosen.Count} would be replayed, {skipped.Count} skipped (filtered out), {missing.Count} not found; nothing changed");
+        return ArenaCli.Ok;
+    }
+
+    private static void WriteIds(System.Text.Json.Utf8JsonWriter w, string name, List<string> ids)
+    {
+        w.WriteStartArray(name);
+        ids.ForEach(w.WriteStringValue);
+        w.WriteEndArray();
     }
 
     public static async Task<int> DlqPurgeAsync(IDatabase db, DlqScope scope, bool yes, Output output)
@@ -283,20 +328,37 @@ public static class Commands
         return ArenaCli.Ok;
     }
 
-    public static async Task<int> ReplayGroupAsync(IDatabase db, string? group, string? from, int partition, int partitions, Output output)
+    public static async Task<int> ReplayGroupAsync(IDatabase db, GroupRewind request, int partitions, Output output)
     {
-        if (string.IsNullOrEmpty(group) || !StreamId.TryParse(from, out var start))
+        var (group, partition) = (request.Group, request.Partition);
+        if (string.IsNullOrEmpty(group) || !StreamId.TryParse(request.From, out var start))
         {
             return await output.UsageAsync("replay needs --group G and --from <ms>-<seq>");
         }
-        if (partition < 0 || partition >= partitions)
+        if (partition >= partitions)
         {
             return await output.UsageAsync($"--partition must be from 0 to {partitions - 1}");
         }
         var stream = StreamKeys.Events(partition);
-        if (!await db.KeyExistsAsync(stream) || (await db.StreamGroupInfoAsync(stream)).All(g => g.Name != group))
+        var info = await db.KeyExistsAsync(stream) ? (await db.StreamGroupInfoAsync(stream)).FirstOrDefault(g => g.Name == group) : default;
+        if (info.Name != group)
         {
             return await output.FailAsync($"group '{group}' does not exist on {stream}");
+        }
+        if (!request.Yes)
+        {
+            var redelivered = await CountAsync(db, stream, start, info.LastDeliveredId);
+            var confirmed = await output.ConfirmAsync(
+                $"Rewind group {group} on partition {partition} from {start}? This re-delivers {N(redelivered)} entries.");
+            if (confirmed is null)
+            {
+                return await output.UsageAsync(
+                    $"rewinding group {group} re-delivers {N(redelivered)} entries; there is no terminal to confirm on: pass --yes");
+            }
+            if (confirmed is false)
+            {
+                return await output.FailAsync($"group {group} not rewound");
+            }
         }
         // The group resumes after its last delivered ID, so set it just before the first entry to replay.
         await db.ExecuteAsync("XGROUP", "SETID", stream, group, start.Previous().ToString());
@@ -316,6 +378,28 @@ public static class Commands
             await output.LineAsync($"group {group} on {stream} will handle every entry from {start} on again");
         }
         return ArenaCli.Ok;
+    }
+
+    /// <summary>Entries of <paramref name="stream"/> from <paramref name="from"/> up to the group's last delivered one: what a rewind re-delivers.</summary>
+    private static async Task<long> CountAsync(IDatabase db, string stream, StreamId from, string? lastDelivered)
+    {
+        if (!StreamId.TryParse(lastDelivered, out var last) || last < from)
+        {
+            return 0;
+        }
+        const int Page = 1000;
+        var count = 0L;
+        var next = from;
+        while (true)
+        {
+            var page = await db.StreamRangeAsync(stream, next.ToString(), last.ToString(), Page);
+            count += page.Length;
+            if (page.Length < Page)
+            {
+                return count;
+            }
+            next = StreamId.Parse(page[^1].Id.ToString()).Next();
+        }
     }
 
     /// <summary>A dead letter by id; ids are per partition's DLQ, so one may be in several.</summary>
@@ -371,3 +455,15 @@ public sealed record DlqScope(IReadOnlyList<int> Partitions, string? Error)
         _ => new([], $"--partition must be from 0 to {partitions - 1}"),
     };
 }
+
+/// <summary>What <c>dlq replay</c> was asked: explicit ids or <c>--all</c>, narrowed by the filters.</summary>
+public sealed record DlqReplay(string[] Ids, bool All, string? Group, string? Error, bool DryRun)
+{
+    /// <summary>Whether a dead letter passes <c>--group</c> and <c>--error</c>.</summary>
+    public bool Matches(StreamEntry entry) =>
+        (Group is null || entry[DeadLetters.Group] == Group)
+        && (Error is null || entry[DeadLetters.Error].ToString().Contains(Error, StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>What <c>arena replay</c> was asked.</summary>
+public sealed record GroupRewind(string? Group, string? From, int Partition, bool Yes);

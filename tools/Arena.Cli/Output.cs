@@ -1,11 +1,12 @@
+using System.CommandLine.Parsing;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Arena.Cli;
 
-/// <summary>Tables for people, JSON for scripts, progress on stderr.</summary>
-public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
+/// <summary>Tables for people, JSON for scripts, questions and progress on the terminal.</summary>
+public sealed class Output(TextWriter stdout, TextWriter stderr, bool json, CommandResult command, ITerminal terminal)
 {
     public bool Json => json;
     public TextWriter Error => stderr;
@@ -43,11 +44,7 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
 
     public Task LineAsync(string text) => stdout.WriteLineAsync(text);
 
-    public async Task<int> UsageAsync(string problem)
-    {
-        await stderr.WriteLineAsync($"arena: {problem}\n\n{ArenaCli.Help}");
-        return ArenaCli.Usage;
-    }
+    public Task<int> UsageAsync(string problem) => ToolCommand.UsageAsync(command, problem, stderr);
 
     public async Task<int> FailAsync(string problem)
     {
@@ -55,10 +52,25 @@ public sealed class Output(TextWriter stdout, TextWriter stderr, bool json)
         return ArenaCli.Failed;
     }
 
-    /// <summary>A progress bar on stderr for long operations (silent for a single item).</summary>
+    /// <summary>
+    /// Asks a yes/no question on the terminal; only "y" or "yes" is a yes. Null when nobody can
+    /// answer (no terminal), so the caller can say what to pass instead.
+    /// </summary>
+    public async Task<bool?> ConfirmAsync(string question)
+    {
+        if (!terminal.IsInteractive)
+        {
+            return null;
+        }
+        await stderr.WriteAsync($"{question} [y/N] ");
+        await stderr.FlushAsync();
+        return terminal.ReadLine()?.Trim().ToLowerInvariant() is "y" or "yes";
+    }
+
+    /// <summary>A progress bar on stderr for long operations, only when stderr is a terminal (silent for a single item).</summary>
     public void Progress(int done, int total)
     {
-        if (total <= 1)
+        if (total <= 1 || !terminal.ShowsProgress)
         {
             return;
         }

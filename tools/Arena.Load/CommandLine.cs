@@ -1,164 +1,160 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
+using Arena.Cli;
 
 namespace Arena.Load;
 
 /// <summary>The arena-load command line: options in, <see cref="LoadOptions"/> out, or a message naming what is wrong.</summary>
 internal static class CommandLine
 {
-    public const string Usage = """
-        usage: arena-load [options]
-          --url URL             ingest base URL (default http://127.0.0.1:8081)
-          --rate N|max          events per second on a fixed schedule, or max = flat out (default max)
-          --duration S          seconds to send for (default 10 unless --events is given)
-          --events N            events to send (with --duration: whichever comes first)
-          --batch N             events per request, 1-1000 (default 10)
-          --runs N              run_ids the events are spread over (default 10)
-          --payload-bytes N     approximate size of each event in bytes, padded in the observation (default 300)
-          --connections N       HTTP/1.1 connections to ingest = requests in flight (default 8)
-          --api-key KEY         API key for ingest (default: $ARENA_API_KEY)
-          --read-token TOKEN    read token for the SSE gateway and the persister (default: $ARENA_READ_TOKEN)
-          --no-event-ids        send events without event_id (ingest assigns one; no dedupe)
-          --run-prefix P        prefix of the run_ids (default load-<utc time>-<random>)
-          --sse URL             SSE gateway base URL: measure ingest -> delivery latency
-          --sse-clients N       SSE clients, subscribed with ?from=live before sending (default 1 with --sse)
-          --sse-spread          spread the SSE clients over the runs (default: all on the first run)
-          --persister URL       persister base URL: poll each run's event count for ingest -> commit lag
-          --persister-poll-ms N how often to poll the persister (default 100)
-          --lag-threshold-ms N  commit lag to check the run against (default 1000)
-          --json                print the result as JSON on stdout instead of the summary
-          --help                this text
-        Progress goes to stderr once a second.
-        """;
-
-    private static readonly HashSet<string> Flags = ["json", "help", "sse-spread", "no-event-ids"];
-    private static readonly HashSet<string> Valued =
-    [
-        "url", "rate", "duration", "events", "batch", "runs", "payload-bytes", "connections", "api-key", "read-token",
-        "run-prefix", "sse", "sse-clients", "persister", "persister-poll-ms", "lag-threshold-ms",
-    ];
-
-    /// <summary>Parses <paramref name="args"/>; on failure <paramref name="error"/> says why (exit code 2).</summary>
-    public static bool TryParse(string[] args, out LoadOptions options, out bool json, out bool help, out string? error)
+    /// <summary>The command; <paramref name="run"/> gets the options read and whether <c>--json</c> was given, and returns the exit code.</summary>
+    public static Command Command(Func<LoadOptions, bool, Task<int>> run)
     {
-        options = new LoadOptions();
-        json = false;
-        help = false;
-        error = null;
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        var flags = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
-        {
-            var arg = args[i];
-            if (!arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                error = $"unexpected argument '{arg}'";
-                return false;
-            }
-            var name = arg[2..];
-            string? inline = null;
-            if (name.IndexOf('=', StringComparison.Ordinal) is var eq and > 0)
-            {
-                inline = name[(eq + 1)..];
-                name = name[..eq];
-            }
-            if (Flags.Contains(name) && inline is null)
-            {
-                flags.Add(name);
-            }
-            else if (Valued.Contains(name))
-            {
-                if (inline is null && (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal)))
-                {
-                    error = $"--{name} needs a value";
-                    return false;
-                }
-                values[name] = inline ?? args[++i];
-            }
-            else
-            {
-                error = $"unknown option --{name}";
-                return false;
-            }
-        }
-        json = flags.Contains("json");
-        help = flags.Contains("help");
-        if (help)
-        {
-            return true;
-        }
-
-        try
-        {
-            var rate = values.GetValueOrDefault("rate", "max");
-            var events = values.TryGetValue("events", out var e) ? Long("events", e, 1) : (long?)null;
-            var duration = values.TryGetValue("duration", out var d) ? TimeSpan.FromSeconds(Number("duration", d)) : (TimeSpan?)null;
-            var sse = values.TryGetValue("sse", out var s) ? Url("sse", s) : null;
-            var apiKey = values.GetValueOrDefault("api-key") ?? Environment.GetEnvironmentVariable("ARENA_API_KEY");
-            var readToken = values.GetValueOrDefault("read-token") ?? Environment.GetEnvironmentVariable("ARENA_READ_TOKEN");
-            options = new LoadOptions
-            {
-                IngestUrl = Url("url", values.GetValueOrDefault("url", "http://127.0.0.1:8081")),
-                Rate = rate == "max" ? null : Number("rate", rate),
-                Events = events,
-                Duration = duration ?? (events is null ? TimeSpan.FromSeconds(10) : null),
-                Batch = Int("batch", values.GetValueOrDefault("batch", "10"), 1, LoadOptions.MaxBatch),
-                Runs = Int("runs", values.GetValueOrDefault("runs", "10"), 1, int.MaxValue),
-                EventBytes = Int("payload-bytes", values.GetValueOrDefault("payload-bytes", "300"), 1, LoadOptions.MaxEventBytes),
-                Connections = Int("connections", values.GetValueOrDefault("connections", "8"), 1, 10_000),
-                ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey,
-                ReadToken = string.IsNullOrEmpty(readToken) ? null : readToken,
-                EventIds = !flags.Contains("no-event-ids"),
-                RunPrefix = values.GetValueOrDefault("run-prefix"),
-                SseUrl = sse,
-                SseClients = values.TryGetValue("sse-clients", out var c) ? Int("sse-clients", c, 1, 100_000) : sse is null ? 0 : 1,
-                SseSpread = flags.Contains("sse-spread"),
-                PersisterUrl = values.TryGetValue("persister", out var p) ? Url("persister", p) : null,
-                PersisterPoll = TimeSpan.FromMilliseconds(values.TryGetValue("persister-poll-ms", out var i) ? Number("persister-poll-ms", i) : 100),
-                LagThreshold = TimeSpan.FromMilliseconds(values.TryGetValue("lag-threshold-ms", out var l) ? Number("lag-threshold-ms", l) : 1000),
-            };
-        }
-        catch (FormatException problem)
-        {
-            error = problem.Message;
-            return false;
-        }
-        if (options.SseClients > 0 && options.SseUrl is null)
-        {
-            error = "--sse-clients needs --sse <gateway URL>";
-            return false;
-        }
-        if (options.SseSpread && options.SseUrl is null)
-        {
-            error = "--sse-spread needs --sse <gateway URL>";
-            return false;
-        }
-        if (options.Problems() is [var first, ..])
-        {
-            error = first;
-            return false;
-        }
-        return true;
+        var symbols = new Symbols();
+        var root = symbols.Root();
+        root.SetAction(async parse => symbols.TryRead(parse, out var options, out var error)
+            ? await run(options, parse.GetValue(symbols.Json))
+            : await ToolCommand.UsageAsync(parse.CommandResult, error, parse.InvocationConfiguration.Error));
+        return root;
     }
 
-    private static int Int(string name, string text, int minimum, int maximum) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum && value <= maximum
-            ? value
-            : throw new FormatException(maximum == int.MaxValue
-                ? $"--{name} must be an integer of at least {minimum} (got '{text}')"
-                : $"--{name} must be an integer from {minimum} to {maximum} (got '{text}')");
+    /// <summary>Parses <paramref name="args"/> as the command does; on failure <paramref name="error"/> says why (exit code 2).</summary>
+    public static bool TryParse(string[] args, out LoadOptions options, out bool json, out bool help, out string? error)
+    {
+        var symbols = new Symbols();
+        var parse = symbols.Root().Parse(args);
+        json = parse.GetValue(symbols.Json);
+        help = parse.Action is HelpAction;
+        options = new LoadOptions();
+        error = parse.Errors.FirstOrDefault()?.Message;
+        return error is null && (help || symbols.TryRead(parse, out options, out error));
+    }
 
-    private static long Long(string name, string text, long minimum) =>
-        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= minimum
-            ? value
-            : throw new FormatException($"--{name} must be an integer of at least {minimum} (got '{text}')");
+    private sealed class Symbols
+    {
+        public readonly Option<bool> Json = new("--json") { Description = "print the result as JSON on stdout instead of the summary" };
+        private readonly Option<Uri?> _url = ToolCommand.HttpUrl("--url", "ingest base URL", new Uri("http://127.0.0.1:8081"));
+        private readonly Option<double?> _rate = new("--rate")
+        {
+            HelpName = "N|max",
+            Description = "events per second on a fixed schedule, or max = flat out [default: max]",
+            CustomParser = result => result.Tokens.Single().Value is "max" ? null : Positive(result),
+        };
+        private readonly Option<double?> _duration = new("--duration")
+        {
+            HelpName = "S",
+            Description = "seconds to send for (default 10 unless --events is given)",
+            CustomParser = Positive,
+        };
+        private readonly Option<long?> _events = new("--events")
+        {
+            HelpName = "N",
+            Description = "events to send (with --duration: whichever comes first)",
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Single().Value;
+                if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 1)
+                {
+                    return value;
+                }
+                result.AddError($"--events must be an integer of at least 1 (got '{text}')");
+                return null;
+            },
+        };
+        private readonly Option<int> _batch = ToolCommand.Int("--batch", "events per request", 10, 1, LoadOptions.MaxBatch);
+        private readonly Option<int> _runs = ToolCommand.Int("--runs", "run_ids the events are spread over", 10, minimum: 1);
+        private readonly Option<int> _payloadBytes = ToolCommand.Int("--payload-bytes",
+            "approximate size of each event in bytes, padded in the observation", 300, 1, LoadOptions.MaxEventBytes);
+        private readonly Option<int> _connections = ToolCommand.Int("--connections", "HTTP/1.1 connections to ingest = requests in flight", 8, 1, 10_000);
+        private readonly Option<string?> _apiKey = new("--api-key") { HelpName = "KEY", Description = "API key for ingest (default: $ARENA_API_KEY)" };
+        private readonly Option<string?> _readToken = new("--read-token")
+        {
+            HelpName = "TOKEN",
+            Description = "read token for the SSE gateway and the persister (default: $ARENA_READ_TOKEN)",
+        };
+        private readonly Option<bool> _noEventIds = new("--no-event-ids") { Description = "send events without event_id (ingest assigns one; no dedupe)" };
+        private readonly Option<string?> _runPrefix = new("--run-prefix") { HelpName = "P", Description = "prefix of the run_ids (default load-<utc time>-<random>)" };
+        private readonly Option<Uri?> _sse = ToolCommand.HttpUrl("--sse", "SSE gateway base URL: measure ingest -> delivery latency");
+        private readonly Option<int?> _sseClients = ToolCommand.OptionalInt("--sse-clients",
+            "SSE clients, subscribed with ?from=live before sending (default 1 with --sse)", 1, 100_000);
+        private readonly Option<bool> _sseSpread = new("--sse-spread") { Description = "spread the SSE clients over the runs (default: all on the first run)" };
+        private readonly Option<Uri?> _persister = ToolCommand.HttpUrl("--persister", "persister base URL: poll each run's event count for ingest -> commit lag");
+        private readonly Option<double?> _persisterPoll = new("--persister-poll-ms")
+        {
+            HelpName = "N",
+            Description = "how often to poll the persister [default: 100]",
+            CustomParser = Positive,
+        };
+        private readonly Option<double?> _lagThreshold = new("--lag-threshold-ms")
+        {
+            HelpName = "N",
+            Description = "commit lag to check the run against [default: 1000]",
+            CustomParser = Positive,
+        };
 
-    private static double Number(string name, string text) =>
-        double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0 && double.IsFinite(value)
-            ? value
-            : throw new FormatException($"--{name} must be a positive number (got '{text}')");
+        public Command Root()
+        {
+            var root = ToolCommand.Root("arena-load",
+                "Drives ingest at a fixed rate or flat out and measures acceptance, request latency, and optionally ingest -> SSE delivery " +
+                "and ingest -> commit lag. Progress goes to stderr once a second when stderr is a terminal.",
+                typeof(CommandLine).Assembly);
+            foreach (var option in new Option[]
+            {
+                _url, _rate, _duration, _events, _batch, _runs, _payloadBytes, _connections, _apiKey, _readToken, _noEventIds, _runPrefix,
+                _sse, _sseClients, _sseSpread, _persister, _persisterPoll, _lagThreshold, Json,
+            })
+            {
+                root.Options.Add(option);
+            }
+            return root;
+        }
 
-    private static Uri Url(string name, string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            ? uri
-            : throw new FormatException($"--{name} must be an absolute http(s) URL (got '{text}')");
+        /// <summary>The options of a parse without errors, checked together; false with the first problem.</summary>
+        public bool TryRead(ParseResult parse, out LoadOptions options, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+        {
+            var events = parse.GetValue(_events);
+            var sse = parse.GetValue(_sse);
+            var apiKey = parse.GetValue(_apiKey) ?? Environment.GetEnvironmentVariable("ARENA_API_KEY");
+            var readToken = parse.GetValue(_readToken) ?? Environment.GetEnvironmentVariable("ARENA_READ_TOKEN");
+            options = new LoadOptions
+            {
+                IngestUrl = parse.GetValue(_url)!,
+                Rate = parse.GetValue(_rate),
+                Events = events,
+                Duration = parse.GetValue(_duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : events is null ? TimeSpan.FromSeconds(10) : null,
+                Batch = parse.GetValue(_batch),
+                Runs = parse.GetValue(_runs),
+                EventBytes = parse.GetValue(_payloadBytes),
+                Connections = parse.GetValue(_connections),
+                ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey,
+                ReadToken = string.IsNullOrEmpty(readToken) ? null : readToken,
+                EventIds = !parse.GetValue(_noEventIds),
+                RunPrefix = parse.GetValue(_runPrefix),
+                SseUrl = sse,
+                SseClients = parse.GetValue(_sseClients) ?? (sse is null ? 0 : 1),
+                SseSpread = parse.GetValue(_sseSpread),
+                PersisterUrl = parse.GetValue(_persister),
+                PersisterPoll = TimeSpan.FromMilliseconds(parse.GetValue(_persisterPoll) ?? 100),
+                LagThreshold = TimeSpan.FromMilliseconds(parse.GetValue(_lagThreshold) ?? 1000),
+            };
+            error = options.SseClients > 0 && options.SseUrl is null ? "--sse-clients needs --sse <gateway URL>"
+                : options.SseSpread && options.SseUrl is null ? "--sse-spread needs --sse <gateway URL>"
+                : options.Problems() is [var first, ..] ? first
+                : null;
+            return error is null;
+        }
+
+        private static double? Positive(ArgumentResult result)
+        {
+            var text = result.Tokens.Single().Value;
+            if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value > 0 && double.IsFinite(value))
+            {
+                return value;
+            }
+            result.AddError($"{((OptionResult)result.Parent!).Option.Name} must be a positive number (got '{text}')");
+            return null;
+        }
+    }
 }

@@ -25,7 +25,7 @@ public static class PersisterExtensions
         });
         builder.Services.AddSingleton<EventQueries>();
         builder.Services.AddSingleton<HistoryReads>();
-        builder.Services.AddSingleton<RunEventChunks>();
+        builder.Services.AddSingleton<EventChunks>();
         builder.Services.AddSingleton<ParquetExports>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ParquetExports>());
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
@@ -39,6 +39,7 @@ public static class PersisterExtensions
     public static WebApplication MapPersister(this WebApplication app)
     {
         app.MapHistory();
+        app.MapExport();
         return app;
     }
 }

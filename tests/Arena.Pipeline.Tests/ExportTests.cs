@@ -175,6 +175,46 @@ public sealed class ExportTests(ITestOutputHelper output) : PipelineTest(output)
         Assert.Equal(stored.Count, (await allowed.Content.ReadAsStringAsync()).Count(c => c == '\n'));
     }
 
+    [Fact]
+    public async Task An_export_beyond_the_read_queue_gets_503_with_Retry_After()
+    {
+        await Task.WhenAll(Enumerable.Range(1, 300).Select(seq => Db.StreamAddAsync(PipelineState.Stream, "envelope", Events.LargeObservation("big", seq, 60_000))));
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output, new Dictionary<string, string>
+        {
+            ["Persister__BatchSize"] = "50",
+            ["Persister__MaxConcurrentReads"] = "1",
+            ["Persister__MaxQueuedReads"] = "0",
+        }).WaitReadyAsync();
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 300, "300 events to be stored");
+
+        // While a Parquet export holds the only read slot, with no room to wait, another export is refused before it starts.
+        HttpResponseMessage? refused = null;
+        for (var attempt = 0; attempt < 5 && refused is null; attempt++)
+        {
+            var holding = persister.Http.GetByteArrayAsync("/v1/export?format=parquet");
+            while (!holding.IsCompleted && refused is null)
+            {
+                var export = await persister.Http.GetAsync("/v1/export?format=csv&type=game_end");
+                if (export.StatusCode == HttpStatusCode.ServiceUnavailable)
+                {
+                    refused = export;
+                }
+                else
+                {
+                    Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+                }
+            }
+            Assert.Equal("PAR1"u8.ToArray(), (await holding)[..4]);
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.EndsWith("/reads-busy", problem.RootElement.GetProperty("type").GetString(), StringComparison.Ordinal);
+        refused.Dispose();
+    }
+
     /// <summary>What a query of the theory selects, worked out on the test's side.</summary>
     private static Func<Stored, bool> Selects(string query)
     {

@@ -54,7 +54,7 @@ public static class HistoryEndpoints
         });
     }
 
-    private static async Task<IResult> RunEventsAsync(HttpContext http, RunEventChunks chunks, string runId, string? after, string? limit)
+    private static async Task<IResult> RunEventsAsync(HttpContext http, EventChunks chunks, string runId, string? after, string? limit)
     {
         if (BadRunId(runId) is { } bad)
         {
@@ -70,7 +70,7 @@ public static class HistoryEndpoints
             return problem!.ToResult();
         }
 
-        await using var reading = chunks.ReadAsync(runId, from, max, MaxPageChars, http.RequestAborted).GetAsyncEnumerator();
+        await using var reading = chunks.ReadAsync(new EventFilter(runId), EventCursor.After(from), max, MaxPageChars, http.RequestAborted).GetAsyncEnumerator();
         if (!await StartedAsync(reading))
         {
             return Busy(http);
@@ -83,15 +83,15 @@ public static class HistoryEndpoints
         writer.WriteStartArray("events");
         var count = 0L;
         var chars = 0L;
-        StreamId? last = null;
+        EventCursor? last = null;
         do
         {
             var chunk = reading.Current;
-            foreach (var envelope in chunk.Envelopes)
+            foreach (var row in chunk.Rows)
             {
-                writer.WriteRawValue(envelope, skipInputValidation: true);
+                writer.WriteRawValue(row.ServedEnvelope(), skipInputValidation: true);
             }
-            count += chunk.Envelopes.Count;
+            count += chunk.Rows.Count;
             chars += chunk.Chars;
             last = chunk.Last ?? last;
             writer.Flush();
@@ -102,7 +102,7 @@ public static class HistoryEndpoints
         // A full page may have more behind it; a short one is everything stored so far.
         if ((count == max || chars >= MaxPageChars) && last is { } next)
         {
-            writer.WriteString("next_after", next.ToString());
+            writer.WriteString("next_after", next.Id.ToString());
         }
         else
         {
@@ -113,64 +113,18 @@ public static class HistoryEndpoints
         return Results.Empty;
     }
 
-    private static async Task<IResult> ExportAsync(HttpContext http, RunEventChunks chunks, HistoryReads reads, EventQueries queries,
+    private static async Task<IResult> ExportAsync(HttpContext http, EventChunks chunks, HistoryReads reads, EventQueries queries,
         ParquetExports exports, string runId, string? format) =>
         BadRunId(runId) is { } bad ? bad.ToResult()
         : (format ?? "ndjson") switch
         {
-            "ndjson" => await ExportNdjsonAsync(http, chunks, runId),
-            "parquet" => await ExportParquetAsync(http, reads, queries, exports, runId),
+            "ndjson" => await ExportWriting.NdjsonAsync(http, chunks, new EventFilter(runId), $"{runId}.ndjson"),
+            "parquet" => await ExportWriting.ParquetAsync(http, reads, queries, exports, new EventFilter(runId), $"{runId}.parquet"),
             _ => BadRequest("format", $"'{format}' is not an export format; use ndjson or parquet").ToResult(),
         };
 
-    private static async Task<IResult> ExportNdjsonAsync(HttpContext http, RunEventChunks chunks, string runId)
-    {
-        await using var reading = chunks.ReadAsync(runId, StreamId.Zero, long.MaxValue, long.MaxValue, http.RequestAborted).GetAsyncEnumerator();
-        if (!await StartedAsync(reading))
-        {
-            return Busy(http);
-        }
-        http.Response.ContentType = "application/x-ndjson";
-        http.Response.Headers.ContentDisposition = $"attachment; filename=\"{runId}.ndjson\"";
-        var body = http.Response.BodyWriter;
-        do
-        {
-            foreach (var envelope in reading.Current.Envelopes)
-            {
-                Encoding.UTF8.GetBytes(envelope, body);
-                body.Write("\n"u8);
-            }
-            await body.FlushAsync(http.RequestAborted);
-        }
-        while (await reading.MoveNextAsync());
-        return Results.Empty;
-    }
-
-    private static async Task<IResult> ExportParquetAsync(HttpContext http, HistoryReads reads, EventQueries queries, ParquetExports exports, string runId)
-    {
-        var path = exports.NewPath();
-        try
-        {
-            await reads.FirstAsync(() =>
-            {
-                queries.ExportParquet(runId, path);
-                return path;
-            }, http.RequestAborted);
-            return Results.Stream(ParquetExports.OpenAndUnlink(path), "application/vnd.apache.parquet", $"{runId}.parquet");
-        }
-        catch (ReadsRefusedException)
-        {
-            return Busy(http);
-        }
-        finally
-        {
-            // Already unlinked once open; this removes what a failed or abandoned COPY wrote.
-            File.Delete(path);
-        }
-    }
-
     /// <summary>Reads the first chunk (there always is one); false when the read queue refused it and nothing has been written.</summary>
-    private static async Task<bool> StartedAsync(IAsyncEnumerator<EventChunk> reading)
+    internal static async Task<bool> StartedAsync(IAsyncEnumerator<EventChunk> reading)
     {
         try
         {
@@ -183,14 +137,14 @@ public static class HistoryEndpoints
         }
     }
 
-    private static IResult Busy(HttpContext http)
+    internal static IResult Busy(HttpContext http)
     {
         http.Response.Headers.RetryAfter = "1";
         return Problem.Create(StatusCodes.Status503ServiceUnavailable, "reads-busy", "History reads are busy",
             "The persister is reading as much history as it is configured to at once, and as many requests already wait. Retry after a second.").ToResult();
     }
 
-    private static Problem? BadRunId(string runId) =>
+    internal static Problem? BadRunId(string runId) =>
         EnvelopeRules.Id().IsMatch(runId) ? null : BadRequest("run_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
 
     private static bool TryLimit(string? text, int fallback, out int limit, out Problem? problem)
@@ -209,7 +163,7 @@ public static class HistoryEndpoints
         return false;
     }
 
-    private static Problem BadRequest(string field, string message) =>
+    internal static Problem BadRequest(string field, string message) =>
         Problem.Create(StatusCodes.Status400BadRequest, "invalid-query", "Invalid query", $"{field} {message}",
             [new Arena.Contracts.Validation.ValidationError(0, field, message)]);
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Arena.Contracts;
 using Arena.Messaging;
+using Arena.Persister.Snapshots;
 using Arena.Persister.Storage;
 using Arena.Storage;
 using Arena.ServiceDefaults;
@@ -26,9 +27,11 @@ public static class PersisterExtensions
         });
         builder.Services.AddSingleton<EventQueries>();
         builder.Services.AddSingleton<HistoryReads>();
-        builder.Services.AddSingleton<RunEventChunks>();
+        builder.Services.AddSingleton<EventChunks>();
         builder.Services.AddSingleton<ParquetExports>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ParquetExports>());
+        builder.Services.AddSingleton<ParquetSnapshots>();
+        builder.Services.AddHostedService<SnapshotLoop>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
             isTransient: DuckDbFile.IsTransient);
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
@@ -40,6 +43,7 @@ public static class PersisterExtensions
     public static WebApplication MapPersister(this WebApplication app)
     {
         app.MapHistory();
+        app.MapExport();
         return app;
     }
 }

@@ -6,7 +6,7 @@ namespace Arena.Persister;
 /// Bound from the <c>Persister</c> section (<c>Persister__*</c>), beside the consumer
 /// settings (<c>Persister__BatchSize</c>, <c>Persister__ClaimMinIdle</c>, …).
 /// </summary>
-public sealed class PersisterOptions
+public sealed class PersisterOptions : IValidatableObject
 {
     public const string Section = "Persister";
 
@@ -20,4 +20,19 @@ public sealed class PersisterOptions
     /// <summary>History requests that may wait for a read; more are answered 503 with <c>Retry-After</c>.</summary>
     [Range(0, 10_000)]
     public int MaxQueuedReads { get; set; } = 64;
+
+    /// <summary>
+    /// How often the events committed since the last snapshot are written to Parquet files under
+    /// <c>&lt;DataDir&gt;/snapshots</c>; zero writes none.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "SnapshotInterval must be 0 (no snapshots) or from 00:00:00.100 to 7.00:00:00.")]
+    public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (SnapshotInterval > TimeSpan.Zero && SnapshotInterval < TimeSpan.FromMilliseconds(100))
+        {
+            yield return new ValidationResult("SnapshotInterval must be 0 (no snapshots) or from 00:00:00.100 to 7.00:00:00.", [nameof(SnapshotInterval)]);
+        }
+    }
 }

@@ -33,7 +33,7 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
 
     [Theory]
     [InlineData("ingest", "POST /v1/events", "GET /schemas/{}")]
-    [InlineData("persister", "GET /v1/runs", "GET /v1/runs/{}/events", "GET /v1/runs/{}/export")]
+    [InlineData("persister", "GET /v1/runs", "GET /v1/runs/{}/events", "GET /v1/runs/{}/export", "GET /v1/export")]
     [InlineData("ranker", "GET /v1/leaderboard", "GET /v1/models/{}")]
     [InlineData("sse-gateway", "GET /v1/runs", "GET /v1/runs/{}/stream", "GET /v1/stream", "GET /v1/leaderboard/stream")]
     public async Task Each_service_serves_an_openapi_document_of_its_endpoints_that_docs_api_md_describes(string service, params string[] expected)
@@ -114,6 +114,7 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
     [InlineData("ingest", "Ingest__MaxEvents", "0", "Ingest__MaxEvents: The field MaxEvents must be between")]
     [InlineData("ingest", "Arena__Partitions", "two", "Arena__Partitions must be a whole number")]
     [InlineData("persister", "Persister__BatchSize", "1x", "Persister__BatchSize must be a whole number")]
+    [InlineData("persister", "Persister__SnapshotInterval", "00:00:00.010", "Persister__SnapshotInterval: SnapshotInterval must be 0 (no snapshots) or from 00:00:00.100")]
     [InlineData("ranker", "Ranker__RecomputeDebounce", "soon", "Ranker__RecomputeDebounce must be a duration")]
     [InlineData("sse-gateway", "SseGateway__IdlePoll", "often", "SseGateway__IdlePoll must be a duration")]
     public async Task A_bad_setting_exits_2_naming_the_variable_without_a_stack_trace(string service, string variable, string value, string message)

@@ -19,7 +19,6 @@ internal static class HistoryBenchmarks
     public sealed record Result(TimeSpan Fill, TimeSpan Summary, TimeSpan StartUp, LatencySummary Runs, LatencySummary History);
 
     public const int Calls = 200;
-    private const int RowsPerFillStatement = 1_000_000;
     private const int Concurrent = 100;
 
     /// <summary>
@@ -54,63 +53,17 @@ internal static class HistoryBenchmarks
     }
 
     /// <summary>
-    /// Runs played <see cref="Concurrent"/> at a time, their events interleaved as they would
-    /// arrive, four to a millisecond; run ids are random, so no run's events sit together or in a
-    /// narrow range of ids. The rows are made by DuckDB from <c>range()</c> straight into the
-    /// persister's schema: the fill is setup, and the appender row by row took minutes.
+    /// Runs played <see cref="Concurrent"/> at a time, as <see cref="PersisterFile.Fill"/> stores
+    /// them; run ids are random, so no run's events sit together or in a narrow range of ids.
     /// </summary>
     private static string[] Fill(string dir, int events, int runs)
     {
-        var samples = SampleEvents.Create(10_000);
         var random = new Random(3);
         var runIds = Enumerable.Range(0, runs).Select(_ => $"run-{random.NextInt64():x16}").ToArray();
-        var perWave = events / runs * Concurrent;
-        var start = DateTimeOffset.UtcNow.AddDays(-30);
-        var startMs = start.ToUnixTimeMilliseconds();
+        var samples = SampleEvents.Create(10_000).Select(s => new FillSample(s.Type, s.SchemaVersion, Encoding.UTF8.GetString(s.Envelope))).ToList();
         EventStore.Open(dir).Dispose();
-
-        using var connection = new DuckDBConnection($"Data Source={Path.Combine(dir, EventStore.FileName)}");
-        connection.Open();
-        // UTC, so that epoch_ms() stores the instants meant whatever the machine's zone.
-        DuckDbFile.Execute(connection, """
-            SET TimeZone = 'UTC';
-            CREATE TEMP TABLE samples (sample INTEGER, type VARCHAR, schema_version INTEGER, envelope VARCHAR);
-            CREATE TEMP TABLE run_ids (run INTEGER, run_id VARCHAR);
-            """);
-        using (var appender = connection.CreateAppender("samples"))
-        {
-            for (var i = 0; i < samples.Length; i++)
-            {
-                appender.CreateRow().AppendValue(i).AppendValue(samples[i].Type).AppendValue(samples[i].SchemaVersion)
-                    .AppendValue(Encoding.UTF8.GetString(samples[i].Envelope)).EndRow();
-            }
-        }
-        using (var appender = connection.CreateAppender("run_ids"))
-        {
-            for (var i = 0; i < runIds.Length; i++)
-            {
-                appender.CreateRow().AppendValue(i).AppendValue(runIds[i]).EndRow();
-            }
-        }
-        var progress = Stopwatch.StartNew();
-        for (long from = 0; from < events; from += RowsPerFillStatement)
-        {
-            var to = Math.Min(from + RowsPerFillStatement, events);
-            DuckDbFile.Execute(connection, string.Create(CultureInfo.InvariantCulture, $"""
-                INSERT INTO events
-                SELECT 0, {startMs} + i // 4, i % 4, r.run_id || ':' || i, r.run_id, i // {Concurrent}, s.type, s.schema_version,
-                       epoch_ms({startMs}) + to_microseconds(i * 250), epoch_ms({startMs}) + to_microseconds(i * 250), s.envelope, NULL
-                FROM range({from}, {to}) t(i)
-                JOIN run_ids r ON r.run = least(i // {perWave} * {Concurrent} + i % {Concurrent}, {runs - 1})
-                JOIN samples s ON s.sample = i % {samples.Length}
-                """));
-            if (progress.Elapsed > TimeSpan.FromSeconds(5))
-            {
-                Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {to:N0} of {events:N0} stored   "));
-                progress.Restart();
-            }
-        }
-        DuckDbFile.Execute(connection, "CHECKPOINT");
+        PersisterFile.Fill(dir, events, runIds, samples, Concurrent,
+            stored => Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {stored:N0} of {events:N0} stored   ")));
         Console.WriteLine();
         return runIds;
     }

@@ -1,10 +1,8 @@
-using Arena.Contracts;
-
 namespace Arena.Persister.Storage;
 
 /// <summary>
-/// Consecutive events of a run as the history API serves them, read in one go: <see cref="Last"/>
-/// is the stream ID of the last, <see cref="Chars"/> the envelopes' length, <see cref="Exhausted"/>
-/// whether the run had nothing more after them when they were read.
+/// Consecutive stored events as the history API serves them, read in one go: <see cref="Last"/>
+/// is the position of the last, <see cref="Chars"/> the stored envelopes' length,
+/// <see cref="Exhausted"/> whether nothing more matched after them when they were read.
 /// </summary>
-public sealed record EventChunk(IReadOnlyList<string> Envelopes, StreamId? Last, long Chars, bool Exhausted);
+public sealed record EventChunk(IReadOnlyList<EventRow> Rows, EventCursor? Last, long Chars, bool Exhausted);

@@ -64,11 +64,12 @@ internal static class ConsumerBenchmarks
             }
             if (group.Name is not null && group.PendingMessageCount == 0 && group.LastDeliveredId == last)
             {
+                Progress.Clear();
                 return (count - startedAt) / Math.Max(since?.Elapsed.TotalSeconds ?? 0, 1e-3);
             }
             if (progress.Elapsed > TimeSpan.FromSeconds(1))
             {
-                Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {done:N0} of {count:N0} committed   "));
+                Progress.Show(string.Create(CultureInfo.InvariantCulture, $"{done:N0} of {count:N0} committed"));
                 progress.Restart();
             }
             if ((pendingFor ?? since)?.Elapsed > TimeSpan.FromMinutes(5))

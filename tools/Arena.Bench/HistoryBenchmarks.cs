@@ -63,8 +63,8 @@ internal static class HistoryBenchmarks
         var samples = SampleEvents.Create(10_000).Select(s => new FillSample(s.Type, s.SchemaVersion, Encoding.UTF8.GetString(s.Envelope))).ToList();
         EventStore.Open(dir).Dispose();
         PersisterFile.Fill(dir, events, runIds, samples, Concurrent,
-            stored => Console.Write(string.Create(CultureInfo.InvariantCulture, $"\r  {stored:N0} of {events:N0} stored   ")));
-        Console.WriteLine();
+            stored => Progress.Show(string.Create(CultureInfo.InvariantCulture, $"{stored:N0} of {events:N0} stored")));
+        Progress.Clear();
         return runIds;
     }
 

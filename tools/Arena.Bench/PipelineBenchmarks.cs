@@ -153,10 +153,10 @@ internal static class PipelineBenchmarks
     {
         var result = await new LoadRun(options with
         {
-            Progress = p => Console.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r  {p.Phase} {p.ElapsedSeconds:F0} s: {p.EventsAccepted:N0} accepted, {p.AcceptedPerSecond:F0}/s, lag {p.CommitLagMs:F0} ms   ")),
+            Progress = p => Progress.Show(string.Create(CultureInfo.InvariantCulture,
+                $"{p.Phase} {p.ElapsedSeconds:F0} s: {p.EventsAccepted:N0} accepted, {p.AcceptedPerSecond:F0}/s, lag {p.CommitLagMs:F0} ms")),
         }).RunAsync();
-        Console.Write("\r" + new string(' ', 100) + "\r");
+        Progress.Clear();
         return result;
     }
 

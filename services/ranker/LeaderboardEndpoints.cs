@@ -4,7 +4,7 @@ using Arena.ServiceDefaults;
 
 namespace Arena.Ranker;
 
-/// <summary><c>GET /v1/leaderboard</c> and <c>GET /v1/models/{model}</c>.</summary>
+/// <summary><c>GET /v1/leaderboard</c>, its head-to-head records and <c>GET /v1/models/{model}</c>.</summary>
 public static class LeaderboardEndpoints
 {
     public static void MapLeaderboard(this WebApplication app)
@@ -15,6 +15,10 @@ public static class LeaderboardEndpoints
         read.MapGet("/leaderboard", (LeaderboardService service) =>
             service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady())
             .WithName("Leaderboard").WithSummary("Every ranked model: rating, 95% interval, rank, record and statistics");
+        read.MapGet("/leaderboard/head-to-head", (LeaderboardService service, string? game) =>
+            Board(service, game, out var snapshot) ?? JsonResponse.Write(w => WriteHeadToHead(w, game, snapshot!)))
+            .WithName("HeadToHead").WithSummary("Every pair of models that met: games, wins, losses and draws from the first one's side")
+            .ProducesProblems(StatusCodes.Status404NotFound);
         read.MapGet("/models/{model}", (LeaderboardService service, string model) =>
         {
             if (service.Current is not { } snapshot)
@@ -26,6 +30,64 @@ public static class LeaderboardEndpoints
                 : Problem.Create(StatusCodes.Status404NotFound, "unknown-model", "Unknown model",
                     $"No game with model '{model}' has been ranked.").ToResult();
         }).WithName("Model").WithSummary("One model's leaderboard entry").ProducesProblems(StatusCodes.Status404NotFound);
+    }
+
+    /// <summary>The leaderboard <paramref name="game"/> names (none: the global one), or the problem why there is none.</summary>
+    private static IResult? Board(LeaderboardService service, string? game, out LeaderboardSnapshot? snapshot)
+    {
+        snapshot = service.Current;
+        if (snapshot is null)
+        {
+            return NotReady();
+        }
+        if (game is not null)
+        {
+            snapshot = null;
+            return UnknownGame(game);
+        }
+        return null;
+    }
+
+    private static IResult UnknownGame(string game) =>
+        Problem.Create(StatusCodes.Status404NotFound, "unknown-game", "Unknown game", $"No ranked game of '{game}' has been seen.").ToResult();
+
+    private static void WriteHeadToHead(Utf8JsonWriter w, string? game, LeaderboardSnapshot snapshot)
+    {
+        w.WriteStartObject();
+        WriteGame(w, game);
+        w.WriteStartArray("models");
+        foreach (var entry in snapshot.Models)
+        {
+            w.WriteStringValue(entry.Rating.Model);
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("pairs");
+        foreach (var pair in snapshot.Pairs)
+        {
+            w.WriteStartObject();
+            w.WriteString("a", pair.A);
+            w.WriteString("b", pair.B);
+            w.WriteNumber("games", pair.Games);
+            w.WriteNumber("wins", pair.Wins);
+            w.WriteNumber("losses", pair.Losses);
+            w.WriteNumber("draws", pair.Draws);
+            w.WriteNumber("win_rate", pair.WinRate);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteGame(Utf8JsonWriter w, string? game)
+    {
+        if (game is null)
+        {
+            w.WriteNull("game");
+        }
+        else
+        {
+            w.WriteString("game", game);
+        }
     }
 
     private static IResult NotReady() =>

@@ -70,6 +70,50 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
     }
 
     [Fact]
+    public async Task Head_to_head_counts_every_pair_of_each_game_from_both_sides()
+    {
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await PostGamesAsync([
+            [("A", 1), ("B", 2)],
+            [("A", 1), ("B", 2)],
+            [("B", 1), ("A", 2)],
+            [("A", 1), ("B", 1)],
+            [("C", 1), ("A", 2), ("B", 3)],
+        ]);
+        var board = await LeaderboardAsync(ranker, 5);
+
+        using var document = JsonDocument.Parse(await ranker.Http.GetStringAsync("/v1/leaderboard/head-to-head"));
+        var root = document.RootElement;
+
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("game").ValueKind);
+        Assert.Equal(board.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("model").GetString()),
+            root.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
+        var pairs = root.GetProperty("pairs").EnumerateArray().ToDictionary(p => (p.GetProperty("a").GetString(), p.GetProperty("b").GetString()));
+        Assert.Equal(6, pairs.Count);
+        (int, int, int, int, double) Record(string a, string b)
+        {
+            var p = pairs[(a, b)];
+            return (p.GetProperty("games").GetInt32(), p.GetProperty("wins").GetInt32(), p.GetProperty("losses").GetInt32(),
+                p.GetProperty("draws").GetInt32(), p.GetProperty("win_rate").GetDouble());
+        }
+        Assert.Equal((5, 3, 1, 1, 0.7), Record("A", "B"));
+        Assert.Equal((5, 1, 3, 1, 0.3), Record("B", "A"));
+        Assert.Equal((1, 1, 0, 0, 1.0), Record("C", "A"));
+        Assert.Equal((1, 0, 1, 0, 0.0), Record("B", "C"));
+
+        using var unknown = await ranker.Http.GetAsync("/v1/leaderboard/head-to-head?game=nope");
+        await AssertProblemAsync(unknown, System.Net.HttpStatusCode.NotFound, "unknown-game");
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, System.Net.HttpStatusCode status, string slug)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal($"https://arena.dev/problems/{slug}", problem.RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task Leaderboard_after_kill_9_restarts_equals_a_fresh_recompute()
     {
         var random = new Random(11);

@@ -1,12 +1,17 @@
+using System.Globalization;
 using System.Text.Json;
+using Arena.Contracts.Validation;
+using Arena.Ranker.Storage;
 using Arena.Security;
 using Arena.ServiceDefaults;
 
 namespace Arena.Ranker;
 
-/// <summary><c>GET /v1/leaderboard</c>, its head-to-head records and <c>GET /v1/models/{model}</c>.</summary>
+/// <summary><c>GET /v1/leaderboard</c>, its history and head-to-head records, and <c>GET /v1/models/{model}</c>.</summary>
 public static class LeaderboardEndpoints
 {
+    private const int DefaultHistoryLimit = 500;
+
     public static void MapLeaderboard(this WebApplication app)
     {
         var read = app.MapGroup("/v1").RequireReadAccess()
@@ -15,6 +20,15 @@ public static class LeaderboardEndpoints
         read.MapGet("/leaderboard", (LeaderboardService service) =>
             service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady())
             .WithName("Leaderboard").WithSummary("Every ranked model: rating, 95% interval, rank, record and statistics");
+        read.MapGet("/leaderboard/history", (LeaderboardService service, LeaderboardHistory history, string? game, string? model, string? limit) =>
+        {
+            if (!TryLimit(limit, out var max, out var badLimit))
+            {
+                return badLimit;
+            }
+            return Board(service, game, out _) ?? JsonResponse.Write(w => WriteHistory(w, game, model, history.Read(game ?? LeaderboardHistory.Global, max)));
+        }).WithName("LeaderboardHistory").WithSummary("The leaderboard after each fit that changed it, oldest first, thinned with age")
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         read.MapGet("/leaderboard/head-to-head", (LeaderboardService service, string? game) =>
             Board(service, game, out var snapshot) ?? JsonResponse.Write(w => WriteHeadToHead(w, game, snapshot!)))
             .WithName("HeadToHead").WithSummary("Every pair of models that met: games, wins, losses and draws from the first one's side")
@@ -46,6 +60,52 @@ public static class LeaderboardEndpoints
             return UnknownGame(game);
         }
         return null;
+    }
+
+    private static bool TryLimit(string? text, out int limit, out IResult problem)
+    {
+        problem = Results.Empty;
+        limit = DefaultHistoryLimit;
+        if (text is null
+            || (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= LeaderboardHistory.MaxPerBoard))
+        {
+            return true;
+        }
+        var message = $"must be an integer from 1 to {LeaderboardHistory.MaxPerBoard} (got '{text}')";
+        problem = Problem.Create(StatusCodes.Status400BadRequest, "invalid-query", "Invalid query", $"limit {message}",
+            [new ValidationError(0, "limit", message)]).ToResult();
+        return false;
+    }
+
+    private static void WriteHistory(Utf8JsonWriter w, string? game, string? model, List<HistorySnapshot> snapshots)
+    {
+        w.WriteStartObject();
+        WriteGame(w, game);
+        w.WriteStartArray("snapshots");
+        foreach (var snapshot in snapshots)
+        {
+            w.WriteStartObject();
+            w.WriteString("at", snapshot.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            w.WriteNumber("games", snapshot.Games);
+            w.WritePropertyName("models");
+            if (model is null)
+            {
+                w.WriteRawValue(snapshot.Models, skipInputValidation: true);
+            }
+            else
+            {
+                using var models = JsonDocument.Parse(snapshot.Models);
+                w.WriteStartArray();
+                foreach (var entry in models.RootElement.EnumerateArray().Where(e => e.GetProperty("model").GetString() == model))
+                {
+                    entry.WriteTo(w);
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static IResult UnknownGame(string game) =>

@@ -22,6 +22,7 @@ public sealed record LeaderboardSnapshot(DateTimeOffset UpdatedAt, int Games, st
 /// </summary>
 public sealed class LeaderboardService(
     RankerStore store,
+    LeaderboardHistory history,
     IConnectionMultiplexer redis,
     IOptions<ArenaOptions> arena,
     IOptions<RankerOptions> options,
@@ -115,6 +116,7 @@ public sealed class LeaderboardService(
             .ToList();
         var pairs = HeadToHead.Compute(distinct, [.. entries.Select(e => e.Rating.Model)]);
         var snapshot = new LeaderboardSnapshot(time.GetUtcNow(), distinct.Count, Method, entries, pairs);
+        history.Record(LeaderboardHistory.Global, snapshot.Games, entries.Select(e => e.Rating.ToHistory()));
         Current = snapshot;
         var elapsed = Stopwatch.GetElapsedTime(started);
         _duration.Record(elapsed.TotalMilliseconds);

@@ -26,7 +26,7 @@ public static class ExportEndpoints
         var chosen = format ?? Negotiated(http.Request);
         if (!Formats.Contains(chosen))
         {
-            return HistoryEndpoints.BadRequest("format", $"'{format}' is not an export format; use ndjson, csv or parquet").ToResult();
+            return QueryParameters.Invalid("format", $"'{format}' is not an export format; use ndjson, csv or parquet").ToResult();
         }
         if (TryFilter(from, to, type, runId, out var problem) is not { } filter)
         {
@@ -70,7 +70,7 @@ public static class ExportEndpoints
         {
             if (!Rfc3339.TryParse(from, out var instant, out var why))
             {
-                problem = HistoryEndpoints.BadRequest("from", $"'{from}' {why}");
+                problem = QueryParameters.Invalid("from", $"'{from}' {why}");
                 return null;
             }
             start = instant;
@@ -79,14 +79,14 @@ public static class ExportEndpoints
         {
             if (!Rfc3339.TryParse(to, out var instant, out var why))
             {
-                problem = HistoryEndpoints.BadRequest("to", $"'{to}' {why}");
+                problem = QueryParameters.Invalid("to", $"'{to}' {why}");
                 return null;
             }
             end = instant;
         }
         if (start >= end)
         {
-            problem = HistoryEndpoints.BadRequest("to", $"'{to}' must be later than from '{from}' (from is inclusive, to exclusive)");
+            problem = QueryParameters.Invalid("to", $"'{to}' must be later than from '{from}' (from is inclusive, to exclusive)");
             return null;
         }
         string[]? types = null;
@@ -95,7 +95,7 @@ public static class ExportEndpoints
             types = type.Split(',');
             if (types.FirstOrDefault(t => !EnvelopeRules.Type().IsMatch(t)) is { } bad)
             {
-                problem = HistoryEndpoints.BadRequest("type",
+                problem = QueryParameters.Invalid("type",
                     $"'{bad}' is not an event type; give types separated by commas, each a lowercase letter then up to 63 of a-z 0-9 _");
                 return null;
             }

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Arena.Contracts;
@@ -36,7 +35,7 @@ public static class HistoryEndpoints
 
     private static IResult ListRuns(EventQueries queries, string? limit)
     {
-        if (!TryLimit(limit, 100, out var max, out var problem))
+        if (!QueryParameters.TryLimit(limit, 100, MaxLimit, out var max, out var problem))
         {
             return problem!.ToResult();
         }
@@ -63,9 +62,9 @@ public static class HistoryEndpoints
         var from = StreamId.Zero;
         if (after is not null && !StreamId.TryParse(after, out from))
         {
-            return BadRequest("after", $"'{after}' is not a stream ID; expected <ms>-<seq>, e.g. 1732356000123-0").ToResult();
+            return QueryParameters.Invalid("after", $"'{after}' is not a stream ID; expected <ms>-<seq>, e.g. 1732356000123-0").ToResult();
         }
-        if (!TryLimit(limit, DefaultLimit, out var max, out var problem))
+        if (!QueryParameters.TryLimit(limit, DefaultLimit, MaxLimit, out var max, out var problem))
         {
             return problem!.ToResult();
         }
@@ -120,7 +119,7 @@ public static class HistoryEndpoints
         {
             "ndjson" => await ExportWriting.NdjsonAsync(http, chunks, new EventFilter(runId), $"{runId}.ndjson"),
             "parquet" => await ExportWriting.ParquetAsync(http, reads, queries, exports, new EventFilter(runId), $"{runId}.parquet"),
-            _ => BadRequest("format", $"'{format}' is not an export format; use ndjson or parquet").ToResult(),
+            _ => QueryParameters.Invalid("format", $"'{format}' is not an export format; use ndjson or parquet").ToResult(),
         };
 
     /// <summary>Reads the first chunk (there always is one); false when the read queue refused it and nothing has been written.</summary>
@@ -145,25 +144,6 @@ public static class HistoryEndpoints
     }
 
     internal static Problem? BadRunId(string runId) =>
-        EnvelopeRules.Id().IsMatch(runId) ? null : BadRequest("run_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+        EnvelopeRules.Id().IsMatch(runId) ? null : QueryParameters.Invalid("run_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
 
-    private static bool TryLimit(string? text, int fallback, out int limit, out Problem? problem)
-    {
-        problem = null;
-        limit = fallback;
-        if (text is null)
-        {
-            return true;
-        }
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= MaxLimit)
-        {
-            return true;
-        }
-        problem = BadRequest("limit", $"must be an integer from 1 to {MaxLimit} (got '{text}')");
-        return false;
-    }
-
-    internal static Problem BadRequest(string field, string message) =>
-        Problem.Create(StatusCodes.Status400BadRequest, "invalid-query", "Invalid query", $"{field} {message}",
-            [new Arena.Contracts.Validation.ValidationError(0, field, message)]);
 }

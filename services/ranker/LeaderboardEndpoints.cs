@@ -29,9 +29,9 @@ public static class LeaderboardEndpoints
             .ProducesProblems(StatusCodes.Status404NotFound);
         read.MapGet("/leaderboard/history", (LeaderboardService service, LeaderboardHistory history, string? game, string? model, string? limit) =>
         {
-            if (!TryLimit(limit, out var max, out var badLimit))
+            if (!QueryParameters.TryLimit(limit, DefaultHistoryLimit, LeaderboardHistory.MaxPerBoard, out var max, out var badLimit))
             {
-                return badLimit;
+                return badLimit!.ToResult();
             }
             return Board(service, game, out _) ?? JsonResponse.Write(w => WriteHistory(w, game, model, history.Read(game ?? LeaderboardHistory.Global, max)));
         }).WithName("LeaderboardHistory").WithSummary("The leaderboard after each fit that changed it, oldest first, thinned with age")
@@ -70,21 +70,6 @@ public static class LeaderboardEndpoints
             return UnknownGame(game);
         }
         return null;
-    }
-
-    private static bool TryLimit(string? text, out int limit, out IResult problem)
-    {
-        problem = Results.Empty;
-        limit = DefaultHistoryLimit;
-        if (text is null
-            || (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= LeaderboardHistory.MaxPerBoard))
-        {
-            return true;
-        }
-        var message = $"must be an integer from 1 to {LeaderboardHistory.MaxPerBoard} (got '{text}')";
-        problem = Problem.Create(StatusCodes.Status400BadRequest, "invalid-query", "Invalid query", $"limit {message}",
-            [new ValidationError(0, "limit", message)]).ToResult();
-        return false;
     }
 
     private static void WriteHistory(Utf8JsonWriter w, string? game, string? model, List<HistorySnapshot> snapshots)

@@ -198,8 +198,13 @@ public sealed class ChaosRun(ChaosOptions options)
         return board ?? throw new TimeoutException("the ranker served no leaderboard");
     }
 
+    /// <summary>A line a second on stderr while it is a terminal; redirected output gets the memory samples and the verdict alone.</summary>
     private async Task ReportProgressAsync(Ledger ledger, FaultInjector faults, PoisonWriter poison, ChaosPlan plan, CancellationToken stop)
     {
+        if (Console.IsErrorRedirected)
+        {
+            return;
+        }
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         var previous = 0L;
         try

@@ -13,7 +13,8 @@ namespace Arena.Ranker;
 
 public sealed record LeaderboardEntry(ModelRating Rating, int Games, int Wins, int Losses, int Draws, ModelStats Stats);
 
-public sealed record LeaderboardSnapshot(DateTimeOffset UpdatedAt, int Games, string Method, IReadOnlyList<LeaderboardEntry> Models);
+/// <summary>One fitted leaderboard: its models best first, and every pair's head-to-head record.</summary>
+public sealed record LeaderboardSnapshot(DateTimeOffset UpdatedAt, int Games, string Method, IReadOnlyList<LeaderboardEntry> Models, IReadOnlyList<PairRecord> Pairs);
 
 /// <summary>
 /// Refits the leaderboard from the ranker's store after new games, debounced so a burst of
@@ -21,6 +22,7 @@ public sealed record LeaderboardSnapshot(DateTimeOffset UpdatedAt, int Games, st
 /// </summary>
 public sealed class LeaderboardService(
     RankerStore store,
+    LeaderboardHistory history,
     IConnectionMultiplexer redis,
     IOptions<ArenaOptions> arena,
     IOptions<RankerOptions> options,
@@ -112,7 +114,9 @@ public sealed class LeaderboardService(
             })
             .OrderBy(e => e.Rating.Rank).ThenByDescending(e => e.Rating.Rating).ThenBy(e => e.Rating.Model, StringComparer.Ordinal)
             .ToList();
-        var snapshot = new LeaderboardSnapshot(time.GetUtcNow(), distinct.Count, Method, entries);
+        var pairs = HeadToHead.Compute(distinct, [.. entries.Select(e => e.Rating.Model)]);
+        var snapshot = new LeaderboardSnapshot(time.GetUtcNow(), distinct.Count, Method, entries, pairs);
+        history.Record(LeaderboardHistory.Global, snapshot.Games, entries.Select(e => e.Rating.ToHistory()));
         Current = snapshot;
         var elapsed = Stopwatch.GetElapsedTime(started);
         _duration.Record(elapsed.TotalMilliseconds);

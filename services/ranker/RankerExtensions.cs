@@ -20,6 +20,7 @@ public static class RankerExtensions
             store.File.ReportMemory(sp.GetRequiredService<IMeterFactory>(), ArenaTelemetry.MeterPrefix + "Ranker");
             return store;
         });
+        builder.Services.AddSingleton<LeaderboardHistory>();
         builder.Services.AddSingleton<LeaderboardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardService>());
         builder.Services.AddStreamConsumer<RankHandler>(RankerOptions.Section, RankerOptions.Group,

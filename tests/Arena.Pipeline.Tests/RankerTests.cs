@@ -70,6 +70,104 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
     }
 
     [Fact]
+    public async Task Head_to_head_counts_every_pair_of_each_game_from_both_sides()
+    {
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await PostGamesAsync([
+            [("A", 1), ("B", 2)],
+            [("A", 1), ("B", 2)],
+            [("B", 1), ("A", 2)],
+            [("A", 1), ("B", 1)],
+            [("C", 1), ("A", 2), ("B", 3)],
+        ]);
+        var board = await LeaderboardAsync(ranker, 5);
+
+        using var document = JsonDocument.Parse(await ranker.Http.GetStringAsync("/v1/leaderboard/head-to-head"));
+        var root = document.RootElement;
+
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("game").ValueKind);
+        Assert.Equal(board.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("model").GetString()),
+            root.GetProperty("models").EnumerateArray().Select(m => m.GetString()));
+        var pairs = root.GetProperty("pairs").EnumerateArray().ToDictionary(p => (p.GetProperty("a").GetString(), p.GetProperty("b").GetString()));
+        Assert.Equal(6, pairs.Count);
+        (int, int, int, int, double) Record(string a, string b)
+        {
+            var p = pairs[(a, b)];
+            return (p.GetProperty("games").GetInt32(), p.GetProperty("wins").GetInt32(), p.GetProperty("losses").GetInt32(),
+                p.GetProperty("draws").GetInt32(), p.GetProperty("win_rate").GetDouble());
+        }
+        Assert.Equal((5, 3, 1, 1, 0.7), Record("A", "B"));
+        Assert.Equal((5, 1, 3, 1, 0.3), Record("B", "A"));
+        Assert.Equal((1, 1, 0, 0, 1.0), Record("C", "A"));
+        Assert.Equal((1, 0, 1, 0, 0.0), Record("B", "C"));
+
+        using var unknown = await ranker.Http.GetAsync("/v1/leaderboard/head-to-head?game=nope");
+        await AssertProblemAsync(unknown, System.Net.HttpStatusCode.NotFound, "unknown-game");
+    }
+
+    [Fact]
+    public async Task History_grows_by_one_snapshot_per_fit_and_survives_a_restart()
+    {
+        JsonElement board;
+        await using (var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync())
+        {
+            await PostGamesAsync([[("A", 1), ("B", 2)]]);
+            await LeaderboardAsync(ranker, 1);
+            Assert.Single(await SnapshotsAsync(ranker, ""));
+            await PostGamesAsync([[("B", 1), ("A", 2)]]);
+            await LeaderboardAsync(ranker, 2);
+            await PostGamesAsync([[("A", 1), ("C", 2)]]);
+            board = await LeaderboardAsync(ranker, 3);
+            var snapshots = await SnapshotsAsync(ranker, "");
+            Assert.Equal([1, 2, 3], snapshots.Select(s => s.GetProperty("games").GetInt32()));
+            var newest = snapshots[^1].GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+            foreach (var (model, entry) in ByModel(board))
+            {
+                foreach (var field in new[] { "rating", "ci_low", "ci_high" })
+                {
+                    Assert.Equal(entry.GetProperty(field).GetDouble(), newest[model].GetProperty(field).GetDouble());
+                }
+                Assert.Equal(entry.GetProperty("rank").GetInt32(), newest[model].GetProperty("rank").GetInt32());
+            }
+        }
+
+        await using var restarted = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        await LeaderboardAsync(restarted, 3);
+        // The first fit after the restart equals the last snapshot: it adds none.
+        var kept = await SnapshotsAsync(restarted, "");
+        Assert.Equal([1, 2, 3], kept.Select(s => s.GetProperty("games").GetInt32()));
+        Assert.All(kept, s => Assert.EndsWith("Z", s.GetProperty("at").GetString(), StringComparison.Ordinal));
+
+        var newestOnly = await SnapshotsAsync(restarted, "?limit=1");
+        Assert.Equal(3, Assert.Single(newestOnly).GetProperty("games").GetInt32());
+        var onlyC = await SnapshotsAsync(restarted, "?model=C");
+        Assert.Empty(onlyC[1].GetProperty("models").EnumerateArray());
+        Assert.Equal("C", Assert.Single(onlyC[2].GetProperty("models").EnumerateArray()).GetProperty("model").GetString());
+
+        foreach (var limit in new[] { "0", "5001", "ten", "-1" })
+        {
+            using var bad = await restarted.Http.GetAsync($"/v1/leaderboard/history?limit={limit}");
+            await AssertProblemAsync(bad, System.Net.HttpStatusCode.BadRequest, "invalid-query");
+        }
+        using var unknown = await restarted.Http.GetAsync("/v1/leaderboard/history?game=nope");
+        await AssertProblemAsync(unknown, System.Net.HttpStatusCode.NotFound, "unknown-game");
+    }
+
+    private static async Task<List<JsonElement>> SnapshotsAsync(ServiceProcess ranker, string query)
+    {
+        using var document = JsonDocument.Parse(await ranker.Http.GetStringAsync("/v1/leaderboard/history" + query));
+        return [.. document.RootElement.GetProperty("snapshots").EnumerateArray().Select(s => s.Clone())];
+    }
+
+    private static async Task AssertProblemAsync(HttpResponseMessage response, System.Net.HttpStatusCode status, string slug)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal($"https://arena.dev/problems/{slug}", problem.RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
     public async Task Leaderboard_after_kill_9_restarts_equals_a_fresh_recompute()
     {
         var random = new Random(11);

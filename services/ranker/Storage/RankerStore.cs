@@ -68,7 +68,8 @@ public sealed class RankerStore : IDisposable
 
     public DuckDbFile File => _file;
 
-    public static RankerStore Open(string dataDir, DuckDbOptions options) => new(DuckDbFile.Open(dataDir, FileName, Schema, "ranker", options));
+    public static RankerStore Open(string dataDir, DuckDbOptions options) =>
+        new(DuckDbFile.Open(dataDir, FileName, Schema + LeaderboardHistory.Table, "ranker", options));
 
     /// <summary>Writes one batch's facts; returns how many rows were new.</summary>
     public Stored Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)

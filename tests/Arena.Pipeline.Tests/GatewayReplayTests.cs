@@ -115,6 +115,28 @@ public sealed class GatewayReplayTests(ITestOutputHelper output) : PipelineTest(
         Assert.All(new[] { fromHeader, fromQuery }, frames => Assert.Equal(End, frames[^1].Type));
     }
 
+    [Fact]
+    public async Task A_replay_holds_a_connection_within_the_gateways_limits()
+    {
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister, new Dictionary<string, string>
+        {
+            ["SseGateway__MaxConnectionsPerClient"] = "1",
+            // Loopback is shared by default (a proxy on the machine): here it is an ordinary client.
+            ["SseGateway__SharedAddresses"] = "",
+        }).WaitReadyAsync();
+        // Ten seconds between the two events: the first replay stays open while the second asks.
+        await StoreRunAsync(persister, "run-slow", 2, TimeSpan.FromSeconds(10));
+        using var held = await gateway.Http.GetAsync("/v1/runs/run-slow/replay", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await held.Content.ReadAsStreamAsync());
+        Assert.Equal("retry: 2000", await reader.ReadLineAsync());
+
+        var refused = await gateway.Http.GetStringAsync("/v1/runs/run-slow/replay?speed=max");
+
+        Assert.StartsWith("retry: 30000", refused, StringComparison.Ordinal);
+        Assert.Contains("over the limit of 1 connections per client", refused, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("speed=0", "speed")]
     [InlineData("speed=-1", "speed")]

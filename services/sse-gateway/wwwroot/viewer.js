@@ -407,8 +407,17 @@ function drawHistory(doc) {
   const y = (r) => top + (hi - r) / (hi - lo) * (height - top - bottom);
   const grid = svg('g', { class: 'grid' });
   for (const r of niceTicks(lo, hi, 5)) grid.append(svg('line', { x1: left, x2: width - right, y1: y(r), y2: y(r) }), svg('text', { x: left - 4, y: y(r) + 4, 'text-anchor': 'end', class: 'muted' }, r));
-  for (const t of [t0, (t0 + t1) / 2, t1]) grid.append(svg('text', { x: x(t), y: height - 6, 'text-anchor': 'middle', class: 'muted' }, new Date(t).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })));
+  const sameDay = t1 - t0 < 86_400_000;
+  const when = (t) => sameDay ? new Date(t).toLocaleTimeString() : new Date(t).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  for (const t of [t0, (t0 + t1) / 2, t1]) grid.append(svg('text', { x: x(t), y: height - 6, 'text-anchor': 'middle', class: 'muted' }, when(t)));
   chart.append(grid);
+  // End labels in rating order, at least a line apart.
+  const labelY = new Map();
+  let previous = -Infinity;
+  for (const [model, pts] of [...series.entries()].sort((a, b) => b[1].at(-1).rating - a[1].at(-1).rating)) {
+    previous = Math.max(y(pts.at(-1).rating) + 4, previous + 12);
+    labelY.set(model, previous);
+  }
   [...series.entries()].forEach(([model, pts], i) => {
     const color = palette[i % palette.length];
     const d = pts.map((p, j) => `${j ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.rating).toFixed(1)}`).join('');
@@ -416,7 +425,7 @@ function drawHistory(doc) {
     const g = svg('g', { 'data-model': model, 'data-points': pts.length });
     g.append(svg('path', { class: 'series', d, stroke: color }),
       svg('circle', { cx: x(last.t), cy: y(last.rating), r: 3, fill: color }),
-      svg('text', { x: width - right + 8, y: y(last.rating) + 4, fill: color }, `${model} ${fmt(last.rating)}`));
+      svg('text', { x: width - right + 8, y: labelY.get(model), fill: color }, `${model} ${fmt(last.rating)}`));
     chart.append(g);
   });
 }
@@ -424,7 +433,8 @@ function drawHistory(doc) {
 function drawHeadToHead(doc) {
   const chart = $('h2h-chart');
   const n = doc.models.length, cell = 44, left = 110, top = 90;
-  const width = left + n * cell + 4, height = top + n * cell + 4;
+  // Room on the right for the last column's slanted name.
+  const width = left + n * cell + 70, height = top + n * cell + 4;
   chart.setAttribute('viewBox', `0 0 ${width} ${height}`);
   chart.style.height = `${height}px`;
   chart.style.maxWidth = `${width}px`;
@@ -435,7 +445,8 @@ function drawHeadToHead(doc) {
   }
   const pairs = new Map(doc.pairs.map(p => [`${p.a}\u0000${p.b}`, p]));
   // Red (row model loses) through white (even) to green (row model wins).
-  const shade = (r) => r < 0.5 ? `rgb(230,${Math.round(120 + 270 * r)},${Math.round(120 + 270 * r)})` : `rgb(${Math.round(390 - 270 * r)},${Math.round(210 + 40 * (1 - r))},${Math.round(390 - 270 * r)})`;
+  const mix = (from, to, t) => `rgb(${from.map((c, i) => Math.round(c + (to[i] - c) * t)).join(',')})`;
+  const shade = (r) => r < 0.5 ? mix([226, 96, 96], [250, 250, 250], r / 0.5) : mix([250, 250, 250], [76, 175, 106], (r - 0.5) / 0.5);
   doc.models.forEach((m, i) => {
     chart.append(svg('text', { x: left - 6, y: top + i * cell + cell / 2 + 4, 'text-anchor': 'end' }, m.slice(0, 16)));
     chart.append(svg('text', { x: 0, y: 0, transform: `translate(${left + i * cell + cell / 2 + 4},${top - 6}) rotate(-50)` }, m.slice(0, 16)));

@@ -7,7 +7,10 @@ using Arena.ServiceDefaults;
 
 namespace Arena.Ranker;
 
-/// <summary><c>GET /v1/leaderboard</c>, its history and head-to-head records, and <c>GET /v1/models/{model}</c>.</summary>
+/// <summary>
+/// <c>GET /v1/leaderboards</c>, <c>GET /v1/leaderboard</c> (global, or one game's with <c>?game=</c>),
+/// its history and head-to-head records, and <c>GET /v1/models/{model}</c>.
+/// </summary>
 public static class LeaderboardEndpoints
 {
     private const int DefaultHistoryLimit = 500;
@@ -17,9 +20,13 @@ public static class LeaderboardEndpoints
         var read = app.MapGroup("/v1").RequireReadAccess()
             .ProducesBody(StatusCodes.Status200OK, "application/json")
             .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
-        read.MapGet("/leaderboard", (LeaderboardService service) =>
-            service.Current is { } snapshot ? JsonResponse.Write(w => WriteLeaderboard(w, snapshot)) : NotReady())
-            .WithName("Leaderboard").WithSummary("Every ranked model: rating, 95% interval, rank, record and statistics");
+        read.MapGet("/leaderboards", (LeaderboardService service) =>
+            service.Boards is { } boards ? JsonResponse.Write(w => WriteLeaderboards(w, boards)) : NotReady())
+            .WithName("Leaderboards").WithSummary("Each game with ranked games: its games and models");
+        read.MapGet("/leaderboard", (LeaderboardService service, string? game) =>
+            Board(service, game, out var snapshot) ?? JsonResponse.Write(w => WriteLeaderboard(w, snapshot!)))
+            .WithName("Leaderboard").WithSummary("Every ranked model, of all games or of one: rating, 95% interval, rank, record and statistics")
+            .ProducesProblems(StatusCodes.Status404NotFound);
         read.MapGet("/leaderboard/history", (LeaderboardService service, LeaderboardHistory history, string? game, string? model, string? limit) =>
         {
             if (!TryLimit(limit, out var max, out var badLimit))
@@ -49,14 +56,17 @@ public static class LeaderboardEndpoints
     /// <summary>The leaderboard <paramref name="game"/> names (none: the global one), or the problem why there is none.</summary>
     private static IResult? Board(LeaderboardService service, string? game, out LeaderboardSnapshot? snapshot)
     {
-        snapshot = service.Current;
-        if (snapshot is null)
+        snapshot = null;
+        if (service.Boards is not { } boards)
         {
             return NotReady();
         }
-        if (game is not null)
+        if (game is null)
         {
-            snapshot = null;
+            snapshot = boards.Global;
+        }
+        else if (!boards.ByGame.TryGetValue(game, out snapshot))
+        {
             return UnknownGame(game);
         }
         return null;
@@ -153,9 +163,29 @@ public static class LeaderboardEndpoints
     private static IResult NotReady() =>
         Problem.Create(StatusCodes.Status503ServiceUnavailable, "not-ready", "Leaderboard not ready", "The first fit has not finished yet.").ToResult();
 
+    private static void WriteLeaderboards(Utf8JsonWriter w, Leaderboards boards)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("leaderboards");
+        foreach (var (game, board) in boards.ByGame)
+        {
+            w.WriteStartObject();
+            w.WriteString("game", game);
+            w.WriteNumber("games", board.Games);
+            w.WriteNumber("models", board.Models.Count);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
     private static void WriteLeaderboard(Utf8JsonWriter w, LeaderboardSnapshot snapshot)
     {
         w.WriteStartObject();
+        if (snapshot.Game is { } game)
+        {
+            w.WriteString("game", game);
+        }
         w.WriteString("updated_at", snapshot.UpdatedAt);
         w.WriteNumber("games", snapshot.Games);
         w.WriteString("method", snapshot.Method);
@@ -184,6 +214,7 @@ public static class LeaderboardEndpoints
         Nullable(w, "avg_latency_ms", e.Stats.AvgLatencyMs);
         w.WriteNumber("tokens", e.Stats.Tokens);
         Nullable(w, "invalid_action_rate", e.Stats.InvalidActionRate);
+        Nullable(w, "cost_usd", e.Stats.CostUsd);
         w.WriteEndObject();
     }
 

@@ -13,12 +13,20 @@ namespace Arena.Ranker;
 
 public sealed record LeaderboardEntry(ModelRating Rating, int Games, int Wins, int Losses, int Draws, ModelStats Stats);
 
-/// <summary>One fitted leaderboard: its models best first, and every pair's head-to-head record.</summary>
-public sealed record LeaderboardSnapshot(DateTimeOffset UpdatedAt, int Games, string Method, IReadOnlyList<LeaderboardEntry> Models, IReadOnlyList<PairRecord> Pairs);
+/// <summary>One fitted leaderboard (<see cref="Game"/>'s, or the global one): its models best first, and every pair's head-to-head record.</summary>
+public sealed record LeaderboardSnapshot(string? Game, DateTimeOffset UpdatedAt, int Games, string Method, IReadOnlyList<LeaderboardEntry> Models, IReadOnlyList<PairRecord> Pairs)
+{
+    /// <summary>The games it was fitted on, in stream order: the same games give the same leaderboard.</summary>
+    public IReadOnlyList<Game> Source { get; init; } = [];
+}
+
+/// <summary>The global leaderboard and one per game with games, by game name.</summary>
+public sealed record Leaderboards(LeaderboardSnapshot Global, SortedDictionary<string, LeaderboardSnapshot> ByGame);
 
 /// <summary>
-/// Refits the leaderboard from the ranker's store after new games, debounced so a burst of
-/// games costs one fit, then announces it with a <c>leaderboard_updated</c> event.
+/// Refits the leaderboards from the ranker's store after new games, debounced so a burst of
+/// games costs one fit of each leaderboard whose games changed, records each in the history,
+/// then announces them with a <c>leaderboard_updated</c> event.
 /// </summary>
 public sealed class LeaderboardService(
     RankerStore store,
@@ -42,9 +50,13 @@ public sealed class LeaderboardService(
     public string Method => string.Create(CultureInfo.InvariantCulture,
         $"Bradley-Terry MLE on the Elo scale ({BradleyTerry.Scale}, base 10, mean {BradleyTerry.Mean}); 95% bootstrap intervals over games, {_options.BootstrapRounds} rounds, seed {_options.BootstrapSeed}; rank = 1 + models whose ci_low is above this ci_high; elo_online: k = {Leaderboard.OnlineK} in stream order");
 
-    public LeaderboardSnapshot? Current { get; private set; }
+    /// <summary>The leaderboards of the last fit; null until the first.</summary>
+    public Leaderboards? Boards { get; private set; }
+
+    public LeaderboardSnapshot? Current => Boards?.Global;
 
     private int _refit;
+    private bool _unannounced;
 
     /// <summary>New games were stored: refit after the debounce.</summary>
     public void GamesChanged()
@@ -98,32 +110,73 @@ public sealed class LeaderboardService(
         }
     }
 
+    /// <summary>
+    /// Fits the leaderboards whose games changed since the last fit (all of them the first
+    /// time); the others keep their ratings and take the new statistics.
+    /// </summary>
     public async Task RecomputeAsync()
     {
         var started = Stopwatch.GetTimestamp();
-        var games = store.Games();
-        var ratings = Leaderboard.Compute(games, _options.BootstrapRounds, (ulong)_options.BootstrapSeed);
+        var (global, byGame) = BoardGames.Partition(store.Games(), store.Runs());
         var stats = store.Stats();
+        var now = time.GetUtcNow();
+        var previous = Boards;
+        var fitted = new List<LeaderboardSnapshot>();
+        LeaderboardSnapshot Board(string? game, List<Game> games, LeaderboardSnapshot? before)
+        {
+            if (before is not null && before.Source.SequenceEqual(games, ReferenceEqualityComparer.Instance))
+            {
+                return WithStats(before, stats, now);
+            }
+            var board = Fit(game, games, stats, now);
+            history.Record(game ?? LeaderboardHistory.Global, board.Games, board.Models.Select(e => e.Rating.ToHistory()));
+            fitted.Add(board);
+            return board;
+        }
+        var boards = new Leaderboards(Board(null, global, previous?.Global),
+            new SortedDictionary<string, LeaderboardSnapshot>(
+                byGame.ToDictionary(g => g.Key, g => Board(g.Key, g.Value, previous?.ByGame.GetValueOrDefault(g.Key))), StringComparer.Ordinal));
+        Boards = boards;
+        if (fitted.Count > 0)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            _duration.Record(elapsed.TotalMilliseconds);
+            _recomputes.Add(1);
+            logger.LogInformation("Leaderboards fitted: {Boards} of {All} ({Games} games, {Models} models in all) in {Elapsed} ms",
+                fitted.Count, boards.ByGame.Count + 1, boards.Global.Games, boards.Global.Models.Count, (int)elapsed.TotalMilliseconds);
+            _unannounced = true;
+        }
+        // A fit whose announcement failed is announced by the retry, which finds nothing to refit.
+        if (_unannounced)
+        {
+            await AnnounceAsync(boards.Global);
+            _unannounced = false;
+        }
+    }
+
+    private LeaderboardSnapshot Fit(string? game, List<Game> games, BoardStats stats, DateTimeOffset now)
+    {
+        var ratings = Leaderboard.Compute(games, _options.BootstrapRounds, (ulong)_options.BootstrapSeed);
         var distinct = games.DistinctBy(g => (g.RunId, g.EventId)).ToList();
         var records = Records(distinct);
         var entries = ratings
             .Select(r =>
             {
                 var (played, wins, losses, draws) = records[r.Model];
-                return new LeaderboardEntry(r, played, wins, losses, draws, stats.GetValueOrDefault(r.Model, new ModelStats(null, 0, null)));
+                return new LeaderboardEntry(r, played, wins, losses, draws, stats.Of(game, r.Model));
             })
             .OrderBy(e => e.Rating.Rank).ThenByDescending(e => e.Rating.Rating).ThenBy(e => e.Rating.Model, StringComparer.Ordinal)
             .ToList();
         var pairs = HeadToHead.Compute(distinct, [.. entries.Select(e => e.Rating.Model)]);
-        var snapshot = new LeaderboardSnapshot(time.GetUtcNow(), distinct.Count, Method, entries, pairs);
-        history.Record(LeaderboardHistory.Global, snapshot.Games, entries.Select(e => e.Rating.ToHistory()));
-        Current = snapshot;
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        _duration.Record(elapsed.TotalMilliseconds);
-        _recomputes.Add(1);
-        logger.LogInformation("Leaderboard fitted: {Games} games, {Models} models in {Elapsed} ms", snapshot.Games, entries.Count, (int)elapsed.TotalMilliseconds);
-        await AnnounceAsync(snapshot);
+        return new LeaderboardSnapshot(game, now, distinct.Count, Method, entries, pairs) { Source = games };
     }
+
+    /// <summary>The leaderboard with each model's statistics read again; ratings and ranks unchanged.</summary>
+    private static LeaderboardSnapshot WithStats(LeaderboardSnapshot board, BoardStats stats, DateTimeOffset now) => board with
+    {
+        UpdatedAt = now,
+        Models = [.. board.Models.Select(e => e with { Stats = stats.Of(board.Game, e.Rating.Model) })],
+    };
 
     /// <summary>
     /// Each model's games, wins, losses and draws: a game counts once for every model in it, by
@@ -167,19 +220,17 @@ public sealed class LeaderboardService(
         return records;
     }
 
-    /// <summary>The current leaderboard with each model's statistics read again; ratings and ranks unchanged.</summary>
+    /// <summary>The current leaderboards with each model's statistics read again; ratings and ranks unchanged.</summary>
     private void RefreshStats()
     {
-        if (Current is not { } current)
+        if (Boards is not { } boards)
         {
             return;
         }
         var stats = store.Stats();
-        Current = current with
-        {
-            UpdatedAt = time.GetUtcNow(),
-            Models = [.. current.Models.Select(e => e with { Stats = stats.GetValueOrDefault(e.Rating.Model, new ModelStats(null, 0, null)) })],
-        };
+        var now = time.GetUtcNow();
+        Boards = new Leaderboards(WithStats(boards.Global, stats, now),
+            new SortedDictionary<string, LeaderboardSnapshot>(boards.ByGame.ToDictionary(b => b.Key, b => WithStats(b.Value, stats, now)), StringComparer.Ordinal));
     }
 
     private Task AnnounceAsync(LeaderboardSnapshot snapshot) =>

@@ -7,8 +7,8 @@ using Arena.Ranker.Storage;
 namespace Arena.Ranker;
 
 /// <summary>
-/// Keeps what the leaderboard needs from the stream: game results, seats (player → model),
-/// LLM calls and actions. A game_end it cannot interpret — a newer schema version, fewer
+/// Keeps what the leaderboards need from the stream: game results, each run's game and seats
+/// (player → model) from its game_start, LLM calls and actions. A game_end it cannot interpret — a newer schema version, fewer
 /// than two results, ranks outside 1..players — is dead-lettered with the reason; the rest
 /// of the batch is not held back. Every other type, its own leaderboard_updated included,
 /// is acknowledged unread.
@@ -21,6 +21,7 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
     {
         var outcomes = new MessageOutcome[batch.Count];
         var placements = new List<PlacementRow>();
+        var starts = new List<GameStartRow>();
         var players = new List<PlayerRow>();
         var calls = new List<LlmCallRow>();
         var actions = new List<ActionRow>();
@@ -32,11 +33,11 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
                 outcomes[i] = MessageOutcome.Ack;
                 continue;
             }
-            var problem = Read(batch[i], placements, players, calls, actions);
+            var problem = Read(batch[i], placements, starts, players, calls, actions);
             outcomes[i] = problem is null ? MessageOutcome.Ack : MessageOutcome.DeadLetter(problem);
         }
 
-        var stored = store.Write(placements, players, calls, actions);
+        var stored = store.Write(placements, starts, players, calls, actions);
         if (stored.GameResults > 0)
         {
             leaderboard.GamesChanged();
@@ -49,7 +50,7 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
     }
 
     /// <summary>Adds the message's facts to the lists, or returns why it cannot be interpreted.</summary>
-    private static string? Read(StreamMessage message, List<PlacementRow> placements, List<PlayerRow> players, List<LlmCallRow> calls, List<ActionRow> actions)
+    private static string? Read(StreamMessage message, List<PlacementRow> placements, List<GameStartRow> starts, List<PlayerRow> players, List<LlmCallRow> calls, List<ActionRow> actions)
     {
         byte[]? json = message[StreamFields.Envelope];
         if (json is null)
@@ -75,16 +76,22 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
                 case EventTypes.GameEnd:
                     return ReadGameEnd(payload, p, id, header, placements);
                 case EventTypes.GameStart:
+                    if (payload.GetProperty("game").GetString() is not { Length: > 0 } game)
+                    {
+                        return "game_start has an empty game";
+                    }
                     var seat = 0;
                     foreach (var player in payload.GetProperty("players").EnumerateArray())
                     {
                         players.Add(new PlayerRow(p, id, seat++, header.RunId, player.GetProperty("player_id").GetString()!, player.GetProperty("model").GetString()!));
                     }
+                    starts.Add(new GameStartRow(p, id, header.RunId, game));
                     return null;
                 case EventTypes.LlmResponse:
                     calls.Add(new LlmCallRow(p, id, header.RunId, payload.GetProperty("player_id").GetString()!, payload.GetProperty("model").GetString()!,
                         payload.GetProperty("latency_ms").GetDouble(),
-                        payload.GetProperty("prompt_tokens").GetInt64() + payload.GetProperty("completion_tokens").GetInt64()));
+                        payload.GetProperty("prompt_tokens").GetInt64() + payload.GetProperty("completion_tokens").GetInt64(),
+                        payload.TryGetProperty("cost_usd", out var cost) && cost.ValueKind == JsonValueKind.Number ? cost.GetDouble() : null));
                     return null;
                 case EventTypes.Action:
                     actions.Add(new ActionRow(p, id, header.RunId, payload.GetProperty("player_id").GetString()!, payload.GetProperty("valid").GetBoolean()));

@@ -167,6 +167,111 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
         Assert.Equal($"https://arena.dev/problems/{slug}", problem.RootElement.GetProperty("type").GetString());
     }
 
+    private static string Envelope(string run, string eventId, int seq, string type, string payload) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"event_id\":\"{eventId}\",\"run_id\":\"{run}\",\"seq\":{seq},\"type\":\"{type}\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00Z\",\"payload\":{payload}}}");
+
+    /// <summary>A game_start of <paramref name="run"/> seating p0, p1, … with the models of <paramref name="results"/>, as <see cref="Events.GameEnd"/> does.</summary>
+    private static string GameStart(string run, string game, (string Model, int Rank)[] results, string extra = "") =>
+        Envelope(run, run + ":start", 0, "game_start", $"{{\"game\":\"{game}\"{extra},\"players\":[" + string.Join(",", results.Select((r, i) => $"{{\"player_id\":\"p{i}\",\"model\":\"{r.Model}\"}}")) + "]}");
+
+    private static string LlmResponse(string run, int seq, string model, double? cost) =>
+        Envelope(run, $"{run}:{seq}", seq, "llm_response", string.Create(CultureInfo.InvariantCulture,
+            $"{{\"turn\":1,\"player_id\":\"p0\",\"model\":\"{model}\",\"prompt_tokens\":10,\"completion_tokens\":5,\"latency_ms\":100{(cost is { } c ? $",\"cost_usd\":{c}" : "")}}}"));
+
+    private static (string Model, int Rank)[][] Parse(string games) =>
+        [.. games.Split(' ').Select(g => g.Contains('=', StringComparison.Ordinal)
+            ? new[] { (g[..1], 1), (g[2..], 1) }
+            : [(g[..1], 1), (g[2..], 2)])];
+
+    /// <summary>Each game of <paramref name="games"/> in a run of its own with a game_start of <paramref name="game"/>, every other one posted after its game_end.</summary>
+    private List<string> GamesOf(string game, string games, string extra = "")
+    {
+        var events = new List<string>();
+        foreach (var (result, i) in Parse(games).Select((r, i) => (r, i)))
+        {
+            var run = $"{game}-{Interlocked.Increment(ref _runs):D5}";
+            var (start, end) = (GameStart(run, game, result, extra), Events.GameEnd(run, result));
+            events.AddRange(i % 2 == 0 ? [start, end] : [end, start]);
+        }
+        return events;
+    }
+
+    private static async Task<JsonElement> GetJsonAsync(ServiceProcess ranker, string path)
+    {
+        using var document = JsonDocument.Parse(await ranker.Http.GetStringAsync(path));
+        return document.RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Each_game_gets_its_own_leaderboard_equal_to_a_fit_of_its_games_alone()
+    {
+        var db = Client.GetDatabase();
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        var events = GamesOf("chess", "A>B A>B A>B B>A").Concat(GamesOf("go", "A>B A>B B>A A=B")).ToList();
+        events.AddRange([LlmResponse("chess-00001", 1, "A", 0.25), LlmResponse("chess-00002", 1, "A", 0.5), LlmResponse("go-00005", 1, "A", 1),
+            LlmResponse("chess-00001", 2, "B", null)]);
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(events)));
+        // A game whose run has no game_start counts in the global leaderboard only.
+        await PostGamesAsync([[("C", 1), ("A", 2)]]);
+        await LeaderboardAsync(ranker, 9);
+
+        var list = await GetJsonAsync(ranker, "/v1/leaderboards");
+        Assert.Equal([("chess", 4, 2), ("go", 4, 2)], list.GetProperty("leaderboards").EnumerateArray()
+            .Select(b => (b.GetProperty("game").GetString()!, b.GetProperty("games").GetInt32(), b.GetProperty("models").GetInt32())));
+
+        async Task<Dictionary<string, JsonElement>> BoardAsync(string game)
+        {
+            var board = await GetJsonAsync(ranker, $"/v1/leaderboard?game={game}");
+            Assert.Equal(game, board.GetProperty("game").GetString());
+            Assert.Equal(4, board.GetProperty("games").GetInt32());
+            return ByModel(board);
+        }
+        var chess = await BoardAsync("chess");
+        var go = await BoardAsync("go");
+        // The design vectors: each game's leaderboard is a fit of its four games alone.
+        Assert.Equal(1095.4243, chess["A"].GetProperty("rating").GetDouble(), 1e-3);
+        Assert.Equal(904.5757, chess["B"].GetProperty("rating").GetDouble(), 1e-3);
+        Assert.Equal(1044.3697, go["A"].GetProperty("rating").GetDouble(), 1e-3);
+        Assert.Equal((3, 1, 0), (chess["A"].GetProperty("wins").GetInt32(), chess["A"].GetProperty("losses").GetInt32(), chess["A"].GetProperty("draws").GetInt32()));
+        Assert.False(chess.ContainsKey("C"));
+
+        // cost_usd: the sum of the model's reported costs, in all games and per game; null when none was reported.
+        var global = await GetJsonAsync(ranker, "/v1/leaderboard");
+        Assert.False(global.TryGetProperty("game", out _));
+        Assert.Equal(1.75, ByModel(global)["A"].GetProperty("cost_usd").GetDouble(), 1e-12);
+        Assert.Equal(0.75, chess["A"].GetProperty("cost_usd").GetDouble(), 1e-12);
+        Assert.Equal(1.0, go["A"].GetProperty("cost_usd").GetDouble(), 1e-12);
+        Assert.Equal(JsonValueKind.Null, chess["B"].GetProperty("cost_usd").ValueKind);
+        Assert.Equal(JsonValueKind.Null, ByModel(global)["C"].GetProperty("cost_usd").ValueKind);
+
+        var pairs = (await GetJsonAsync(ranker, "/v1/leaderboard/head-to-head?game=go")).GetProperty("pairs").EnumerateArray()
+            .ToDictionary(p => (p.GetProperty("a").GetString(), p.GetProperty("b").GetString()));
+        Assert.Equal((4, 1), (pairs[("A", "B")].GetProperty("games").GetInt32(), pairs[("A", "B")].GetProperty("draws").GetInt32()));
+        var history = (await GetJsonAsync(ranker, "/v1/leaderboard/history?game=chess")).GetProperty("snapshots").EnumerateArray().ToList();
+        Assert.Equal(4, history[^1].GetProperty("games").GetInt32());
+
+        foreach (var path in new[] { "/v1/leaderboard?game=shogi", "/v1/leaderboard/head-to-head?game=shogi", "/v1/leaderboard/history?game=shogi" })
+        {
+            using var unknown = await ranker.Http.GetAsync(path);
+            await AssertProblemAsync(unknown, System.Net.HttpStatusCode.NotFound, "unknown-game");
+        }
+
+        // Every event delivered once more: the leaderboards do not change.
+        await db.ExecuteAsync("XGROUP", "SETID", StreamKeys.Events(0).ToString(), "ranker", "0");
+        await PostGamesAsync([[("C", 1), ("B", 2)]]);
+        await LeaderboardAsync(ranker, 10);
+        foreach (var (game, before) in new[] { ("chess", chess), ("go", go) })
+        {
+            var after = await BoardAsync(game);
+            foreach (var model in before.Keys)
+            {
+                Assert.Equal(before[model].GetProperty("rating").GetDouble(), after[model].GetProperty("rating").GetDouble());
+                Assert.Equal(before[model].GetProperty("ci_low").GetDouble(), after[model].GetProperty("ci_low").GetDouble());
+                Assert.Equal(before[model].GetProperty("cost_usd").ToString(), after[model].GetProperty("cost_usd").ToString());
+            }
+        }
+    }
+
     [Fact]
     public async Task Leaderboard_after_kill_9_restarts_equals_a_fresh_recompute()
     {

@@ -9,19 +9,28 @@ public sealed record PlacementRow(int Partition, StreamId Id, int Index, string 
 
 public sealed record PlayerRow(int Partition, StreamId Id, int Index, string RunId, string PlayerId, string Model);
 
-public sealed record LlmCallRow(int Partition, StreamId Id, string RunId, string PlayerId, string Model, double LatencyMs, long Tokens);
+public sealed record LlmCallRow(int Partition, StreamId Id, string RunId, string PlayerId, string Model, double LatencyMs, long Tokens, double? CostUsd);
+
+/// <summary>A run's game_start: which game it plays.</summary>
+public sealed record GameStartRow(int Partition, StreamId Id, string RunId, string Game);
 
 public sealed record ActionRow(int Partition, StreamId Id, string RunId, string PlayerId, bool Valid);
 
-/// <summary>What one write stored that was not stored before: game result rows, and rows of the other tables.</summary>
+/// <summary>What one write stored that was not stored before: rows that change which games a leaderboard holds (results, game_starts), and rows of the other tables.</summary>
 public readonly record struct Stored(int GameResults, int Facts);
 
-public sealed record ModelStats(double? AvgLatencyMs, long Tokens, double? InvalidActionRate);
+public sealed record ModelStats(double? AvgLatencyMs, long Tokens, double? InvalidActionRate, double? CostUsd)
+{
+    public static readonly ModelStats None = new(null, 0, null, null);
+}
+
+/// <summary>A run's game, from its first game_start in stream order.</summary>
+public sealed record RunInfo((int Partition, long Ms, long Seq) StreamOrder, string Game);
 
 /// <summary>
-/// The ranker's own DuckDB file (never the persister's): game results and the facts behind
-/// per-model statistics, every table keyed on the stream ID so redeliveries change nothing.
-/// What a fit reads — every game and each model's sums — is also kept in memory, loaded from
+/// The ranker's own DuckDB file (never the persister's): game results, each run's game and the
+/// facts behind per-model statistics, every table keyed on the stream ID so redeliveries change
+/// nothing. What a fit reads — every game, each run's game and each model's sums — is also kept in memory, loaded from
 /// the tables once when the file opens and then added to with exactly the rows each write
 /// stores, so a fit reads no table: rereading them all for every fit made the ranker's work
 /// and its memory grow with its history.
@@ -43,6 +52,12 @@ public sealed class RankerStore : IDisposable
             stream_partition INTEGER NOT NULL, stream_ms BIGINT NOT NULL, stream_seq BIGINT NOT NULL,
             run_id VARCHAR NOT NULL, player_id VARCHAR NOT NULL, model VARCHAR NOT NULL, latency_ms DOUBLE NOT NULL, tokens BIGINT NOT NULL,
             PRIMARY KEY (stream_partition, stream_ms, stream_seq));
+        -- A file written by a ranker that kept no costs gains the column, its calls without one.
+        ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS cost_usd DOUBLE;
+        CREATE TABLE IF NOT EXISTS game_starts (
+            stream_partition INTEGER NOT NULL, stream_ms BIGINT NOT NULL, stream_seq BIGINT NOT NULL,
+            run_id VARCHAR NOT NULL, game VARCHAR NOT NULL,
+            PRIMARY KEY (stream_partition, stream_ms, stream_seq));
         CREATE TABLE IF NOT EXISTS actions (
             stream_partition INTEGER NOT NULL, stream_ms BIGINT NOT NULL, stream_seq BIGINT NOT NULL,
             run_id VARCHAR NOT NULL, player_id VARCHAR NOT NULL, valid BOOLEAN NOT NULL,
@@ -53,6 +68,7 @@ public sealed class RankerStore : IDisposable
     private readonly Lock _gate = new();
     private readonly ModelSums _sums = new();
     private readonly Dictionary<(string Model, int Rank), Placement> _placements = [];
+    private readonly Dictionary<string, RunInfo> _runs = new(StringComparer.Ordinal);
     /// <summary>Every game in stream-ID order; replaced, never changed, once a fit holds it.</summary>
     private List<Game> _games = [];
     /// <summary>Games stored since the last <see cref="Games"/>, merged into it there.</summary>
@@ -72,16 +88,19 @@ public sealed class RankerStore : IDisposable
         new(DuckDbFile.Open(dataDir, FileName, Schema + LeaderboardHistory.Table, "ranker", options));
 
     /// <summary>Writes one batch's facts; returns how many rows were new.</summary>
-    public Stored Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)
+    public Stored Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<GameStartRow> starts, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)
     {
+        var runs = Store("game_starts", starts, static (r, s) => r
+                .AppendValue(s.Partition).AppendValue(s.Id.Milliseconds).AppendValue(s.Id.Sequence).AppendValue(s.RunId).AppendValue(s.Game),
+                s => AddRun(s.RunId, new RunInfo((s.Partition, s.Id.Milliseconds, s.Id.Sequence), s.Game)));
         var facts = Store("players", players, static (r, p) => r
                 .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
                 .AppendValue(p.RunId).AppendValue(p.PlayerId).AppendValue(p.Model),
                 p => _sums.AddSeat(p.RunId, p.PlayerId, p.Model))
             + Store("llm_calls", calls, static (r, c) => r
                 .AppendValue(c.Partition).AppendValue(c.Id.Milliseconds).AppendValue(c.Id.Sequence)
-                .AppendValue(c.RunId).AppendValue(c.PlayerId).AppendValue(c.Model).AppendValue(c.LatencyMs).AppendValue(c.Tokens),
-                c => _sums.AddCalls(c.Model, 1, c.LatencyMs, c.Tokens))
+                .AppendValue(c.RunId).AppendValue(c.PlayerId).AppendValue(c.Model).AppendValue(c.LatencyMs).AppendValue(c.Tokens).AppendValue(c.CostUsd),
+                c => _sums.AddCalls(c.RunId, c.Model, new CallSums(1, c.LatencyMs, c.Tokens, c.CostUsd is null ? 0 : 1, c.CostUsd ?? 0)))
             + Store("actions", actions, static (r, a) => r
                 .AppendValue(a.Partition).AppendValue(a.Id.Milliseconds).AppendValue(a.Id.Sequence)
                 .AppendValue(a.RunId).AppendValue(a.PlayerId).AppendValue(a.Valid),
@@ -102,7 +121,7 @@ public sealed class RankerStore : IDisposable
                     [.. game.OrderBy(p => p.Index).Select(p => PlacementOf(p.Model, p.Rank))]));
             }
         }
-        return new Stored(results, facts);
+        return new Stored(results + runs, facts);
     }
 
     /// <summary>
@@ -139,14 +158,35 @@ public sealed class RankerStore : IDisposable
         }
     }
 
-    /// <summary>Each model's average LLM latency, tokens and invalid-action share.</summary>
-    public Dictionary<string, ModelStats> Stats()
+    /// <summary>Each run's game, for the runs whose game_start has been stored; a copy, the caller's to keep.</summary>
+    public Dictionary<string, RunInfo> Runs()
     {
         lock (_gate)
         {
-            return _sums.Stats();
+            return new Dictionary<string, RunInfo>(_runs, StringComparer.Ordinal);
         }
     }
+
+    /// <summary>Each model's average LLM latency, tokens, cost and invalid-action share, over all runs and per game.</summary>
+    public BoardStats Stats()
+    {
+        lock (_gate)
+        {
+            return _sums.Stats(_runs);
+        }
+    }
+
+    /// <summary>A run plays the game of its first game_start in stream order, whatever order they were stored in.</summary>
+    private void AddRun(string runId, RunInfo run)
+    {
+        if (!_runs.TryGetValue(runId, out var known) || Earlier(run.StreamOrder, known.StreamOrder))
+        {
+            _runs[runId] = run;
+        }
+    }
+
+    private static bool Earlier((int Partition, long Ms, long Seq) a, (int Partition, long Ms, long Seq) b) =>
+        (a.Ms, a.Seq, a.Partition).CompareTo((b.Ms, b.Seq, b.Partition)) < 0;
 
     private static List<Game> Merge(List<Game> games, List<Game> stored)
     {
@@ -177,8 +217,10 @@ public sealed class RankerStore : IDisposable
         using var connection = _file.OpenReader();
         Read(connection, "SELECT run_id, player_id, model FROM players GROUP BY ALL",
             r => _sums.AddSeat(r.GetString(0), r.GetString(1), r.GetString(2)));
-        Read(connection, "SELECT model, count(*), sum(latency_ms), sum(tokens)::BIGINT FROM llm_calls GROUP BY model",
-            r => _sums.AddCalls(r.GetString(0), r.GetInt64(1), r.GetDouble(2), r.GetInt64(3)));
+        Read(connection, "SELECT run_id, model, count(*), sum(latency_ms), sum(tokens)::BIGINT, count(cost_usd), coalesce(sum(cost_usd), 0) FROM llm_calls GROUP BY ALL",
+            r => _sums.AddCalls(r.GetString(0), r.GetString(1), new CallSums(r.GetInt64(2), r.GetDouble(3), r.GetInt64(4), r.GetInt64(5), r.GetDouble(6))));
+        Read(connection, "SELECT stream_partition, stream_ms, stream_seq, run_id, game FROM game_starts",
+            r => AddRun(r.GetString(3), new RunInfo((r.GetInt32(0), r.GetInt64(1), r.GetInt64(2)), r.GetString(4))));
         Read(connection, "SELECT run_id, player_id, count(*), count(*) FILTER (WHERE NOT valid) FROM actions GROUP BY ALL",
             r => _sums.AddActions(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3)));
 

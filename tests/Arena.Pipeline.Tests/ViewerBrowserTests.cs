@@ -48,6 +48,7 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-chess-2", "chess", "gemini-3", "claude-opus-4")));
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-aoe2-2", "aoe2", "gpt-5", "gemini-3")));
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Paced("run-replay", ReplayEvents)));
+            await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Events.Run("run-long", 60))));
 
             await using var browser = ScriptProcess.Node(output, "viewer.mjs", gateway.Url.ToString(), ReadToken, "run-view", "run-replay",
                 ReplayEvents.ToString(CultureInfo.InvariantCulture), screenshots);
@@ -56,7 +57,7 @@ public sealed class ViewerBrowserTests(ITestOutputHelper output)
             // The same gateway process comes back on its port; the open page must carry on by itself.
             await gateway.KillAsync();
             await gateway.RestartAsync();
-            await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Events.Run("run-view", 2, 7))));
+            await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Events.Run("run-long", 5, 61))));
             await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Game("run-view-after-restart", "aoe2", "claude-opus-4", "gpt-5")));
             browser.WriteLine("POSTED");
 

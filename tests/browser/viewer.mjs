@@ -1,6 +1,7 @@
 // The viewer in headless Chromium: the leaderboard chart, rating history and head-to-head (or
 // their panels hidden where the ranker answers 404), a run page with a type filter and raw
-// events, a gateway restart survived without a reload, a deep link, and a replay at 4×.
+// events, a long run read scrolled up while events arrive, a gateway restart survived without
+// a reload, a deep link, and a replay at 4×.
 // Screenshots of each go to <screenshot-dir>. The test reads the lines it prints; after
 // RESTART it restarts the gateway, posts more events and writes POSTED to stdin.
 // Usage: node viewer.mjs <gateway-url> <read-token> <run-id> <replay-run-id> <replay-events> <screenshot-dir>
@@ -126,6 +127,12 @@ try {
   if (!raw.includes('"type": "game_start"') || !raw.includes('"stream_id"')) fail(`the raw event is ${raw}`);
   await shot(page, 'run.png');
 
+  // A long run, scrolled up by its reader: new events must not pull the list down.
+  await page.locator('#runs li[data-run="run-long"]').click();
+  await page.waitForFunction(() => document.querySelectorAll('#events li[data-id]').length >= 60, null, { timeout: 30000 });
+  const overflows = await page.$eval('#events', (list) => { list.scrollTop = 0; return list.scrollHeight > list.clientHeight + 100; });
+  if (!overflows) fail('the long run does not overflow its list');
+
   // The gateway restarts: the open page reconnects and goes on without a reload.
   await page.evaluate(() => {
     window.notReloaded = true;
@@ -141,6 +148,15 @@ try {
   await page.waitForFunction((n) => parseInt(document.querySelector('#board-meta').textContent, 10) > n, gamesBefore, { timeout: 60000 });
   await page.locator('#runs li[data-run$="-after-restart"]').waitFor({ timeout: 60000 });
   await page.waitForFunction(() => document.querySelector('#connection').className === 'live', null, { timeout: 30000 });
+  const scroll = await page.$eval('#events', (list) => list.scrollTop);
+  if (scroll > 1) fail(`new events pulled a reader who had scrolled up down to ${scroll}`);
+  if (await page.locator('#new-events').isHidden()) fail('no "new events" button while scrolled up');
+  await page.locator('#new-events').click();
+  await page.waitForFunction(() => {
+    const list = document.querySelector('#events');
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 24 && document.querySelector('#new-events').hidden;
+  }, null, { timeout: 10000 });
+  console.log('scrolled up: kept in place, "new events" shown; clicked: at the bottom');
   const survived = await page.evaluate(() => ({ notReloaded: window.notReloaded === true, states: [...window.seenStates] }));
   if (!survived.notReloaded) fail('the page was reloaded');
   if (!survived.states.some(s => s === 'reconnecting' || s === 'offline')) fail(`the connection state never showed the restart: ${survived.states}`);

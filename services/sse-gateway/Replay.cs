@@ -68,7 +68,8 @@ public static class Replay
                 var events = page.RootElement.GetProperty("events");
                 foreach (var e in events.EnumerateArray())
                 {
-                    var ts = e.GetProperty("ts").GetDateTimeOffset();
+                    // Read as ingest read it when it accepted the event (leap seconds, any fraction digits).
+                    Rfc3339.TryParse(e.GetProperty("ts").GetString()!, out var ts, out _);
                     if (pace is { } divisor && previousTs is { } previous)
                     {
                         var gap = TimeSpan.FromTicks(Math.Clamp((ts - previous).Ticks, 0, MaxGap.Ticks)) / divisor;

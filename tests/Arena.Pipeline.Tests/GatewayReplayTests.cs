@@ -97,6 +97,26 @@ public sealed class GatewayReplayTests(ITestOutputHelper output) : PipelineTest(
     }
 
     [Fact]
+    public async Task Replay_paces_by_every_ts_ingest_accepts_leap_seconds_and_nanoseconds_included()
+    {
+        await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();
+        await using var gateway = await TestServices.Gateway(Redis, Output, persister).WaitReadyAsync();
+        var stamps = new[] { "2026-12-31T23:59:59.9Z", "2026-12-31T23:59:60Z", "2027-01-01T00:00:00.123456789Z" };
+        var events = Events.Run("run-ts", 3).Select((e, i) => e.Replace("2026-11-23T10:00:00.123Z", stamps[i], StringComparison.Ordinal));
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(events)));
+        await Wait.UntilAsync(async () =>
+        {
+            using var page = JsonDocument.Parse(await persister.Http.GetStringAsync("/v1/runs/run-ts/events"));
+            return page.RootElement.GetProperty("events").GetArrayLength() == 3;
+        }, "the persister to store the run");
+
+        var (frames, _) = await ReplayAsync(gateway, "/v1/runs/run-ts/replay?speed=4");
+
+        Assert.Equal(new long[] { 1, 2, 3 }, frames[..^1].Select(Seq));
+        Assert.Equal(End, frames[^1].Type);
+    }
+
+    [Fact]
     public async Task Replay_resumes_after_last_event_id_or_after()
     {
         await using var persister = await TestServices.Persister(Redis, DataDir, Output).WaitReadyAsync();

@@ -8,7 +8,8 @@ internal static class BoardGames
 {
     /// <summary>
     /// Every game goes to the global leaderboard, and to its game's when a game_start of its run
-    /// has been seen; each list keeps the order of <paramref name="games"/>.
+    /// has been seen; a game of a run that is not ranked goes nowhere. Each list keeps the order
+    /// of <paramref name="games"/>.
     /// </summary>
     public static (List<Game> Global, SortedDictionary<string, List<Game>> ByGame) Partition(IReadOnlyList<Game> games, IReadOnlyDictionary<string, RunInfo> runs)
     {
@@ -18,6 +19,10 @@ internal static class BoardGames
         {
             if (runs.TryGetValue(game.RunId, out var run))
             {
+                if (!run.Ranked)
+                {
+                    continue;
+                }
                 if (!byGame.TryGetValue(run.Game, out var list))
                 {
                     byGame[run.Game] = list = [];

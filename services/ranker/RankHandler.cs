@@ -85,7 +85,9 @@ public sealed class RankHandler(RankerStore store, LeaderboardService leaderboar
                     {
                         players.Add(new PlayerRow(p, id, seat++, header.RunId, player.GetProperty("player_id").GetString()!, player.GetProperty("model").GetString()!));
                     }
-                    starts.Add(new GameStartRow(p, id, header.RunId, game));
+                    // Only the boolean false makes a test run; absent, null or true is ranked.
+                    var ranked = !(payload.TryGetProperty("ranked", out var flag) && flag.ValueKind == JsonValueKind.False);
+                    starts.Add(new GameStartRow(p, id, header.RunId, game, ranked));
                     return null;
                 case EventTypes.LlmResponse:
                     calls.Add(new LlmCallRow(p, id, header.RunId, payload.GetProperty("player_id").GetString()!, payload.GetProperty("model").GetString()!,

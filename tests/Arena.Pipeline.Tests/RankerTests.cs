@@ -273,6 +273,45 @@ public sealed class RankerTests(ITestOutputHelper output) : PipelineTest(output)
     }
 
     [Fact]
+    public async Task A_run_whose_game_start_says_ranked_false_counts_in_no_leaderboard_history_head_to_head_or_statistics()
+    {
+        await using var ranker = await TestServices.Ranker(Redis, DataDir, Output).WaitReadyAsync();
+        var events = GamesOf("chess", "A>B B>A", extra: ",\"ranked\":true");
+        events.AddRange(GamesOf("chess", "T>A T>B", extra: ",\"ranked\":false"));
+        events.AddRange([LlmResponse("chess-00001", 1, "A", 0.25), LlmResponse("chess-00003", 1, "A", 8), LlmResponse("chess-00003", 2, "T", 1)]);
+        // Every game of the test game is a test run: it gets no leaderboard.
+        events.AddRange(GamesOf("scratch", "A>T", extra: ",\"ranked\":false"));
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(events)));
+        var board = await LeaderboardAsync(ranker, 2);
+
+        void AssertRankedOnly(JsonElement leaderboard)
+        {
+            var models = ByModel(leaderboard);
+            Assert.Equal(["A", "B"], models.Keys.Order());
+            Assert.Equal(2, models["A"].GetProperty("games").GetInt32());
+            Assert.Equal(0.25, models["A"].GetProperty("cost_usd").GetDouble(), 1e-12);
+            Assert.Equal(15, models["A"].GetProperty("tokens").GetInt64());
+        }
+        AssertRankedOnly(board);
+        AssertRankedOnly(await GetJsonAsync(ranker, "/v1/leaderboard?game=chess"));
+        Assert.Equal(["chess"], (await GetJsonAsync(ranker, "/v1/leaderboards")).GetProperty("leaderboards").EnumerateArray().Select(b => b.GetProperty("game").GetString()));
+        var pairs = (await GetJsonAsync(ranker, "/v1/leaderboard/head-to-head")).GetProperty("pairs").EnumerateArray().ToList();
+        Assert.Equal(2, pairs.Count);
+        Assert.All(pairs, p => Assert.Equal(2, p.GetProperty("games").GetInt32()));
+        var history = (await GetJsonAsync(ranker, "/v1/leaderboard/history")).GetProperty("snapshots").EnumerateArray().ToList();
+        Assert.All(history, s => Assert.DoesNotContain(s.GetProperty("models").EnumerateArray(), m => m.GetProperty("model").GetString() == "T"));
+        using var unknown = await ranker.Http.GetAsync("/v1/leaderboard?game=scratch");
+        await AssertProblemAsync(unknown, System.Net.HttpStatusCode.NotFound, "unknown-game");
+
+        // A game_end counted before its run's game_start said ranked: false leaves the leaderboards when it arrives.
+        await PostGamesAsync([[("T", 1), ("A", 2)]]);
+        await LeaderboardAsync(ranker, 3);
+        var late = $"run-{_runs:D5}";
+        await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array([GameStart(late, "chess", [("T", 1), ("A", 2)], ",\"ranked\":false")])));
+        AssertRankedOnly(await LeaderboardAsync(ranker, 2));
+    }
+
+    [Fact]
     public async Task Leaderboard_after_kill_9_restarts_equals_a_fresh_recompute()
     {
         var random = new Random(11);

@@ -94,14 +94,30 @@ public sealed class PerGameLeaderboardTests : IDisposable
     }
 
     [Fact]
-    public void A_run_plays_the_game_of_its_first_game_start_in_stream_order()
+    public void Games_of_runs_that_are_not_ranked_count_in_no_leaderboard()
+    {
+        var (chess, go, _) = Tournament();
+        var runs = chess.Select((g, i) => (g.RunId, new RunInfo((0, 0, 0), "chess", Ranked: i % 3 != 0)))
+            .Concat(go.Select(g => (g.RunId, new RunInfo((0, 0, 0), "go", Ranked: false))))
+            .ToDictionary(r => r.RunId, r => r.Item2);
+
+        var (global, byGame) = BoardGames.Partition([.. chess, .. go], runs);
+
+        Assert.Equal(["chess"], byGame.Keys);
+        var ranked = chess.Where((_, i) => i % 3 != 0).ToList();
+        AssertSameBoard(ranked, byGame["chess"]);
+        AssertSameBoard(ranked, global);
+    }
+
+    [Fact]
+    public void A_run_plays_the_game_of_its_first_game_start_in_stream_order_ranked_or_not()
     {
         using var store = RankerStore.Open(_dir, new DuckDbOptions());
 
         store.Write([], [new GameStartRow(0, new StreamId(20, 0), "run-1", "go")], [], [], []);
-        store.Write([], [new GameStartRow(0, new StreamId(10, 0), "run-1", "chess")], [], [], []);
+        store.Write([], [new GameStartRow(0, new StreamId(10, 0), "run-1", "chess", Ranked: false)], [], [], []);
         store.Write([], [new GameStartRow(0, new StreamId(30, 0), "run-1", "shogi")], [], [], []);
 
-        Assert.Equal("chess", store.Runs()["run-1"].Game);
+        Assert.Equal(("chess", false), (store.Runs()["run-1"].Game, store.Runs()["run-1"].Ranked));
     }
 }

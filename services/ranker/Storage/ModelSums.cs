@@ -53,15 +53,20 @@ internal sealed class ModelSums
         }
     }
 
-    /// <summary>Every run counts in the global statistics, and in its game's when <paramref name="runs"/> knows its game.</summary>
+    /// <summary>Every run counts in the global statistics, and in its game's when <paramref name="runs"/> knows its game; a run that is not ranked counts nowhere.</summary>
     public BoardStats Stats(IReadOnlyDictionary<string, RunInfo> runs)
     {
         var global = new Totals();
         var byGame = new Dictionary<string, Totals>(StringComparer.Ordinal);
         void ForEachBoard(string runId, Action<Totals> add)
         {
+            var run = runs.GetValueOrDefault(runId);
+            if (run is { Ranked: false })
+            {
+                return;
+            }
             add(global);
-            if (runs.TryGetValue(runId, out var run))
+            if (run is not null)
             {
                 if (!byGame.TryGetValue(run.Game, out var totals))
                 {

@@ -11,8 +11,8 @@ public sealed record PlayerRow(int Partition, StreamId Id, int Index, string Run
 
 public sealed record LlmCallRow(int Partition, StreamId Id, string RunId, string PlayerId, string Model, double LatencyMs, long Tokens, double? CostUsd);
 
-/// <summary>A run's game_start: which game it plays.</summary>
-public sealed record GameStartRow(int Partition, StreamId Id, string RunId, string Game);
+/// <summary>A run's game_start: which game it plays, and whether it is ranked (<c>ranked: false</c> marks a test run).</summary>
+public sealed record GameStartRow(int Partition, StreamId Id, string RunId, string Game, bool Ranked = true);
 
 public sealed record ActionRow(int Partition, StreamId Id, string RunId, string PlayerId, bool Valid);
 
@@ -24,8 +24,8 @@ public sealed record ModelStats(double? AvgLatencyMs, long Tokens, double? Inval
     public static readonly ModelStats None = new(null, 0, null, null);
 }
 
-/// <summary>A run's game, from its first game_start in stream order.</summary>
-public sealed record RunInfo((int Partition, long Ms, long Seq) StreamOrder, string Game);
+/// <summary>A run's game and whether it is ranked, from its first game_start in stream order.</summary>
+public sealed record RunInfo((int Partition, long Ms, long Seq) StreamOrder, string Game, bool Ranked = true);
 
 /// <summary>
 /// The ranker's own DuckDB file (never the persister's): game results, each run's game and the
@@ -56,7 +56,7 @@ public sealed class RankerStore : IDisposable
         ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS cost_usd DOUBLE;
         CREATE TABLE IF NOT EXISTS game_starts (
             stream_partition INTEGER NOT NULL, stream_ms BIGINT NOT NULL, stream_seq BIGINT NOT NULL,
-            run_id VARCHAR NOT NULL, game VARCHAR NOT NULL,
+            run_id VARCHAR NOT NULL, game VARCHAR NOT NULL, ranked BOOLEAN NOT NULL,
             PRIMARY KEY (stream_partition, stream_ms, stream_seq));
         CREATE TABLE IF NOT EXISTS actions (
             stream_partition INTEGER NOT NULL, stream_ms BIGINT NOT NULL, stream_seq BIGINT NOT NULL,
@@ -91,8 +91,8 @@ public sealed class RankerStore : IDisposable
     public Stored Write(IReadOnlyList<PlacementRow> placements, IReadOnlyList<GameStartRow> starts, IReadOnlyList<PlayerRow> players, IReadOnlyList<LlmCallRow> calls, IReadOnlyList<ActionRow> actions)
     {
         var runs = Store("game_starts", starts, static (r, s) => r
-                .AppendValue(s.Partition).AppendValue(s.Id.Milliseconds).AppendValue(s.Id.Sequence).AppendValue(s.RunId).AppendValue(s.Game),
-                s => AddRun(s.RunId, new RunInfo((s.Partition, s.Id.Milliseconds, s.Id.Sequence), s.Game)));
+                .AppendValue(s.Partition).AppendValue(s.Id.Milliseconds).AppendValue(s.Id.Sequence).AppendValue(s.RunId).AppendValue(s.Game).AppendValue(s.Ranked),
+                s => AddRun(s.RunId, new RunInfo((s.Partition, s.Id.Milliseconds, s.Id.Sequence), s.Game, s.Ranked)));
         var facts = Store("players", players, static (r, p) => r
                 .AppendValue(p.Partition).AppendValue(p.Id.Milliseconds).AppendValue(p.Id.Sequence).AppendValue(p.Index)
                 .AppendValue(p.RunId).AppendValue(p.PlayerId).AppendValue(p.Model),
@@ -158,7 +158,7 @@ public sealed class RankerStore : IDisposable
         }
     }
 
-    /// <summary>Each run's game, for the runs whose game_start has been stored; a copy, the caller's to keep.</summary>
+    /// <summary>Each run's game and whether it is ranked, for the runs whose game_start has been stored; a copy, the caller's to keep.</summary>
     public Dictionary<string, RunInfo> Runs()
     {
         lock (_gate)
@@ -176,7 +176,7 @@ public sealed class RankerStore : IDisposable
         }
     }
 
-    /// <summary>A run plays the game of its first game_start in stream order, whatever order they were stored in.</summary>
+    /// <summary>A run plays the game, ranked or not, of its first game_start in stream order, whatever order they were stored in.</summary>
     private void AddRun(string runId, RunInfo run)
     {
         if (!_runs.TryGetValue(runId, out var known) || Earlier(run.StreamOrder, known.StreamOrder))
@@ -219,8 +219,8 @@ public sealed class RankerStore : IDisposable
             r => _sums.AddSeat(r.GetString(0), r.GetString(1), r.GetString(2)));
         Read(connection, "SELECT run_id, model, count(*), sum(latency_ms), sum(tokens)::BIGINT, count(cost_usd), coalesce(sum(cost_usd), 0) FROM llm_calls GROUP BY ALL",
             r => _sums.AddCalls(r.GetString(0), r.GetString(1), new CallSums(r.GetInt64(2), r.GetDouble(3), r.GetInt64(4), r.GetInt64(5), r.GetDouble(6))));
-        Read(connection, "SELECT stream_partition, stream_ms, stream_seq, run_id, game FROM game_starts",
-            r => AddRun(r.GetString(3), new RunInfo((r.GetInt32(0), r.GetInt64(1), r.GetInt64(2)), r.GetString(4))));
+        Read(connection, "SELECT stream_partition, stream_ms, stream_seq, run_id, game, ranked FROM game_starts",
+            r => AddRun(r.GetString(3), new RunInfo((r.GetInt32(0), r.GetInt64(1), r.GetInt64(2)), r.GetString(4), r.GetBoolean(5))));
         Read(connection, "SELECT run_id, player_id, count(*), count(*) FILTER (WHERE NOT valid) FROM actions GROUP BY ALL",
             r => _sums.AddActions(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetInt64(3)));
 

@@ -103,9 +103,9 @@ internal readonly struct FieldReader(JsonElement obj, string path, int index, Li
         return number;
     }
 
-    public bool? Boolean(string name)
+    public bool? Boolean(string name, bool required = true)
     {
-        if (!Required(name, out var value))
+        if (!(required ? Required(name, out var value) : TryGet(name, out value)))
         {
             return null;
         }

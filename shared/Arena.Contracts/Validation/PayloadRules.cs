@@ -13,6 +13,7 @@ internal static class PayloadRules
             case EventTypes.GameStart:
                 p.String("game", required: true, EnvelopeRules.MaxTextLength);
                 p.String("map", required: false, EnvelopeRules.MaxTextLength);
+                p.Boolean("ranked", required: false);
                 EachEntry(p, "players", (player, _) =>
                 {
                     PlayerId(player, required: true);

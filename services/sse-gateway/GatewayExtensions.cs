@@ -22,7 +22,12 @@ public static class GatewayExtensions
             // A hung persister must not hang the clients: past this the history is served without it.
             c.Timeout = options.PersisterTimeout;
         });
-        builder.Services.AddHttpClient("ranker", (sp, c) => ReadApi(sp, c, sp.GetRequiredService<IOptions<GatewayOptions>>().Value.RankerUrl));
+        builder.Services.AddHttpClient("ranker", (sp, c) =>
+        {
+            var options = sp.GetRequiredService<IOptions<GatewayOptions>>().Value;
+            ReadApi(sp, c, options.RankerUrl);
+            c.Timeout = options.RankerTimeout;
+        });
         return builder;
     }
 
@@ -33,24 +38,7 @@ public static class GatewayExtensions
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.MapStreams();
-        // The viewer lists runs through the gateway, so it needs one origin only.
-        app.MapGet("/v1/runs", async (IHttpClientFactory clients, HttpContext http) =>
-        {
-            try
-            {
-                using var response = await clients.CreateClient("persister").GetAsync("/v1/runs?limit=50", http.RequestAborted);
-                return Results.Content(await response.Content.ReadAsStringAsync(http.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
-            }
-            catch (Exception e) when (HistoryGap.ReasonFor(e, http.RequestAborted) is { } reason)
-            {
-                http.Response.Headers.RetryAfter = "5";
-                return Problem.Create(StatusCodes.Status503ServiceUnavailable, "persister-unavailable", "Run list unavailable",
-                    $"The persister, which keeps the run list, did not answer ({reason}); live streams go on. Retry in a few seconds.").ToResult();
-            }
-        }).RequireReadAccess()
-            .WithName("ListRuns").WithSummary("The persister's run list, through the gateway (for the viewer)")
-            .ProducesBody(StatusCodes.Status200OK, "application/json")
-            .ProducesProblems(StatusCodes.Status401Unauthorized, StatusCodes.Status503ServiceUnavailable);
+        app.MapReadProxies();
         return app;
     }
 

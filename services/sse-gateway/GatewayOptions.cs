@@ -50,13 +50,17 @@ public sealed class GatewayOptions : IValidatableObject
     [Required]
     public Uri PersisterUrl { get; set; } = new("http://127.0.0.1:8082");
 
-    /// <summary>Where the gateway finds the ranker's leaderboard.</summary>
+    /// <summary>Where the gateway finds the ranker's leaderboard and its read API.</summary>
     [Required]
     public Uri RankerUrl { get; set; } = new("http://127.0.0.1:8083");
 
     /// <summary>How long a request to the persister (a history page, the run list) may take before the gateway serves without it.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PersisterTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a request to the ranker (the leaderboard, its history, head-to-head) may take before the gateway answers without it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan RankerTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

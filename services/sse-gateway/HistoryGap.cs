@@ -19,14 +19,21 @@ public static class HistoryGap
     public static readonly string[] Reasons = ["persister_unreachable", "persister_timeout", "persister_error"];
 
     /// <summary>Why the persister did not serve, or null when the failure is not the persister's: the client went away.</summary>
-    public static string? ReasonFor(Exception e, CancellationToken clientGone) => e switch
+    public static string? ReasonFor(Exception e, CancellationToken clientGone) =>
+        FailureOf(e, clientGone) is { } failure ? "persister_" + failure : null;
+
+    /// <summary>
+    /// How a request to another service failed — <c>unreachable</c>, <c>timeout</c> or <c>error</c> —
+    /// or null when the failure is not that service's: the client went away.
+    /// </summary>
+    public static string? FailureOf(Exception e, CancellationToken clientGone) => e switch
     {
         OperationCanceledException when clientGone.IsCancellationRequested => null,
-        // HttpClient.Timeout, set to PersisterTimeout.
-        OperationCanceledException => "persister_timeout",
-        HttpRequestException { StatusCode: null } => "persister_unreachable",
-        // An error status, or an answer that is not a history page.
-        HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException => "persister_error",
+        // HttpClient.Timeout, set to PersisterTimeout or RankerTimeout.
+        OperationCanceledException => "timeout",
+        HttpRequestException { StatusCode: null } => "unreachable",
+        // An error status, or an answer that is not the document asked for.
+        HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or FormatException => "error",
         _ => null,
     };
 

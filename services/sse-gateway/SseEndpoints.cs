@@ -22,6 +22,8 @@ public static class SseEndpoints
         streams.MapGet("/runs/{runId}/stream", RunStreamAsync).WithName("RunStream")
             .WithSummary("One run live, from its start or from Last-Event-ID / ?after=, without gaps");
         streams.MapGet("/stream", AllRunsAsync).WithName("AllRunsStream").WithSummary("Every run's events live");
+        streams.MapGet("/runs/{runId}/replay", Replay.PlayAsync).WithName("RunReplay")
+            .WithSummary("A stored run played again at its original pace times ?speed=, then gateway.replay_end");
         streams.MapGet("/leaderboard/stream", LeaderboardAsync).WithName("LeaderboardStream").WithSummary("The leaderboard, each time it changes");
     }
 
@@ -33,18 +35,10 @@ public static class SseEndpoints
             await Reject(http, "run_id", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
             return;
         }
-        // A browser's reconnect carries the header; a link or script may use ?after=. Errors name the one given.
-        var header = http.Request.Headers["Last-Event-ID"].FirstOrDefault();
-        var (resumeField, resume) = string.IsNullOrEmpty(header) ? ("after", after) : ("Last-Event-ID", header);
-        StreamId? resumeAfter = null;
-        if (!string.IsNullOrEmpty(resume))
+        if (!TryResumePoint(http, after, out var resumeField, out var resumeAfter, out var error))
         {
-            if (!StreamId.TryParse(resume, out var parsed))
-            {
-                await Reject(http, resumeField, $"'{Shorten(resume)}' is not a stream ID; expected <ms>-<seq> as sent in an event's id: field");
-                return;
-            }
-            resumeAfter = parsed;
+            await Reject(http, resumeField, error);
+            return;
         }
         var live = resumeAfter is null && from == "live";
         if (from is not null and not "live")
@@ -109,6 +103,29 @@ public static class SseEndpoints
     /// stream read takes the stream's first entry in the same transaction, so a trim between
     /// reads is seen and the range it removed is asked of the persister. Returns the last ID sent.
     /// </summary>
+    /// <summary>
+    /// Where a stream resumes: after the <c>Last-Event-ID</c> header (a browser's reconnect) or
+    /// <c>?after=</c> (a link, a script); null without either. False when the one given is not a
+    /// stream ID; <paramref name="field"/> names it either way, for the error.
+    /// </summary>
+    internal static bool TryResumePoint(HttpContext http, string? after, out string field, out StreamId? resumeAfter, out string error)
+    {
+        var header = http.Request.Headers["Last-Event-ID"].FirstOrDefault();
+        (field, var resume) = string.IsNullOrEmpty(header) ? ("after", after) : ("Last-Event-ID", header);
+        (resumeAfter, error) = (null, "");
+        if (string.IsNullOrEmpty(resume))
+        {
+            return true;
+        }
+        if (!StreamId.TryParse(resume, out var parsed))
+        {
+            error = $"'{Shorten(resume)}' is not a stream ID; expected <ms>-<seq> as sent in an event's id: field";
+            return false;
+        }
+        resumeAfter = parsed;
+        return true;
+    }
+
     private static async Task<StreamId> SendHistoryAsync(HttpContext http, string runId, int partition, StreamId after, StreamId upTo,
         IConnectionMultiplexer redis, IHttpClientFactory clients, GatewayMetrics metrics)
     {
@@ -312,9 +329,9 @@ public static class SseEndpoints
         metrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", "not_ready"));
     }
 
-    private static Task Reject(HttpContext http, string field, string message) =>
+    internal static Task Reject(HttpContext http, string field, string message) =>
         Problem.Create(StatusCodes.Status400BadRequest, "invalid-resume", "Invalid stream request", $"{field} {message}",
             [new Arena.Contracts.Validation.ValidationError(0, field, message)]).ToResult().ExecuteAsync(http);
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
+    internal static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "…";
 }

@@ -27,6 +27,9 @@ public static class SseWriter
     /// </summary>
     public const string HistoryUnavailable = "gateway.history_unavailable";
 
+    /// <summary>The gateway's frame at the end of a replay, named like <see cref="HistoryUnavailable"/> and as unmistakable.</summary>
+    public const string ReplayEnd = "gateway.replay_end";
+
     public static void Prepare(HttpResponse response)
     {
         response.ContentType = "text/event-stream; charset=utf-8";

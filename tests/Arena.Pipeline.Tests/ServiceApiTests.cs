@@ -35,7 +35,8 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
     [InlineData("ingest", "POST /v1/events", "GET /schemas/{}")]
     [InlineData("persister", "GET /v1/runs", "GET /v1/runs/{}/events", "GET /v1/runs/{}/export", "GET /v1/export")]
     [InlineData("ranker", "GET /v1/leaderboard", "GET /v1/leaderboards", "GET /v1/leaderboard/head-to-head", "GET /v1/leaderboard/history", "GET /v1/models/{}")]
-    [InlineData("sse-gateway", "GET /v1/runs", "GET /v1/runs/{}/stream", "GET /v1/stream", "GET /v1/leaderboard/stream")]
+    [InlineData("sse-gateway", "GET /v1/runs", "GET /v1/runs/{}/stream", "GET /v1/runs/{}/replay", "GET /v1/stream", "GET /v1/leaderboard/stream",
+        "GET /v1/leaderboards", "GET /v1/leaderboard", "GET /v1/leaderboard/history", "GET /v1/leaderboard/head-to-head")]
     public async Task Each_service_serves_an_openapi_document_of_its_endpoints_that_docs_api_md_describes(string service, params string[] expected)
     {
         await using var process = await Start(service).WaitReadyAsync();

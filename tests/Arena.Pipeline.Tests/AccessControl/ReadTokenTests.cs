@@ -70,6 +70,11 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
         { "sse-gateway", "/v1/runs/run-r/stream" },
         { "sse-gateway", "/v1/stream" },
         { "sse-gateway", "/v1/leaderboard/stream" },
+        { "sse-gateway", "/v1/runs/run-r/replay" },
+        { "sse-gateway", "/v1/leaderboards" },
+        { "sse-gateway", "/v1/leaderboard" },
+        { "sse-gateway", "/v1/leaderboard/history" },
+        { "sse-gateway", "/v1/leaderboard/head-to-head" },
     };
 
     [Fact]

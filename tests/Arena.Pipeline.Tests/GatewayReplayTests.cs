@@ -65,15 +65,14 @@ public sealed class GatewayReplayTests(ITestOutputHelper output) : PipelineTest(
         Assert.Null(end.Id);
         Assert.Equal(6, JsonDocument.Parse(end.Data).RootElement.GetProperty("events").GetInt32());
         Assert.Equal(ids[^1], JsonDocument.Parse(end.Data).RootElement.GetProperty("last").GetString());
-        // 500 ms of the original at speed 2: 250 ms apart. A stalled reader only delays arrivals, so
-        // no event may come sooner than its time after the request; the median gap shows the pace.
-        var gaps = arrivals.Take(6).Zip(arrivals.Skip(1).Take(5), (a, b) => b - a).Order().ToList();
+        // 500 ms of the original at speed 2: 250 ms apart. A stalled machine only delays arrivals (and
+        // the replay then sends what has come due at once), so the pace shows as no event coming
+        // sooner than its time after the request, and the whole replay not taking far longer.
         Output.WriteLine($"arrivals after the request: {string.Join(", ", arrivals.Select(a => $"{a.TotalMilliseconds:F0} ms"))}");
         for (var k = 1; k < 6; k++)
         {
             Assert.True(arrivals[k] >= TimeSpan.FromMilliseconds(0.8 * 250 * k), $"event {k + 1} came {arrivals[k].TotalMilliseconds:F0} ms after the request, before its time");
         }
-        Assert.True(gaps[2] >= TimeSpan.FromMilliseconds(200), $"the median gap is {gaps[2].TotalMilliseconds:F0} ms, expected ~250");
         Assert.True(arrivals[5] < TimeSpan.FromSeconds(10), $"the replay took {arrivals[5].TotalSeconds:F1} s, expected ~1.25");
     }
 

@@ -189,15 +189,14 @@ try {
   const seqs = arrivals.map(a => a.seq);
   const expected = Array.from({ length: Number(replayEvents) }, (_, i) => i + 1);
   if (JSON.stringify(seqs) !== JSON.stringify(expected)) fail(`the replay showed ${JSON.stringify(seqs)}`);
-  // A busy page only delays what it shows: no event may show sooner than its time after the
-  // replay was opened (250 ms apart at 4×), and the median gap shows the pace.
+  // A busy page or machine only delays what it shows (and the replay then sends what has come due
+  // at once): the pace shows as no event showing sooner than its time after the replay was opened
+  // (250 ms apart at 4×), and the whole replay not taking far longer.
   const opened = (await replay.evaluate(() => window.opened)).filter(o => o.url.includes('/replay?speed=4')).at(-1).at;
   const gaps = arrivals.slice(1).map((a, i) => a.at - arrivals[i].at);
-  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
   const whole = arrivals.at(-1).at - opened;
-  console.log(`replay gaps: ${gaps.map(g => g.toFixed(0)).join(', ')} ms; median ${median.toFixed(0)} ms; whole ${whole.toFixed(0)} ms`);
+  console.log(`replay gaps: ${gaps.map(g => g.toFixed(0)).join(', ')} ms; whole ${whole.toFixed(0)} ms`);
   arrivals.forEach((a, k) => { if (a.at - opened < 0.8 * 250 * k) fail(`event ${k + 1} of the replay showed ${(a.at - opened).toFixed(0)} ms after it was opened, before its time`); });
-  if (median < 150) fail(`the replay's median gap is ${median} ms, expected ~250`);
   if (whole > 20000) fail(`the replay took ${whole} ms`);
   const state = await replay.locator('#run-state').textContent();
   if (!state.includes('replay ended')) fail(`the run state says '${state}' at the end of the replay`);

@@ -95,15 +95,6 @@ public static class SseEndpoints
     }
 
     /// <summary>
-    /// Everything of the run after <paramref name="after"/> up to <paramref name="upTo"/>.
-    /// Redis serves whatever it still holds: trimming removes only what every bounding group
-    /// has committed, so anything the persister has not committed — entries pending in a dead
-    /// consumer while later ones are committed — is still in the stream. Only what lies below
-    /// the stream's first entry is asked of the persister, which has committed all of it. Each
-    /// stream read takes the stream's first entry in the same transaction, so a trim between
-    /// reads is seen and the range it removed is asked of the persister. Returns the last ID sent.
-    /// </summary>
-    /// <summary>
     /// Where a stream resumes: after the <c>Last-Event-ID</c> header (a browser's reconnect) or
     /// <c>?after=</c> (a link, a script); null without either. False when the one given is not a
     /// stream ID; <paramref name="field"/> names it either way, for the error.
@@ -126,6 +117,15 @@ public static class SseEndpoints
         return true;
     }
 
+    /// <summary>
+    /// Everything of the run after <paramref name="after"/> up to <paramref name="upTo"/>.
+    /// Redis serves whatever it still holds: trimming removes only what every bounding group
+    /// has committed, so anything the persister has not committed — entries pending in a dead
+    /// consumer while later ones are committed — is still in the stream. Only what lies below
+    /// the stream's first entry is asked of the persister, which has committed all of it. Each
+    /// stream read takes the stream's first entry in the same transaction, so a trim between
+    /// reads is seen and the range it removed is asked of the persister. Returns the last ID sent.
+    /// </summary>
     private static async Task<StreamId> SendHistoryAsync(HttpContext http, string runId, int partition, StreamId after, StreamId upTo,
         IConnectionMultiplexer redis, IHttpClientFactory clients, GatewayMetrics metrics)
     {

@@ -55,7 +55,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 setsid redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
-  --appendonly yes --appendfsync always --save "" --maxmemory 1gb --maxmemory-policy noeviction \
+  --appendonly yes --appendfsync always --save "" --maxmemory 1gb --maxmemory-policy noeviction --lazyfree-lazy-expire yes \
   --logfile "$STATE/logs/redis.log" &
 PIDS+=($!)
 

@@ -118,26 +118,27 @@ public sealed class EventPublisher
         long ingestedAt, string? traceParent, string? producer, CancellationToken cancellationToken)
     {
         var entries = new StreamAppender.Entry[indexes.Length];
-        var eventIds = new string[indexes.Length];
+        var idempotent = true;
         for (var i = 0; i < indexes.Length; i++)
         {
             var evt = events[indexes[i]];
-            eventIds[i] = evt.EventId ?? Guid.CreateVersion7().ToString();
-            entries[i] = new StreamAppender.Entry(
-                StreamEntries.Fields(eventIds[i], evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventIds[i]), ingestedAt, traceParent, producer), evt.RunId, evt.EventId);
+            var eventId = evt.EventId ?? Guid.CreateVersion7().ToString();
+            entries[i] = new StreamAppender.Entry(eventId, evt.RunId, evt.Type, CanonicalEnvelope.Write(evt, eventId), evt.EventId is not null);
+            idempotent &= evt.EventId is not null;
         }
+        var shared = new StreamAppender.Shared(ingestedAt, traceParent, producer);
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         // The script is atomic: running it again adds nothing twice only if every event has a producer id.
-        context.Properties.Set(Idempotent, entries.All(e => e.DedupeId is not null));
+        context.Properties.Set(Idempotent, idempotent);
         Appended[] appended;
         ReplicaTicket ticket;
         try
         {
             (appended, ticket) = await _pipeline.ExecuteAsync(async ctx =>
             {
-                var append = StreamAppender.AppendAsync(db, partition, entries,
-                    new StreamAppender.Caps(_options.MaxStreamLength, _options.MaxStreamBytes), _options.DedupeWindow, StreamKeys.PersisterGroup);
+                var append = StreamAppender.AppendAsync(db, partition, entries, shared,
+                    new StreamAppender.Caps(_options.MaxStreamLength, _options.MaxStreamBytes), new StreamAppender.Dedupe(_options.DedupeWindow), StreamKeys.PersisterGroup);
                 // The script call is queued on its master's connection by now: a WAIT sent after this covers it.
                 var ticket = _replicas.Ticket(StreamKeys.Events(partition));
                 return (await append.WaitAsync(ctx.CancellationToken), ticket);
@@ -163,7 +164,7 @@ public sealed class EventPublisher
         }
         for (var i = 0; i < indexes.Length; i++)
         {
-            results[indexes[i]] = new PublishResult(eventIds[i], appended[i].StreamId, appended[i].Duplicate);
+            results[indexes[i]] = new PublishResult(entries[i].EventId, appended[i].StreamId, appended[i].Duplicate);
         }
     }
 

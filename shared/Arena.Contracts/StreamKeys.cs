@@ -4,7 +4,7 @@ namespace Arena.Contracts;
 
 /// <summary>
 /// Redis key names. Every key of a partition carries <c>{p}</c> as its hash tag, so a
-/// partition's stream and its dedupe keys live in one Redis Cluster slot and one Lua script
+/// partition's stream and its dedupe hashes live in one Redis Cluster slot and one Lua script
 /// may touch them together.
 /// </summary>
 public static class StreamKeys
@@ -16,20 +16,25 @@ public static class StreamKeys
         string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:events");
 
     /// <summary>
-    /// The dedupe key of a producer's event: deduplication is scoped by (run_id, event_id), so
-    /// two runs may use the same event ids. A run id holds no '/' (ids are <c>[A-Za-z0-9._:-]</c>),
-    /// so the first '/' ends it and no two pairs share a key.
+    /// The hash of a partition's remembered event ids of one time bucket: bucket <c>b</c> of a
+    /// window <c>W</c> holds the ids first seen between <c>b·W</c> and <c>(b+1)·W</c> (Unix ms) and
+    /// expires at <c>(b+2)·W</c>, so an id is remembered for between one and two windows. Its
+    /// fields are <see cref="DedupeField"/>, its values the events' stream IDs. The window is in
+    /// the name, so a changed window never reads a bucket of another width. Producers' ids have no
+    /// <paramref name="scope"/>; the pipeline's own events name their run, so a consumer's user
+    /// may be allowed those alone.
     /// </summary>
-    public static string Dedupe(int partition, string runId, string eventId)
-    {
-        if (runId.Contains(DedupeSeparator, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"a run id holds no '{DedupeSeparator}': \"{runId}\"", nameof(runId));
-        }
-        return string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{runId}{DedupeSeparator}{eventId}");
-    }
+    public static string DedupeBucket(int partition, TimeSpan window, long bucket, string? scope = null) =>
+        scope is null
+            ? string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{(long)window.TotalMilliseconds}:{bucket}")
+            : string.Create(CultureInfo.InvariantCulture, $"arena:{{{partition}}}:dedupe:{scope}:{(long)window.TotalMilliseconds}:{bucket}");
 
-    private const char DedupeSeparator = '/';
+    /// <summary>
+    /// An event's field in the dedupe hashes: deduplication is scoped by (run_id, event_id), so two
+    /// runs may use the same event ids. A run id holds no '/' (ids are <c>[A-Za-z0-9._:-]</c>), so the
+    /// first '/' ends it and no two pairs share a field.
+    /// </summary>
+    public static string DedupeField(string runId, string eventId) => string.Concat(runId, "/", eventId);
 
     /// <summary>
     /// The partition's dead letters. One per partition, in the partition's slot, so moving an

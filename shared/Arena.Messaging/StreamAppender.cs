@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Arena.Contracts;
 using StackExchange.Redis;
 
@@ -10,8 +12,12 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// Appends entries to a partition's stream, a batch per Lua script call, touching only keys of
 /// that partition's hash slot:
 /// <list type="bullet">
-/// <item>a producer-supplied event id is checked against the dedupe key of its (run, event id),
-/// so a re-sent event returns its original stream ID and adds nothing;</item>
+/// <item>a producer-supplied event id is looked up, as the field <c>&lt;run_id&gt;/&lt;event_id&gt;</c>,
+/// in the partition's dedupe hashes of the current time bucket and its neighbours (one
+/// <c>HMGET</c> each per call), so a re-sent event returns its original stream ID and adds
+/// nothing; a call's new ids go into the current bucket's hash with one <c>HSET</c>. A bucket is
+/// as wide as the window and its hash expires when the next bucket ends, so an id is remembered
+/// for between one and two windows (<see cref="StreamKeys.DedupeBucket"/>);</item>
 /// <item>the stream is held to its hard caps exactly: a number of entries, and a number of bytes
 /// (the sum of its entries' field names and values, kept in the partition's size key; the
 /// trimmer sets it from Redis's own measure after each trim, and an empty stream counts 0).
@@ -20,35 +26,47 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// persister counts even before its group exists), to be reported as a <c>stream_overflow</c>
 /// event; a call's whole loss is reported on its first new entry.</item>
 /// </list>
+/// Every entry has the fields <c>event_id</c>, <c>run_id</c>, <c>type</c>, <c>envelope</c>, then
+/// the call's shared ones (<see cref="Shared"/>): their names, and the shared values, are sent
+/// once per call.
 /// </summary>
 public static class StreamAppender
 {
-    // KEYS[1] stream, KEYS[2] overflow hash, KEYS[3] size key, KEYS[4..] dedupe keys.
-    // ARGV[1] cap in entries, ARGV[2] cap in bytes, ARGV[3] dedupe window ms, ARGV[4] the group that
-    // counts even before it exists, ARGV[5] entries; then per entry: the index of its dedupe key in
-    // KEYS (0 for none), its size in bytes, its field count n, n name/value pairs.
-    // The dedupe keys are read with one MGET and the caps' bookkeeping runs once per call for the
-    // whole excess: per new entry only its XADD and the SET of its dedupe key remain.
+    // KEYS[1] stream, KEYS[2] overflow hash, KEYS[3] size key; when an entry is deduplicated,
+    // KEYS[4..6] the dedupe hashes of the previous, current and next time bucket.
+    // ARGV[1] cap in entries, ARGV[2] cap in bytes, ARGV[3] the current bucket's time to live in ms,
+    // ARGV[4] the group that counts even before it exists, ARGV[5] entries, ARGV[6] shared fields s,
+    // then s name/value pairs; then per entry: 1 when deduplicated (else 0), its size in bytes,
+    // event_id, run_id, type, envelope.
+    // Per new entry only its XADD remains: the lookups, the dedupe writes and the caps' bookkeeping
+    // run once per call.
     private const string Script = LuaStreams.Prelude + """
-        local cap, cap_bytes, count = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5])
+        local cap, cap_bytes, count, shared = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        -- Which entries are new: an id remembered in a bucket, or earlier in this call, makes a duplicate.
+        local entries, wanted, a = {}, {}, 7 + shared * 2
+        for e = 1, count do
+          local field = ARGV[a] == '1' and ARGV[a + 3] .. '/' .. ARGV[a + 2] or false
+          entries[e] = {field, a}
+          if field then wanted[#wanted + 1] = field end
+          a = a + 6
+        end
         local known = {}
-        if #KEYS > 3 then
-          local found = redis.call('MGET', unpack(KEYS, 4))
-          for i = 1, #found do
-            if found[i] then known[i + 3] = found[i] end
+        if #wanted > 0 then
+          for k = 4, 6 do
+            local found = redis.call('HMGET', KEYS[k], unpack(wanted))
+            for i = 1, #wanted do
+              if found[i] then known[wanted[i]] = found[i] end
+            end
           end
         end
-        -- Which entries are new: a dedupe key seen before, or earlier in this call, makes a duplicate.
-        local entries, claimed, new, new_bytes, a = {}, {}, 0, 0, 6
+        local claimed, new, new_bytes = {}, 0, 0
         for e = 1, count do
-          local key, n = tonumber(ARGV[a]), tonumber(ARGV[a + 2])
-          entries[e] = {key, a + 3, a + 2 + n * 2}
-          if key == 0 or not (known[key] or claimed[key]) then
+          local field = entries[e][1]
+          if not field or not (known[field] or claimed[field]) then
             new = new + 1
-            new_bytes = new_bytes + tonumber(ARGV[a + 1])
-            if key > 0 then claimed[key] = true end
+            new_bytes = new_bytes + tonumber(ARGV[entries[e][2] + 1])
+            if field then claimed[field] = true end
           end
-          a = a + 3 + n * 2
         end
         -- The hard caps: the oldest entries go first, as many as the new ones push over either cap.
         local length, counted = redis.call('XLEN', KEYS[1]), tonumber(redis.call('GET', KEYS[3]) or '0')
@@ -109,29 +127,75 @@ public static class StreamAppender
           end
           size = #victims < length and math.max(size - freed, 0) or 0
         end
-        -- The call's loss is reported on its first new entry; callers sum it.
-        local results, added = {}, {}
+        -- Each new entry: its four fields, then the call's shared ones. The reply is the call's loss,
+        -- then per entry its stream ID and 1 when it was a duplicate; callers report the loss once.
+        local fields = {KEYS[1], '*', 'event_id', false, 'run_id', false, 'type', false, 'envelope', false}
+        for i = 7, 6 + shared * 2 do fields[#fields + 1] = ARGV[i] end
+        local results, added, remembered = {lost}, {}, {}
         for e = 1, count do
-          local key, first, last = entries[e][1], entries[e][2], entries[e][3]
-          local existing = key > 0 and (known[key] or added[key])
+          local field, at = entries[e][1], entries[e][2]
+          local existing = field and (known[field] or added[field])
           if existing then
-            results[e] = {existing, 1, 0}
+            results[#results + 1] = existing
+            results[#results + 1] = 1
           else
-            local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, first, last))
-            if key > 0 then
-              redis.call('SET', KEYS[key], id, 'PX', ARGV[3])
-              added[key] = id
+            fields[4], fields[6], fields[8], fields[10] = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
+            local id = redis.call('XADD', unpack(fields))
+            if field then
+              added[field] = id
+              remembered[#remembered + 1] = field
+              remembered[#remembered + 1] = id
             end
-            results[e] = {id, 0, lost}
-            lost = 0
+            results[#results + 1] = id
+            results[#results + 1] = 0
           end
+        end
+        if #remembered > 0 then
+          for i = 1, #remembered, 1000 do
+            redis.call('HSET', KEYS[5], unpack(remembered, i, math.min(i + 999, #remembered)))
+          end
+          redis.call('PEXPIRE', KEYS[5], ARGV[3])
         end
         if size + new_bytes ~= counted then redis.call('SET', KEYS[3], string.format('%.0f', size + new_bytes)) end
         return results
         """;
 
-    /// <summary>One entry to append: its fields, its run, and the producer's event id when it must be deduplicated.</summary>
-    public readonly record struct Entry(NameValueEntry[] Fields, string RunId, string? DedupeId);
+    /// <summary>One entry to append; <paramref name="Deduplicate"/> when its event id is the producer's, to be remembered.</summary>
+    public readonly record struct Entry(string EventId, string RunId, string Type, RedisValue Envelope, bool Deduplicate);
+
+    /// <summary>The fields every entry of a call carries with the same value, after its own four.</summary>
+    public sealed record Shared(long IngestedAtMs, string? TraceParent = null, string? Producer = null)
+    {
+        /// <summary>Their number and name/value pairs, in the order they follow an entry's own fields.</summary>
+        internal int AddTo(List<RedisValue> args)
+        {
+            args.Add(StreamFields.IngestedAt);
+            args.Add(IngestedAtMs);
+            var count = 1;
+            if (TraceParent is not null)
+            {
+                args.Add(StreamFields.TraceParent);
+                args.Add(TraceParent);
+                count++;
+            }
+            if (Producer is not null)
+            {
+                args.Add(StreamFields.Producer);
+                args.Add(Producer);
+                count++;
+            }
+            return count;
+        }
+
+        /// <summary>Their bytes as the byte cap counts them: names and values.</summary>
+        internal long Size =>
+            StreamFields.IngestedAt.Length + Digits(IngestedAtMs)
+            + (TraceParent is null ? 0 : StreamFields.TraceParent.Length + Encoding.UTF8.GetByteCount(TraceParent))
+            + (Producer is null ? 0 : StreamFields.Producer.Length + Encoding.UTF8.GetByteCount(Producer));
+    }
+
+    /// <summary>The dedupe window and whose ids are remembered: null for producers' events, else a run of the pipeline's own.</summary>
+    public readonly record struct Dedupe(TimeSpan Window, string? Scope = null);
 
     /// <summary>The caps an append holds the stream to: entries and bytes (field names and values).</summary>
     public readonly record struct Caps(long Entries, long Bytes)
@@ -139,51 +203,52 @@ public static class StreamAppender
         public static readonly Caps None = new(long.MaxValue, long.MaxValue);
     }
 
-    public static async Task<Appended> AppendAsync(IDatabaseAsync db, int partition, Entry entry,
-        Caps caps, TimeSpan dedupeWindow, string boundingGroup) =>
-        (await AppendAsync(db, partition, [entry], caps, dedupeWindow, boundingGroup))[0];
-
     /// <summary>
     /// Appends <paramref name="entries"/> in order in one script call (atomic: all or none);
     /// an entry whose (run, event id) repeats an earlier one, in this call or within the dedupe
-    /// window, is answered with the earlier entry's stream ID.
+    /// window, is answered with the earlier entry's stream ID. The call's loss to the caps is
+    /// reported on its first new entry.
     /// </summary>
     /// <param name="boundingGroup">The group whose loss counts even before the group exists (the persister).</param>
-    public static async Task<Appended[]> AppendAsync(IDatabaseAsync db, int partition, IReadOnlyList<Entry> entries,
-        Caps caps, TimeSpan dedupeWindow, string boundingGroup)
+    public static async Task<Appended[]> AppendAsync(IDatabaseAsync db, int partition, IReadOnlyList<Entry> entries, Shared shared,
+        Caps caps, Dedupe dedupe, string boundingGroup)
     {
-        var keys = new List<RedisKey> { StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition) };
-        var keyIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var args = new List<RedisValue>(5 + entries.Count * 15) { caps.Entries, caps.Bytes, (long)dedupeWindow.TotalMilliseconds, boundingGroup, entries.Count };
+        var window = (long)dedupe.Window.TotalMilliseconds;
+        var bucket = shared.IngestedAtMs / window;
+        var deduplicates = false;
+        var args = new List<RedisValue>(13 + entries.Count * 6) { caps.Entries, caps.Bytes, (bucket + 2) * window - shared.IngestedAtMs, boundingGroup, entries.Count, 0 };
+        args[5] = shared.AddTo(args);
+        var sharedSize = OwnFieldNames + shared.Size;
         foreach (var entry in entries)
         {
-            var key = 0;
-            if (entry.DedupeId is { } id && StreamKeys.Dedupe(partition, entry.RunId, id) is var dedupeKey && !keyIndex.TryGetValue(dedupeKey, out key))
-            {
-                keys.Add(dedupeKey);
-                key = keyIndex[dedupeKey] = keys.Count;
-            }
-            args.Add(key);
-            args.Add(Size(entry.Fields));
-            args.Add(entry.Fields.Length);
-            foreach (var field in entry.Fields)
-            {
-                args.Add(field.Name);
-                args.Add(field.Value);
-            }
+            deduplicates |= entry.Deduplicate;
+            args.Add(entry.Deduplicate);
+            args.Add(sharedSize + Encoding.UTF8.GetByteCount(entry.EventId) + Encoding.UTF8.GetByteCount(entry.RunId) + Encoding.UTF8.GetByteCount(entry.Type) + entry.Envelope.GetByteCount());
+            args.Add(entry.EventId);
+            args.Add(entry.RunId);
+            args.Add(entry.Type);
+            args.Add(entry.Envelope);
         }
-        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, [.. keys], [.. args]))!;
-        return [.. reply.Select(r => (RedisResult[])r!).Select(r => new Appended(r[0].ToString(), (long)r[1] == 1, (long)r[2]))];
+        RedisKey[] keys = deduplicates
+            ? [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition),
+                StreamKeys.DedupeBucket(partition, dedupe.Window, bucket - 1, dedupe.Scope),
+                StreamKeys.DedupeBucket(partition, dedupe.Window, bucket, dedupe.Scope),
+                StreamKeys.DedupeBucket(partition, dedupe.Window, bucket + 1, dedupe.Scope)]
+            : [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition)];
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, keys, [.. args]))!;
+        var lost = (long)reply[0];
+        var appended = new Appended[entries.Count];
+        for (var i = 0; i < appended.Length; i++)
+        {
+            var duplicate = (long)reply[2 + 2 * i] == 1;
+            appended[i] = new Appended(reply[1 + 2 * i].ToString(), duplicate, duplicate ? 0 : lost);
+            lost = duplicate ? lost : 0;
+        }
+        return appended;
     }
 
-    /// <summary>An entry's size as the byte cap counts it: its field names and values, in bytes.</summary>
-    public static long Size(NameValueEntry[] fields)
-    {
-        var size = 0L;
-        foreach (var field in fields)
-        {
-            size += field.Name.GetByteCount() + field.Value.GetByteCount();
-        }
-        return size;
-    }
+    /// <summary>The bytes of the four field names every entry has.</summary>
+    private static readonly int OwnFieldNames = StreamFields.EventId.Length + StreamFields.RunId.Length + StreamFields.Type.Length + StreamFields.Envelope.Length;
+
+    private static int Digits(long value) => value.ToString(CultureInfo.InvariantCulture).Length;
 }

@@ -33,13 +33,14 @@ public static class StreamEntries
     /// Appends an event of the pipeline itself (run <see cref="PipelineRun.Id"/>, on that run's
     /// partition); with <paramref name="idempotent"/> its event id is deduplicated for a day.
     /// </summary>
-    public static Task<Appended> AppendPipelineEventAsync<T>(IDatabaseAsync db, int partitions, string type, T payload,
+    public static async Task<Appended> AppendPipelineEventAsync<T>(IDatabaseAsync db, int partitions, string type, T payload,
         string eventId, bool idempotent, DateTimeOffset now) where T : notnull
     {
         var envelope = JsonSerializer.SerializeToUtf8Bytes(
             Envelope.Create(PipelineRun.Id, now.ToUnixTimeMilliseconds(), type, now, payload, eventId), ArenaJson.Default.Envelope);
-        return StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, partitions),
-            new StreamAppender.Entry(Fields(eventId, PipelineRun.Id, type, envelope, now.ToUnixTimeMilliseconds()), PipelineRun.Id, idempotent ? eventId : null),
-            StreamAppender.Caps.None, TimeSpan.FromDays(1), StreamKeys.PersisterGroup);
+        var appended = await StreamAppender.AppendAsync(db, Partitioner.PartitionOf(PipelineRun.Id, partitions),
+            [new StreamAppender.Entry(eventId, PipelineRun.Id, type, envelope, idempotent)], new StreamAppender.Shared(now.ToUnixTimeMilliseconds()),
+            StreamAppender.Caps.None, new StreamAppender.Dedupe(TimeSpan.FromDays(1), PipelineRun.Id), StreamKeys.PersisterGroup);
+        return appended[0];
     }
 }

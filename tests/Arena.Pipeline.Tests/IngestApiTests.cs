@@ -92,9 +92,11 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
         Assert.All(second, r => Assert.True(r.Duplicate));
         Assert.Equal(first.Select(r => r.StreamId), second.Select(r => r.StreamId));
         Assert.Equal(length, await Db.StreamLengthAsync(Stream));
-        Assert.True(await Db.KeyExistsAsync(StreamKeys.Dedupe(0, "run-d", "run-d:1")));
-        var ttl = await Db.KeyTimeToLiveAsync(StreamKeys.Dedupe(0, "run-d", "run-d:1"));
-        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+        var remembered = await DedupeMemory.FindAsync(Db, 0, "run-d", "run-d:1", TimeSpan.FromMinutes(10));
+        Assert.Equal(first[0].StreamId, remembered?.StreamId);
+        // Remembered for between one and two windows (10 minutes by default).
+        var ttl = await Db.KeyTimeToLiveAsync(remembered!.Value.Bucket);
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(20));
     }
 
     [Fact]
@@ -125,13 +127,42 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
     }
 
     [Fact]
+    public async Task Event_resent_within_the_window_across_a_bucket_boundary_is_a_duplicate()
+    {
+        // Ids are kept in hashes per time bucket as wide as the window: the original goes just
+        // before a boundary, the re-send just after it, into the next bucket.
+        var window = TimeSpan.FromSeconds(3);
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__DedupeWindow"] = "00:00:03" }).WaitReadyAsync();
+        var windowMs = (long)window.TotalMilliseconds;
+        for (var attempt = 1; ; attempt++)
+        {
+            var evt = Events.TurnStart("run-b", attempt, $"run-b:{attempt}");
+            await Wait.UntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % windowMs is >= 2_600 and < 2_800), "the end of a bucket", window * 2);
+            var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var first = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
+            await Wait.UntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / windowMs > sent / windowMs), "the next bucket", window * 2);
+            var resent = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
+            var stalled = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - sent >= windowMs || StreamId.Parse(first.StreamId).Milliseconds / windowMs != sent / windowMs;
+            if (stalled && attempt < 5)
+            {
+                continue; // the re-send may have come after the window, or the original after the boundary: that proves nothing
+            }
+
+            Assert.False(first.Duplicate);
+            Assert.True(resent.Duplicate);
+            Assert.Equal(first.StreamId, resent.StreamId);
+            return;
+        }
+    }
+
+    [Fact]
     public async Task Event_resent_after_the_dedupe_window_is_a_new_entry()
     {
         await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__DedupeWindow"] = "00:00:01" }).WaitReadyAsync();
         var evt = Events.TurnStart("run-w", 1, "run-w:1");
 
         var first = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
-        await Wait.UntilAsync(async () => !await Db.KeyExistsAsync(StreamKeys.Dedupe(0, "run-w", "run-w:1")), "the dedupe window to pass", TimeSpan.FromSeconds(5));
+        await Wait.UntilAsync(async () => await DedupeMemory.FindAsync(Db, 0, "run-w", "run-w:1", TimeSpan.FromSeconds(1)) is null, "the dedupe window to pass", TimeSpan.FromSeconds(5));
         var second = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
 
         Assert.False(second.Duplicate);

@@ -62,6 +62,8 @@ public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
         [
             "--bind", "127.0.0.1", "--port", chosen.ToString(CultureInfo.InvariantCulture), "--dir", dir, "--save", "",
             "--logfile", Path.Combine(dir, "redis.log"),
+            // As deployed: an expired dedupe bucket (a window's ids in one hash) is freed off Redis's main thread.
+            "--lazyfree-lazy-expire", "yes",
             .. appendFsync == "no-aof" ? ["--appendonly", "no"] : (string[])["--appendonly", "yes", "--appendfsync", appendFsync],
             .. extraArgs,
         ];

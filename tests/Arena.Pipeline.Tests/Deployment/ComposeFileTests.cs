@@ -286,7 +286,7 @@ public sealed class ComposeFileTests
     public void Redis_keeps_an_append_only_file_fsynced_on_every_write_in_a_volume()
     {
         var command = _compose.List("redis", "command");
-        Assert.Equal(["--appendonly", "yes", "--appendfsync", "always", "--dir", "/data", "--maxmemory", "2gb", "--maxmemory-policy", "noeviction"], command);
+        Assert.Equal(["--appendonly", "yes", "--appendfsync", "always", "--dir", "/data", "--maxmemory", "2gb", "--maxmemory-policy", "noeviction", "--lazyfree-lazy-expire", "yes"], command);
         Assert.Contains("redis-data:/data", _compose.List("redis", "volumes"));
         Assert.Equal("redis", Scalar(_compose.Service("redis"), "user"));
     }

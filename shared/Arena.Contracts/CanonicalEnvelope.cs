@@ -23,27 +23,57 @@ public static class CanonicalEnvelope
     public const string ProducerField = "producer";
 
     /// <summary>
-    /// The canonical envelope of <paramref name="evt"/> with <paramref name="eventId"/>: the
-    /// producer's bytes as they are when they already are that form (or lack only the assigned
-    /// <c>event_id</c>, spliced in first), else <see cref="Rewrite"/>; the same bytes either way.
+    /// The canonical envelope of <paramref name="evt"/> with <paramref name="eventId"/>, the
+    /// same bytes as <see cref="Rewrite"/>: when the producer's are minified, hold no escape and
+    /// no character beyond printable ASCII, they are copied in one pass, the characters the
+    /// writer escapes (<c>&lt; &gt; &amp; ' + `</c>) escaped as it does and an assigned
+    /// <c>event_id</c> spliced in first; any other event is rewritten.
     /// </summary>
     public static byte[] Write(ValidatedEvent evt, string eventId)
     {
         var raw = JsonMarshal.GetRawUtf8Value(evt.Json);
-        if (!IsWrittenAsIs(raw))
+        var escapes = Escapes(raw);
+        var spliced = evt.EventId is null;
+        if (escapes < 0
+            || (spliced ? raw.IndexOf(EventIdName) >= 0 || !eventId.All(c => c < 0x80 && Escaped((byte)c) == Plain)
+                : evt.EventId != eventId || !raw.StartsWith(EventIdFirst)))
         {
             return Rewrite(evt, eventId);
         }
-        if (evt.EventId is not null)
-        {
-            return evt.EventId == eventId && raw.StartsWith(EventIdFirst) ? raw.ToArray() : Rewrite(evt, eventId);
-        }
-        if (raw.IndexOf(EventIdName) >= 0 || !eventId.All(c => c < 0x80 && IsPlain((byte)c)))
-        {
-            return Rewrite(evt, eventId);
-        }
+
         // {"event_id":"<id>", then the producer's fields after its '{' (or its '}' alone).
-        return [.. EventIdFirst, (byte)'"', .. Encoding.ASCII.GetBytes(eventId), (byte)'"', .. raw.Length > 2 ? ","u8 : [], .. raw[1..]];
+        var prefix = spliced ? EventIdFirst.Length + eventId.Length + (raw.Length > 2 ? 3 : 2) : 0;
+        var written = new byte[prefix + raw.Length - (spliced ? 1 : 0) + escapes * 5];
+        var at = 0;
+        if (spliced)
+        {
+            EventIdFirst.CopyTo(written);
+            at = EventIdFirst.Length;
+            written[at++] = (byte)'"';
+            at += Encoding.ASCII.GetBytes(eventId, written.AsSpan(at));
+            written[at++] = (byte)'"';
+            if (raw.Length > 2)
+            {
+                written[at++] = (byte)',';
+            }
+        }
+        var inString = false;
+        foreach (var b in spliced ? raw[1..] : raw)
+        {
+            inString ^= b == (byte)'"';
+            if (inString && Escaped(b) == Escape)
+            {
+                "\\u00"u8.CopyTo(written.AsSpan(at));
+                written[at + 4] = (byte)"0123456789ABCDEF"[b >> 4];
+                written[at + 5] = (byte)"0123456789ABCDEF"[b & 0xF];
+                at += 6;
+            }
+            else
+            {
+                written[at++] = b;
+            }
+        }
+        return written;
     }
 
     /// <summary>The canonical envelope written field by field through <see cref="Utf8JsonWriter"/>: what <see cref="Write"/> returns.</summary>
@@ -70,32 +100,50 @@ public static class CanonicalEnvelope
 
     private static ReadOnlySpan<byte> EventIdName => "\"event_id\""u8;
 
+    private const int Plain = 0, Escape = 1, Other = 2;
+
     /// <summary>
-    /// Whether <see cref="Utf8JsonWriter"/> would write this JSON back byte for byte: minified (no
-    /// whitespace outside strings) and no string holding an escape or a character its default
-    /// encoder escapes (anything outside printable ASCII, and <c>" \ &lt; &gt; &amp; ' + `</c>).
-    /// Without a backslash every quote opens or closes a string.
+    /// How many characters of this JSON's strings the writer escapes, when that is all it would
+    /// change; -1 when it would change more: whitespace outside strings, an escape (a backslash),
+    /// a control character or anything beyond ASCII (which it escapes too, but from the decoded
+    /// text). Without a backslash every quote opens or closes a string.
     /// </summary>
-    private static bool IsWrittenAsIs(ReadOnlySpan<byte> json)
+    private static int Escapes(ReadOnlySpan<byte> json)
     {
         var inString = false;
+        var escapes = 0;
         foreach (var b in json)
         {
             if (b == (byte)'"')
             {
                 inString = !inString;
             }
-            else if (inString ? !IsPlain(b) : b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            else if (inString)
             {
-                return false;
+                switch (Escaped(b))
+                {
+                    case Escape:
+                        escapes++;
+                        break;
+                    case Other:
+                        return -1;
+                }
+            }
+            else if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            {
+                return -1;
             }
         }
-        return true;
+        return escapes;
     }
 
-    /// <summary>A byte of a string that the writer's default encoder writes as it is.</summary>
-    private static bool IsPlain(byte b) =>
-        b is >= 0x20 and <= 0x7E and not ((byte)'"' or (byte)'\\' or (byte)'<' or (byte)'>' or (byte)'&' or (byte)'\'' or (byte)'+' or (byte)'`');
+    /// <summary>What the writer's default encoder does with a byte of a string: keeps it, escapes it as <c>\u00XX</c>, or other.</summary>
+    private static int Escaped(byte b) => b switch
+    {
+        (byte)'<' or (byte)'>' or (byte)'&' or (byte)'\'' or (byte)'+' or (byte)'`' => Escape,
+        (byte)'"' or (byte)'\\' or < 0x20 or > 0x7E => Other,
+        _ => Plain,
+    };
 
     /// <summary>
     /// The envelope with <c>stream_id</c> added as its first field, and <c>producer</c> (the

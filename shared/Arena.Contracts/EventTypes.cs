@@ -14,6 +14,9 @@ public static class EventTypes
     public const string StreamOverflow = "stream_overflow";
     public const string LeaderboardUpdated = "leaderboard_updated";
 
+    /// <summary>Every type this build names: producers' v1 types, then the pipeline's own.</summary>
+    public static readonly IReadOnlyList<string> Known = [Observation, LlmResponse, Action, TurnStart, GameStart, GameEnd, Error, StreamOverflow, LeaderboardUpdated];
+
     /// <summary>Types only the pipeline writes: a producer's event of such a type would pass for the pipeline's own.</summary>
     public static readonly IReadOnlyList<string> EmittedByPipeline = [StreamOverflow, LeaderboardUpdated];
 

@@ -34,7 +34,10 @@ public static partial class Rfc3339
     private static partial Regex Grammar();
 
     /// <summary>The instant in UTC, truncated to the microsecond; or false with the reason.</summary>
-    public static bool TryParse(string text, out DateTimeOffset instant, out string? problem)
+    public static bool TryParse(string text, out DateTimeOffset instant, out string? problem) => TryParse(text.AsSpan(), out instant, out problem);
+
+    /// <inheritdoc cref="TryParse(string, out DateTimeOffset, out string?)"/>
+    public static bool TryParse(ReadOnlySpan<char> text, out DateTimeOffset instant, out string? problem)
     {
         instant = default;
         if (!Grammar().IsMatch(text))
@@ -46,7 +49,7 @@ public static partial class Rfc3339
         // The grammar fixes every position up to the seconds.
         var second = Digits(text, 17, 2);
         var local = new DateTime(Digits(text, 0, 4), Digits(text, 5, 2), Digits(text, 8, 2), Digits(text, 11, 2), Digits(text, 14, 2), Math.Min(second, 59)).Ticks;
-        var zoneAt = text.IndexOfAny(['Z', 'z', '+', '-'], FractionAt);
+        var zoneAt = FractionAt + text[FractionAt..].IndexOfAny("Zz+-");
         var offset = text[zoneAt] is 'Z' or 'z'
             ? 0
             : (text[zoneAt] == '-' ? -1 : 1) * (Digits(text, zoneAt + 1, 2) * TimeSpan.TicksPerHour + Digits(text, zoneAt + 4, 2) * TimeSpan.TicksPerMinute);
@@ -63,7 +66,7 @@ public static partial class Rfc3339
         }
         else if (text[FractionAt] == '.')
         {
-            utc += Microseconds(text.AsSpan(FractionAt + 1, zoneAt - FractionAt - 1)) * TimeSpan.TicksPerMicrosecond;
+            utc += Microseconds(text.Slice(FractionAt + 1, zoneAt - FractionAt - 1)) * TimeSpan.TicksPerMicrosecond;
         }
 
         if (utc < DateTime.MinValue.Ticks || utc > DateTime.MaxValue.Ticks)
@@ -76,8 +79,8 @@ public static partial class Rfc3339
         return true;
     }
 
-    private static int Digits(string text, int at, int count) =>
-        int.Parse(text.AsSpan(at, count), NumberStyles.None, CultureInfo.InvariantCulture);
+    private static int Digits(ReadOnlySpan<char> text, int at, int count) =>
+        int.Parse(text.Slice(at, count), NumberStyles.None, CultureInfo.InvariantCulture);
 
     /// <summary>The first six fraction digits as microseconds: the rest are truncated, never rounded up into the next second.</summary>
     private static long Microseconds(ReadOnlySpan<char> fraction)

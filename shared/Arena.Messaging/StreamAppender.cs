@@ -128,16 +128,17 @@ public static class StreamAppender
           size = #victims < length and math.max(size - freed, 0) or 0
         end
         -- Each new entry: its four fields, then the call's shared ones. The reply is the call's loss,
-        -- then per entry its stream ID and 1 when it was a duplicate; callers report the loss once.
+        -- a '1' or '0' per entry for whether it was a duplicate, then each entry's stream ID; callers
+        -- report the loss once.
         local fields = {KEYS[1], '*', 'event_id', false, 'run_id', false, 'type', false, 'envelope', false}
         for i = 7, 6 + shared * 2 do fields[#fields + 1] = ARGV[i] end
-        local results, added, remembered = {lost}, {}, {}
+        local results, duplicate, added, remembered = {lost, ''}, {}, {}, {}
         for e = 1, count do
           local field, at = entries[e][1], entries[e][2]
           local existing = field and (known[field] or added[field])
           if existing then
-            results[#results + 1] = existing
-            results[#results + 1] = 1
+            results[e + 2] = existing
+            duplicate[e] = '1'
           else
             fields[4], fields[6], fields[8], fields[10] = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
             local id = redis.call('XADD', unpack(fields))
@@ -146,8 +147,8 @@ public static class StreamAppender
               remembered[#remembered + 1] = field
               remembered[#remembered + 1] = id
             end
-            results[#results + 1] = id
-            results[#results + 1] = 0
+            results[e + 2] = id
+            duplicate[e] = '0'
           end
         end
         if #remembered > 0 then
@@ -157,6 +158,7 @@ public static class StreamAppender
           redis.call('PEXPIRE', KEYS[5], ARGV[3])
         end
         if size + new_bytes ~= counted then redis.call('SET', KEYS[3], string.format('%.0f', size + new_bytes)) end
+        results[2] = table.concat(duplicate)
         return results
         """;
 
@@ -166,25 +168,25 @@ public static class StreamAppender
     /// <summary>The fields every entry of a call carries with the same value, after its own four.</summary>
     public sealed record Shared(long IngestedAtMs, string? TraceParent = null, string? Producer = null)
     {
-        /// <summary>Their number and name/value pairs, in the order they follow an entry's own fields.</summary>
-        internal int AddTo(List<RedisValue> args)
+        /// <summary>How many there are.</summary>
+        internal int Count => 1 + (TraceParent is null ? 0 : 1) + (Producer is null ? 0 : 1);
+
+        /// <summary>Their name/value pairs into <paramref name="args"/> from <paramref name="at"/>, in the order they follow an entry's own fields.</summary>
+        internal int WriteTo(RedisValue[] args, int at)
         {
-            args.Add(StreamFields.IngestedAt);
-            args.Add(IngestedAtMs);
-            var count = 1;
+            args[at++] = StreamFields.IngestedAt;
+            args[at++] = IngestedAtMs;
             if (TraceParent is not null)
             {
-                args.Add(StreamFields.TraceParent);
-                args.Add(TraceParent);
-                count++;
+                args[at++] = StreamFields.TraceParent;
+                args[at++] = TraceParent;
             }
             if (Producer is not null)
             {
-                args.Add(StreamFields.Producer);
-                args.Add(Producer);
-                count++;
+                args[at++] = StreamFields.Producer;
+                args[at++] = Producer;
             }
-            return count;
+            return at;
         }
 
         /// <summary>Their bytes as the byte cap counts them: names and values.</summary>
@@ -216,18 +218,19 @@ public static class StreamAppender
         var window = (long)dedupe.Window.TotalMilliseconds;
         var bucket = shared.IngestedAtMs / window;
         var deduplicates = false;
-        var args = new List<RedisValue>(13 + entries.Count * 6) { caps.Entries, caps.Bytes, (bucket + 2) * window - shared.IngestedAtMs, boundingGroup, entries.Count, 0 };
-        args[5] = shared.AddTo(args);
+        var args = new RedisValue[6 + shared.Count * 2 + entries.Count * 6];
+        (args[0], args[1], args[2], args[3], args[4], args[5]) = (caps.Entries, caps.Bytes, (bucket + 2) * window - shared.IngestedAtMs, boundingGroup, entries.Count, shared.Count);
+        var at = shared.WriteTo(args, 6);
         var sharedSize = OwnFieldNames + shared.Size;
         foreach (var entry in entries)
         {
             deduplicates |= entry.Deduplicate;
-            args.Add(entry.Deduplicate);
-            args.Add(sharedSize + Encoding.UTF8.GetByteCount(entry.EventId) + Encoding.UTF8.GetByteCount(entry.RunId) + Encoding.UTF8.GetByteCount(entry.Type) + entry.Envelope.GetByteCount());
-            args.Add(entry.EventId);
-            args.Add(entry.RunId);
-            args.Add(entry.Type);
-            args.Add(entry.Envelope);
+            args[at++] = entry.Deduplicate;
+            args[at++] = sharedSize + Encoding.UTF8.GetByteCount(entry.EventId) + Encoding.UTF8.GetByteCount(entry.RunId) + Encoding.UTF8.GetByteCount(entry.Type) + entry.Envelope.GetByteCount();
+            args[at++] = entry.EventId;
+            args[at++] = entry.RunId;
+            args[at++] = entry.Type;
+            args[at++] = entry.Envelope;
         }
         RedisKey[] keys = deduplicates
             ? [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition),
@@ -235,13 +238,14 @@ public static class StreamAppender
                 StreamKeys.DedupeBucket(partition, dedupe.Window, bucket, dedupe.Scope),
                 StreamKeys.DedupeBucket(partition, dedupe.Window, bucket + 1, dedupe.Scope)]
             : [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition)];
-        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, keys, [.. args]))!;
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, keys, args))!;
         var lost = (long)reply[0];
+        var duplicates = (string)reply[1]!;
         var appended = new Appended[entries.Count];
         for (var i = 0; i < appended.Length; i++)
         {
-            var duplicate = (long)reply[2 + 2 * i] == 1;
-            appended[i] = new Appended(reply[1 + 2 * i].ToString(), duplicate, duplicate ? 0 : lost);
+            var duplicate = duplicates[i] == '1';
+            appended[i] = new Appended(reply[2 + i].ToString(), duplicate, duplicate ? 0 : lost);
             lost = duplicate ? lost : 0;
         }
         return appended;

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace Arena.Contracts.Validation;
@@ -42,7 +44,7 @@ public static class EnvelopeValidator
             runId = null;
         }
         var seq = fields.Integer("seq", required: true, minimum: 0);
-        var type = fields.String("type", required: true);
+        var type = fields.String("type", required: true, EventTypes.Known);
         if (type is not null && !EnvelopeRules.Type().IsMatch(type))
         {
             fields.Fail("type", $"must be lower_snake_case matching {EnvelopeRules.TypePattern}");
@@ -103,6 +105,17 @@ public static class EnvelopeValidator
 
     private static DateTimeOffset? Timestamp(FieldReader fields)
     {
+        // Most timestamps are short ASCII without escapes: read from their bytes, without a string.
+        if (fields.TryGet("ts", out var value) && value.ValueKind == JsonValueKind.String
+            && JsonMarshal.GetRawUtf8Value(value)[1..^1] is { Length: > 0 and <= 64 } raw && !raw.Contains((byte)'\\') && Ascii.IsValid(raw))
+        {
+            Span<char> chars = stackalloc char[raw.Length];
+            Ascii.ToUtf16(raw, chars, out _);
+            if (Rfc3339.TryParse(chars, out var parsed, out _))
+            {
+                return parsed;
+            }
+        }
         var text = fields.String("ts", required: true);
         if (text is null)
         {

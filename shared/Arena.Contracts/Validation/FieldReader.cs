@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Arena.Contracts.Validation;
@@ -53,6 +54,61 @@ internal readonly struct FieldReader(JsonElement obj, string path, int index, Li
             return null;
         }
         return text;
+    }
+
+    /// <summary>
+    /// The checks of <see cref="String"/> without reading the text into a .NET string, for the
+    /// fields that are only checked; a string with an escape is read as <see cref="String"/> does.
+    /// </summary>
+    public void CheckString(string name, bool required, int maxLength = int.MaxValue)
+    {
+        if (!TryGet(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            String(name, required, maxLength);
+            return;
+        }
+        var text = JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        if (text.Contains((byte)'\\'))
+        {
+            String(name, required, maxLength);
+            return;
+        }
+        if (required && text.IsEmpty)
+        {
+            Fail(Of(name), "must not be empty");
+            return;
+        }
+        // The bytes are valid UTF-8 (the body was checked): a code point is a byte that does not continue one.
+        if (text.Length > maxLength && CodePoints(text) is var length && length > maxLength)
+        {
+            Fail(Of(name), $"must be at most {maxLength} characters (got {length})");
+        }
+    }
+
+    private static int CodePoints(ReadOnlySpan<byte> utf8)
+    {
+        var count = 0;
+        foreach (var b in utf8)
+        {
+            count += (b & 0xC0) == 0x80 ? 0 : 1;
+        }
+        return count;
+    }
+
+    /// <summary>One of <paramref name="known"/> when the string field holds it (the same string, not a copy), else <see cref="String"/>.</summary>
+    public string? String(string name, bool required, IReadOnlyList<string> known)
+    {
+        if (TryGet(name, out var value) && value.ValueKind == JsonValueKind.String)
+        {
+            foreach (var candidate in known)
+            {
+                if (value.ValueEquals(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+        return String(name, required);
     }
 
     private static int CodePoints(string text)

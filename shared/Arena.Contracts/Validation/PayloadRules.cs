@@ -11,14 +11,14 @@ internal static class PayloadRules
         switch (type)
         {
             case EventTypes.GameStart:
-                p.String("game", required: true, EnvelopeRules.MaxTextLength);
-                p.String("map", required: false, EnvelopeRules.MaxTextLength);
+                p.CheckString("game", required: true, EnvelopeRules.MaxTextLength);
+                p.CheckString("map", required: false, EnvelopeRules.MaxTextLength);
                 p.Boolean("ranked", required: false);
                 EachEntry(p, "players", (player, _) =>
                 {
                     PlayerId(player, required: true);
-                    player.String("model", required: true, EnvelopeRules.MaxTextLength);
-                    player.String("civ", required: false, EnvelopeRules.MaxTextLength);
+                    player.CheckString("model", required: true, EnvelopeRules.MaxTextLength);
+                    player.CheckString("civ", required: false, EnvelopeRules.MaxTextLength);
                     player.Integer("team", required: false, minimum: 0);
                 });
                 break;
@@ -34,25 +34,25 @@ internal static class PayloadRules
             case EventTypes.LlmResponse:
                 Turn(p);
                 PlayerId(p, required: true);
-                p.String("model", required: true, EnvelopeRules.MaxTextLength);
+                p.CheckString("model", required: true, EnvelopeRules.MaxTextLength);
                 p.Integer("prompt_tokens", required: true, minimum: 0);
                 p.Integer("completion_tokens", required: true, minimum: 0);
                 p.Number("latency_ms", required: true, minimum: 0);
                 p.Number("cost_usd", required: false, minimum: 0);
-                p.String("text", required: false);
+                p.CheckString("text", required: false);
                 break;
             case EventTypes.Action:
                 Turn(p);
                 PlayerId(p, required: true);
                 p.Present("action");
                 p.Boolean("valid");
-                p.String("error", required: false);
+                p.CheckString("error", required: false);
                 break;
             case EventTypes.GameEnd:
                 EachEntry(p, "results", (result, players) =>
                 {
                     PlayerId(result, required: true);
-                    result.String("model", required: true, EnvelopeRules.MaxTextLength);
+                    result.CheckString("model", required: true, EnvelopeRules.MaxTextLength);
                     // The ranker places every result among the players: a rank beyond them cannot be rated.
                     if (result.Integer("rank", required: true, minimum: 1) is { } rank && rank > players)
                     {
@@ -60,12 +60,12 @@ internal static class PayloadRules
                             $"must be at most {players}, the number of results (got {rank}); rank 1 is best, equal ranks are ties"));
                     }
                 });
-                p.String("reason", required: false, EnvelopeRules.MaxTextLength);
+                p.CheckString("reason", required: false, EnvelopeRules.MaxTextLength);
                 p.Number("duration_s", required: false, minimum: 0);
                 break;
             case EventTypes.Error:
                 PlayerId(p, required: false);
-                p.String("message", required: true);
+                p.CheckString("message", required: true);
                 p.Boolean("fatal");
                 break;
             default:
@@ -76,7 +76,7 @@ internal static class PayloadRules
     private static void Turn(FieldReader p) => p.Integer("turn", required: true, minimum: 0);
 
     private static void PlayerId(FieldReader p, bool required) =>
-        p.String("player_id", required, EnvelopeRules.MaxIdLength);
+        p.CheckString("player_id", required, EnvelopeRules.MaxIdLength);
 
     /// <summary>Applies <paramref name="rules"/> to each object of the array, with the array's length.</summary>
     private static void EachEntry(FieldReader p, string name, Action<FieldReader, int> rules)

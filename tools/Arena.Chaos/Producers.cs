@@ -107,7 +107,7 @@ public sealed class Producers(ChaosOptions options, ChaosPlan plan, Ledger ledge
             }
             else if (!result.Duplicate && options.LossIsMeasured)
             {
-                // With everysec a Redis crash can lose the original entry together with its dedupe key.
+                // With everysec a Redis crash can lose the original entry together with its remembered id.
                 ledger.Replace(original, result.StreamId);
             }
             else if (!result.Duplicate || result.StreamId != original.StreamId)

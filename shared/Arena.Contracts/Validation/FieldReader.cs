@@ -100,11 +100,11 @@ internal readonly struct FieldReader(JsonElement obj, string path, int index, Li
     {
         if (TryGet(name, out var value) && value.ValueKind == JsonValueKind.String)
         {
-            foreach (var candidate in known)
+            for (var i = 0; i < known.Count; i++)
             {
-                if (value.ValueEquals(candidate))
+                if (value.ValueEquals(known[i]))
                 {
-                    return candidate;
+                    return known[i];
                 }
             }
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Arena.Contracts;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Logging;
@@ -231,7 +230,7 @@ public sealed class GroupConsumer(
                 gone.Add(entry.Id);
                 continue;
             }
-            if (entry[DeadLetters.ReplayFor] is { IsNull: false } replayFor && replayFor != _group)
+            if (EntryField.ReplayFor.In(entry) is { IsNull: false } replayFor && replayFor != _group)
             {
                 // A replay meant for another group; this one handled the original.
                 notOurs.Add(entry.Id);
@@ -297,8 +296,7 @@ public sealed class GroupConsumer(
     {
         for (var i = 0; i < messages.Count; i++)
         {
-            if (outcomes[i].Kind == OutcomeKind.Ack
-                && long.TryParse(messages[i][StreamFields.IngestedAt].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+            if (outcomes[i].Kind == OutcomeKind.Ack && EntryField.TryParseDigits(EntryField.IngestedAt.In(messages[i].Entry), out var ms))
             {
                 metrics.IngestLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(ms)).TotalMilliseconds, _tag);
             }

@@ -34,6 +34,7 @@ public static class PersisterExtensions
         builder.Services.AddHostedService<SnapshotLoop>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
             isTransient: DuckDbFile.IsTransient);
+        builder.Services.PostConfigure<ConsumerOptions>(o => o.MaxBatchSize = PersisterOptions.MaxBatchSizeOf(o, builder.Configuration.GetSection(PersisterOptions.Section)));
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
         builder.Services.AddHostedService<StreamTrimmer>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);

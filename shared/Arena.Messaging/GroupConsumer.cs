@@ -10,7 +10,8 @@ namespace Arena.Messaging;
 /// holds (after a restart under the same name), then new ones in batches; periodically it
 /// takes over entries left idle by dead consumers (XAUTOCLAIM) and removes consumers that
 /// are long gone. The handler's outcomes decide acks and dead letters; the handler never
-/// touches Redis acks. While a full batch is handled, the next one is already being read.
+/// touches Redis acks. While a full batch is handled, the next one is already being read, and
+/// batches grow while the backlog lasts (<see cref="ConsumerOptions.MaxBatchSize"/>).
 /// Stopping finishes and acknowledges the batches in hand.
 /// </summary>
 public sealed class GroupConsumer(
@@ -27,13 +28,15 @@ public sealed class GroupConsumer(
     private readonly string _group = options.Group;
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
     private bool _batchInHand;
-    // Per partition: the read of the next batch, started while the previous one is handled.
+    // Per partition: the read of the next batch, started while the previous one is handled, and the entries it asked for.
     private Task<StreamEntry[]>?[] _ahead = [];
+    private int[] _aheadCount = [];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
         _ahead = new Task<StreamEntry[]>?[partitions];
+        _aheadCount = new int[partitions];
         var groupReady = new bool[partitions];
         // Where the walk through this consumer's own pending entries stands; null once done.
         var pendingCursor = new RedisValue?[partitions];
@@ -148,25 +151,30 @@ public sealed class GroupConsumer(
             return true;
         }
 
-        var entries = await (_ahead[partition] ?? ReadNewAsync(db, stream));
+        var count = _ahead[partition] is null ? options.BatchSize : _aheadCount[partition];
+        var entries = await (_ahead[partition] ?? ReadNewAsync(db, stream, count));
         _ahead[partition] = null;
-        if (entries.Length == options.BatchSize)
+        var full = entries.Length == count;
+        if (full)
         {
             // More is waiting: read the next batch while this one is handled (Redis and the handler's store overlap).
-            _ahead[partition] = ReadNewAsync(db, stream);
+            // While reads keep coming back full, each asks for twice as many, up to MaxBatchSize; the first
+            // read that is not full starts again from BatchSize.
+            _aheadCount[partition] = Math.Clamp(count * 2, options.BatchSize, Math.Max(options.BatchSize, options.MaxBatchSize));
+            _ahead[partition] = ReadNewAsync(db, stream, _aheadCount[partition]);
         }
         if (entries.Length > 0)
         {
             await HandleAsync(db, partition, stream, entries, null, stoppingToken);
         }
         _batchInHand = ReadingAhead;
-        return entries.Length == options.BatchSize;
+        return full;
     }
 
     private bool ReadingAhead => _ahead.Any(read => read is not null);
 
-    private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream) =>
-        db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, options.BatchSize);
+    private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream, int count) =>
+        db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, count);
 
     private async Task ClaimAsync(IDatabase db, int partition, string stream, CancellationToken stoppingToken)
     {

@@ -158,9 +158,8 @@ public sealed class GroupConsumer(
         if (full)
         {
             // More is waiting: read the next batch while this one is handled (Redis and the handler's store overlap).
-            // While reads keep coming back full, each asks for twice as many, up to MaxBatchSize; the first
-            // read that is not full starts again from BatchSize.
-            _aheadCount[partition] = Math.Clamp(count * 2, options.BatchSize, Math.Max(options.BatchSize, options.MaxBatchSize));
+            // The first read that is not full starts again from BatchSize.
+            _aheadCount[partition] = NextCount(count, entries);
             _ahead[partition] = ReadNewAsync(db, stream, _aheadCount[partition]);
         }
         if (entries.Length > 0)
@@ -172,6 +171,33 @@ public sealed class GroupConsumer(
     }
 
     private bool ReadingAhead => _ahead.Any(read => read is not null);
+
+    /// <summary>
+    /// The entries to ask for after a full read of <paramref name="count"/>: twice as many, up to
+    /// MaxBatchSize, while a read of that size would hold at most <see cref="GrowthBytes"/> at
+    /// these entries' size (Redis and this process each hold a whole reply).
+    /// </summary>
+    private int NextCount(int count, StreamEntry[] entries)
+    {
+        var max = Math.Max(options.BatchSize, options.MaxBatchSize);
+        if (count >= max)
+        {
+            return max;
+        }
+        var next = Math.Min(count * 2, max);
+        long bytes = 0;
+        foreach (var entry in entries)
+        {
+            foreach (var field in entry.Values ?? [])
+            {
+                bytes += field.Name.Length() + field.Value.Length();
+            }
+        }
+        return bytes / entries.Length * next <= GrowthBytes ? next : count;
+    }
+
+    /// <summary>The most a grown read is meant to hold: 10,000 entries of up to ~1.6 KB.</summary>
+    private const long GrowthBytes = 16 << 20;
 
     private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream, int count) =>
         db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, count);

@@ -30,6 +30,14 @@ public sealed class PersisterOptions : IValidatableObject
     public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// The size of DuckDB's write-ahead log, in MiB, at which the persister checkpoints it into the
+    /// file beside the writer (<see cref="Storage.Checkpointer"/>); DuckDB's own checkpoint, which runs inside
+    /// the writer's commit, waits for four times as much.
+    /// </summary>
+    [Range(1, 4096)]
+    public int CheckpointAtWalMiB { get; set; } = 64;
+
+    /// <summary>
     /// Rows a transaction grows to while a backlog lasts, unless <c>Persister__BatchSize</c> or
     /// <c>Persister__MaxBatchSize</c> is set: DuckDB's appender writes about half as many rows
     /// again per second at 10,000 rows per transaction as at 1,000, and a persister that has

@@ -8,7 +8,7 @@ namespace Arena.Persister.Storage;
 /// Writes DuckDB's write-ahead log into the file on a connection of its own whenever the log has
 /// reached <see cref="PersisterOptions.CheckpointAtWalMiB"/>, so that the writer goes on
 /// committing meanwhile. Left to DuckDB, a checkpoint runs inside the commit that crosses its
-/// threshold: 300–500 ms of the writer's loop every ~40,000 events at DuckDB's default, a third
+/// threshold: 300–500 ms of the writer's loop every ~40,000 events at DuckDB's default, a fifth
 /// of the persister's CPU while it drains a backlog. DuckDB's own checkpoint stays as the
 /// backstop, at four times the size. A failed checkpoint is logged and tried again.
 /// </summary>

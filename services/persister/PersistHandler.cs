@@ -17,7 +17,7 @@ public sealed class PersistHandler(EventStore store, PersisterMetrics metrics)
         var rows = new List<StoredEvent>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            if (StreamEntryParser.Parse(batch[i].Partition, batch[i].Entry, out var problem) is { } row)
+            if (StreamEntryParser.Parse(batch[i], out var problem) is { } row)
             {
                 rows.Add(row);
                 outcomes[i] = MessageOutcome.Ack;

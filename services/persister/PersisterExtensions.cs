@@ -21,6 +21,7 @@ public static class PersisterExtensions
         {
             var store = EventStore.Open(sp.GetRequiredService<IOptions<ArenaOptions>>().Value.DataDir,
                 sp.GetRequiredService<IOptions<DuckDbOptions>>().Value);
+            store.File.SetCheckpointThreshold(Checkpointer.DuckDbThreshold(sp.GetRequiredService<IOptions<PersisterOptions>>().Value));
             store.File.ReportMemory(sp.GetRequiredService<IMeterFactory>(), PersisterMetrics.MeterName);
             store.File.ReportDisk(sp.GetRequiredService<IMeterFactory>(), PersisterMetrics.MeterName);
             return store;
@@ -32,8 +33,10 @@ public static class PersisterExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ParquetExports>());
         builder.Services.AddSingleton<ParquetSnapshots>();
         builder.Services.AddHostedService<SnapshotLoop>();
+        builder.Services.AddHostedService<Checkpointer>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
             isTransient: DuckDbFile.IsTransient);
+        builder.Services.PostConfigure<ConsumerOptions>(o => o.MaxBatchSize = PersisterOptions.MaxBatchSizeOf(o, builder.Configuration.GetSection(PersisterOptions.Section)));
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
         builder.Services.AddHostedService<StreamTrimmer>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);

@@ -21,6 +21,9 @@ public sealed class PersisterMetrics
         SnapshotRows = meter.CreateCounter<long>("arena.persister.snapshot.rows", "{row}", "Events written to Parquet snapshots");
         SnapshotFailures = meter.CreateCounter<long>("arena.persister.snapshot.failures", "{snapshot}", "Parquet snapshots that failed and are tried again");
         SnapshotDuration = meter.CreateHistogram<double>("arena.persister.snapshot.duration", "s", "Time to write one Parquet snapshot");
+        CheckpointDuration = meter.CreateHistogram<double>("arena.persister.checkpoint.duration", "s",
+            "Time to write DuckDB's write-ahead log into its file, beside the writer");
+        CheckpointFailures = meter.CreateCounter<long>("arena.persister.checkpoint.failures", "{checkpoint}", "Checkpoints that failed and are tried again");
     }
 
     public Counter<long> Written { get; }
@@ -31,6 +34,8 @@ public sealed class PersisterMetrics
     public Counter<long> SnapshotRows { get; }
     public Counter<long> SnapshotFailures { get; }
     public Histogram<double> SnapshotDuration { get; }
+    public Histogram<double> CheckpointDuration { get; }
+    public Counter<long> CheckpointFailures { get; }
 
     /// <summary>Starts the snapshot series at zero, and the last success gauge (0 until the first).</summary>
     public void ReportSnapshots()

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Arena.Messaging;
 
 namespace Arena.Persister;
 
@@ -27,6 +28,31 @@ public sealed class PersisterOptions : IValidatableObject
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "SnapshotInterval must be 0 (no snapshots) or from 00:00:00.100 to 7.00:00:00.")]
     public TimeSpan SnapshotInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The size of DuckDB's write-ahead log, in MiB, at which the persister checkpoints it into the
+    /// file beside the writer (<see cref="Storage.Checkpointer"/>); DuckDB's own checkpoint, which runs inside
+    /// the writer's commit, waits for four times as much.
+    /// </summary>
+    [Range(1, 4096)]
+    public int CheckpointAtWalMiB { get; set; } = 64;
+
+    /// <summary>
+    /// Rows a transaction grows to while a backlog lasts, unless <c>Persister__BatchSize</c> or
+    /// <c>Persister__MaxBatchSize</c> is set: DuckDB's appender writes about half as many rows
+    /// again per second at 10,000 rows per transaction as at 1,000, and a persister that has
+    /// caught up still commits what each read brings at once.
+    /// </summary>
+    public const int BacklogBatchSize = 10_000;
+
+    /// <summary>
+    /// The consumer's <see cref="ConsumerOptions.MaxBatchSize"/>: as configured, or, when neither
+    /// it nor the batch size is, <see cref="BacklogBatchSize"/>. A batch size set on its own stays fixed.
+    /// </summary>
+    public static int MaxBatchSizeOf(ConsumerOptions consumer, IConfiguration section) =>
+        section[nameof(ConsumerOptions.MaxBatchSize)] is null && section[nameof(ConsumerOptions.BatchSize)] is null
+            ? BacklogBatchSize
+            : consumer.MaxBatchSize;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

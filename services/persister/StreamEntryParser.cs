@@ -1,6 +1,6 @@
-using System.Globalization;
 using System.Text;
 using Arena.Contracts;
+using Arena.Messaging;
 using Arena.Persister.Storage;
 using StackExchange.Redis;
 
@@ -9,14 +9,33 @@ namespace Arena.Persister;
 /// <summary>Turns a stream entry into a row, or says why it never can.</summary>
 public static class StreamEntryParser
 {
-    public static StoredEvent? Parse(int partition, StreamEntry entry, out string? problem)
+    public static StoredEvent? Parse(StreamMessage message, out string? problem)
     {
-        if (!StreamId.TryParse(entry.Id.ToString(), out var id))
+        var entry = message.Entry;
+        // The runtime parsed the ID already; 0-0 is no entry's ID, and stands for one that did not parse.
+        var id = message.Id;
+        if (id == default && !StreamId.TryParse(entry.Id.ToString(), out id))
         {
             problem = $"'{entry.Id}' is not a stream ID";
             return null;
         }
-        var envelope = entry[StreamFields.Envelope];
+        // One pass over the fields, each the first of its name (as entry[name] finds it).
+        RedisValue envelope = RedisValue.Null, ingestedAtField = RedisValue.Null, producer = RedisValue.Null;
+        foreach (var field in entry.Values ?? [])
+        {
+            if (envelope.IsNull && EntryField.Envelope.Is(field.Name))
+            {
+                envelope = field.Value;
+            }
+            else if (ingestedAtField.IsNull && EntryField.IngestedAt.Is(field.Name))
+            {
+                ingestedAtField = field.Value;
+            }
+            else if (producer.IsNull && EntryField.Producer.Is(field.Name))
+            {
+                producer = field.Value;
+            }
+        }
         if (envelope.IsNull)
         {
             problem = $"the entry has no '{StreamFields.Envelope}' field";
@@ -28,10 +47,9 @@ public static class StreamEntryParser
         {
             return null;
         }
-        var ingestedAt = long.TryParse(entry[StreamFields.IngestedAt].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ms)
+        var ingestedAt = EntryField.TryParseDigits(ingestedAtField, out var ms)
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : DateTimeOffset.FromUnixTimeMilliseconds(id.Milliseconds);
-        var producer = entry[StreamFields.Producer];
-        return new StoredEvent(partition, id, header, ingestedAt, Encoding.UTF8.GetString(json), producer.IsNull ? null : producer.ToString());
+        return new StoredEvent(message.Partition, id, header, ingestedAt, Encoding.UTF8.GetString(json), producer.IsNull ? null : producer.ToString());
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Arena.Contracts;
 using Arena.ServiceDefaults;
 using Microsoft.Extensions.Logging;
@@ -11,7 +10,8 @@ namespace Arena.Messaging;
 /// holds (after a restart under the same name), then new ones in batches; periodically it
 /// takes over entries left idle by dead consumers (XAUTOCLAIM) and removes consumers that
 /// are long gone. The handler's outcomes decide acks and dead letters; the handler never
-/// touches Redis acks. While a full batch is handled, the next one is already being read.
+/// touches Redis acks. While a full batch is handled, the next one is already being read, and
+/// batches grow while the backlog lasts (<see cref="ConsumerOptions.MaxBatchSize"/>).
 /// Stopping finishes and acknowledges the batches in hand.
 /// </summary>
 public sealed class GroupConsumer(
@@ -28,13 +28,15 @@ public sealed class GroupConsumer(
     private readonly string _group = options.Group;
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
     private bool _batchInHand;
-    // Per partition: the read of the next batch, started while the previous one is handled.
+    // Per partition: the read of the next batch, started while the previous one is handled, and the entries it asked for.
     private Task<StreamEntry[]>?[] _ahead = [];
+    private int[] _aheadCount = [];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
         _ahead = new Task<StreamEntry[]>?[partitions];
+        _aheadCount = new int[partitions];
         var groupReady = new bool[partitions];
         // Where the walk through this consumer's own pending entries stands; null once done.
         var pendingCursor = new RedisValue?[partitions];
@@ -149,25 +151,56 @@ public sealed class GroupConsumer(
             return true;
         }
 
-        var entries = await (_ahead[partition] ?? ReadNewAsync(db, stream));
+        var count = _ahead[partition] is null ? options.BatchSize : _aheadCount[partition];
+        var entries = await (_ahead[partition] ?? ReadNewAsync(db, stream, count));
         _ahead[partition] = null;
-        if (entries.Length == options.BatchSize)
+        var full = entries.Length == count;
+        if (full)
         {
             // More is waiting: read the next batch while this one is handled (Redis and the handler's store overlap).
-            _ahead[partition] = ReadNewAsync(db, stream);
+            // The first read that is not full starts again from BatchSize.
+            _aheadCount[partition] = NextCount(count, entries);
+            _ahead[partition] = ReadNewAsync(db, stream, _aheadCount[partition]);
         }
         if (entries.Length > 0)
         {
             await HandleAsync(db, partition, stream, entries, null, stoppingToken);
         }
         _batchInHand = ReadingAhead;
-        return entries.Length == options.BatchSize;
+        return full;
     }
 
     private bool ReadingAhead => _ahead.Any(read => read is not null);
 
-    private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream) =>
-        db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, options.BatchSize);
+    /// <summary>
+    /// The entries to ask for after a full read of <paramref name="count"/>: twice as many, up to
+    /// MaxBatchSize, while a read of that size would hold at most <see cref="GrowthBytes"/> at
+    /// these entries' size (Redis and this process each hold a whole reply).
+    /// </summary>
+    private int NextCount(int count, StreamEntry[] entries)
+    {
+        var max = Math.Max(options.BatchSize, options.MaxBatchSize);
+        if (count >= max)
+        {
+            return max;
+        }
+        var next = Math.Min(count * 2, max);
+        long bytes = 0;
+        foreach (var entry in entries)
+        {
+            foreach (var field in entry.Values ?? [])
+            {
+                bytes += field.Name.Length() + field.Value.Length();
+            }
+        }
+        return bytes / entries.Length * next <= GrowthBytes ? next : count;
+    }
+
+    /// <summary>The most a grown read is meant to hold: 10,000 entries of up to ~1.6 KB.</summary>
+    private const long GrowthBytes = 16 << 20;
+
+    private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream, int count) =>
+        db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, count);
 
     private async Task ClaimAsync(IDatabase db, int partition, string stream, CancellationToken stoppingToken)
     {
@@ -231,7 +264,7 @@ public sealed class GroupConsumer(
                 gone.Add(entry.Id);
                 continue;
             }
-            if (entry[DeadLetters.ReplayFor] is { IsNull: false } replayFor && replayFor != _group)
+            if (EntryField.ReplayFor.In(entry) is { IsNull: false } replayFor && replayFor != _group)
             {
                 // A replay meant for another group; this one handled the original.
                 notOurs.Add(entry.Id);
@@ -297,8 +330,7 @@ public sealed class GroupConsumer(
     {
         for (var i = 0; i < messages.Count; i++)
         {
-            if (outcomes[i].Kind == OutcomeKind.Ack
-                && long.TryParse(messages[i][StreamFields.IngestedAt].ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+            if (outcomes[i].Kind == OutcomeKind.Ack && EntryField.TryParseDigits(EntryField.IngestedAt.In(messages[i].Entry), out var ms))
             {
                 metrics.IngestLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(ms)).TotalMilliseconds, _tag);
             }

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using Arena.ServiceDefaults;
 using DuckDB.NET.Data;
 using DuckDB.NET.Native;
@@ -105,6 +106,30 @@ public sealed class DuckDbFile : IDisposable
             // Closed while the service stops: nothing to report.
         }
         return measurements;
+    }
+
+    /// <summary>
+    /// The size of the write-ahead log at which DuckDB checkpoints by itself, inside the commit
+    /// that crosses it (DuckDB's <c>checkpoint_threshold</c>, 16 MiB by default); a setting of the
+    /// database instance. Set it before the writer's loop starts: it runs on the writer's connection.
+    /// </summary>
+    public void SetCheckpointThreshold(long bytes) =>
+        Execute(Writer, string.Create(CultureInfo.InvariantCulture, $"SET checkpoint_threshold = '{bytes / 1024}KiB'"));
+
+    /// <summary>
+    /// Writes the write-ahead log into the file (<c>CHECKPOINT</c>) on a connection of its own,
+    /// beside the writer, when the log has reached <paramref name="walBytes"/>; true when it did.
+    /// The writer goes on committing meanwhile.
+    /// </summary>
+    public bool CheckpointIfWalReaches(long walBytes)
+    {
+        if (FileBytes(Path + ".wal") < walBytes)
+        {
+            return false;
+        }
+        using var connection = OpenReader();
+        Execute(connection, "CHECKPOINT");
+        return true;
     }
 
     public static int Execute(DuckDBConnection connection, string sql)

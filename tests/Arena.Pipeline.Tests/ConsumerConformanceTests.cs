@@ -27,6 +27,30 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
 
     private Task<bool> DrainedAsync(string group) => ConsumerGroups.CaughtUpAsync(Db, group);
 
+    /// <summary>Adds <paramref name="count"/> entries in one transaction, so that no read sees only some of them.</summary>
+    private async Task AddAtOnceAsync(int count)
+    {
+        var transaction = Db.CreateTransaction();
+        var adds = Enumerable.Range(0, count).Select(i => transaction.StreamAddAsync(Stream, [new("n", i), new("tag", "ok")])).ToList();
+        Assert.True(await transaction.ExecuteAsync());
+        await Task.WhenAll(adds);
+    }
+
+    [Fact]
+    public async Task Batches_grow_while_reads_come_back_full_and_start_again_from_the_batch_size_once_caught_up()
+    {
+        await AddAtOnceAsync(1000);
+        await using var consumer = TestConsumer.Start(Client, "g", "c1", configure: o => o.MaxBatchSize = 400);
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the backlog to drain");
+        // Full reads double the next one up to the maximum; the last read brings the rest.
+        Assert.Equal([100, 200, 400, 300], consumer.Batches);
+
+        await AddAtOnceAsync(150);
+        await Wait.UntilAsync(async () => await DrainedAsync("g") && consumer.Handled.Count == 1150, "the new entries");
+        Assert.Equal([100, 200, 400, 300, 100, 50], consumer.Batches);
+        Assert.All(consumer.Handled.Values, n => Assert.Equal(1, n));
+    }
+
     [Fact]
     public async Task Entries_held_by_a_dead_consumer_are_claimed_and_handled_once()
     {

@@ -117,6 +117,49 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     }
 
     [Fact]
+    public async Task Persister_killed_after_a_grown_transaction_writes_nothing_twice_and_loses_nothing()
+    {
+        var posted = await PostAsync(runs: 4, perRun: 250);
+
+        // Transactions of 100, then 200 rows while the backlog lasts; killed after the second commit.
+        await using (var crashing = Persister([("Persister__BatchSize", "100"), ("Persister__MaxBatchSize", "400"), .. FaultInjection.KillAfterCommits(2)]))
+        {
+            Assert.Equal(137, await crashing.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        }
+        // The grown transaction is committed but was never acknowledged (and the 400 read ahead may be pending too).
+        Assert.Equal(300, PersisterFile.Read(DataDir).Count);
+        Assert.Contains(await PipelineState.PendingAsync(Db), new long[] { 200, 600 });
+
+        await using (var restarted = await Persister(("Persister__BatchSize", "100"), ("Persister__MaxBatchSize", "400")).WaitReadyAsync())
+        {
+            await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the restarted persister to drain");
+            await StopGracefullyAsync(restarted);
+        }
+
+        AssertStoredOnce(1000, posted);
+    }
+
+    [Fact]
+    public async Task Write_ahead_log_is_checkpointed_beside_the_writer_and_every_event_is_stored_once()
+    {
+        var posted = await PostAsync(runs: 10, perRun: 1000);
+        await using var persister = await Persister(("Persister__CheckpointAtWalMiB", "1")).WaitReadyAsync();
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the events stored");
+
+        // About 4 MiB of log, checkpointed from 1 MiB on: written into the file until less than 1 MiB is left.
+        var wal = Path.Combine(DataDir, PersisterFile.FileName + ".wal");
+        await Wait.UntilAsync(() => !File.Exists(wal) || new FileInfo(wal).Length < 1 << 20, "the log checkpointed");
+        var checkpoints = Regex.Match(await persister.Http.GetStringAsync("/metrics"),
+            @"^arena_persister_checkpoint_duration_seconds_count(\{[^}]*\})? (?<n>\d+)$", RegexOptions.Multiline);
+        Assert.True(checkpoints.Success, "arena_persister_checkpoint_duration_seconds is not on /metrics");
+        Assert.InRange(long.Parse(checkpoints.Groups["n"].Value, CultureInfo.InvariantCulture), 1, 1000);
+        Assert.DoesNotMatch(@"arena_persister_checkpoint_failures_total(\{[^}]*\})? [1-9]", await persister.Http.GetStringAsync("/metrics"));
+        await StopGracefullyAsync(persister);
+
+        AssertStoredOnce(10_000, posted);
+    }
+
+    [Fact]
     public async Task Ten_thousand_events_posted_twice_with_the_persister_killed_halfway_arrive_exactly_once()
     {
         var persister = await Persister(("Persister__BatchSize", "100")).WaitReadyAsync();

@@ -26,6 +26,7 @@ public sealed class TestConsumer : IAsyncDisposable
         var metrics = new ConsumerMetrics(Meters);
         BatchHandler handler = (batch, _) =>
         {
+            Batches.Enqueue(batch.Count);
             var outcomes = new List<MessageOutcome>(batch.Count);
             foreach (var message in batch)
             {
@@ -53,6 +54,9 @@ public sealed class TestConsumer : IAsyncDisposable
 
     /// <summary>Entries whose handling succeeded, with how many times.</summary>
     public ConcurrentDictionary<string, int> Handled { get; } = new();
+
+    /// <summary>The size of every batch handed to the handler, in order.</summary>
+    public ConcurrentQueue<int> Batches { get; } = new();
 
     /// <summary>Every delivery: entry ID and the delivery count the runtime reported.</summary>
     public ConcurrentQueue<(string Id, long Deliveries)> Deliveries { get; } = new();

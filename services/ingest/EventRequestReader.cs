@@ -128,7 +128,15 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
         }
 
         var root = document.RootElement;
-        List<JsonElement> items = root.ValueKind == JsonValueKind.Array ? [.. root.EnumerateArray()] : [root];
+        var items = new List<JsonElement>(root.ValueKind == JsonValueKind.Array ? root.GetArrayLength() : 1);
+        if (root.ValueKind == JsonValueKind.Array)
+        {
+            items.AddRange(root.EnumerateArray());
+        }
+        else
+        {
+            items.Add(root);
+        }
         return Validate(items, document);
     }
 
@@ -178,7 +186,7 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
             var events = new List<ValidatedEvent>(items.Count);
             for (var i = 0; i < items.Count; i++)
             {
-                if (EnvelopeValidator.Validate(items[i], i, errors) is { } evt)
+                if (EnvelopeValidator.Validate(items[i], i, errors, events.Count > 0 ? events[^1].RunId : null) is { } evt)
                 {
                     events.Add(evt);
                 }

@@ -21,7 +21,8 @@ public sealed record ValidatedEvent(
 /// </summary>
 public static class EnvelopeValidator
 {
-    public static ValidatedEvent? Validate(JsonElement json, int index, List<ValidationError> errors)
+    /// <param name="sameRunAs">The run id of the request's previous valid event: a run id equal to it is that string, not a copy.</param>
+    public static ValidatedEvent? Validate(JsonElement json, int index, List<ValidationError> errors, string? sameRunAs = null)
     {
         if (json.ValueKind != JsonValueKind.Object)
         {
@@ -37,7 +38,9 @@ public static class EnvelopeValidator
         var before = errors.Count;
         var fields = new FieldReader(json, "", index, errors);
         var eventId = Id(fields, "event_id", required: false);
-        var runId = Id(fields, "run_id", required: true);
+        var runId = sameRunAs is not null && fields.TryGet("run_id", out var run) && run.ValueKind == JsonValueKind.String && run.ValueEquals(sameRunAs)
+            ? sameRunAs
+            : Id(fields, "run_id", required: true);
         if (runId == PipelineRun.Id)
         {
             fields.Fail("run_id", $"\"{PipelineRun.Id}\" is reserved for the pipeline's own events");

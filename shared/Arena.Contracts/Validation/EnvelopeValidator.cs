@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -109,8 +108,7 @@ public static class EnvelopeValidator
     private static DateTimeOffset? Timestamp(FieldReader fields)
     {
         // Most timestamps are short ASCII without escapes: read from their bytes, without a string.
-        if (fields.TryGet("ts", out var value) && value.ValueKind == JsonValueKind.String
-            && JsonMarshal.GetRawUtf8Value(value)[1..^1] is { Length: > 0 and <= 64 } raw && !raw.Contains((byte)'\\') && Ascii.IsValid(raw))
+        if (fields.TryGetPlain("ts", out var raw) && raw.Length is > 0 and <= 64 && Ascii.IsValid(raw))
         {
             Span<char> chars = stackalloc char[raw.Length];
             Ascii.ToUtf16(raw, chars, out _);

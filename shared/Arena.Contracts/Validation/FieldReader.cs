@@ -62,13 +62,7 @@ internal readonly struct FieldReader(JsonElement obj, string path, int index, Li
     /// </summary>
     public void CheckString(string name, bool required, int maxLength = int.MaxValue)
     {
-        if (!TryGet(name, out var value) || value.ValueKind != JsonValueKind.String)
-        {
-            String(name, required, maxLength);
-            return;
-        }
-        var text = JsonMarshal.GetRawUtf8Value(value)[1..^1];
-        if (text.Contains((byte)'\\'))
+        if (!TryGetPlain(name, out var text))
         {
             String(name, required, maxLength);
             return;
@@ -83,6 +77,13 @@ internal readonly struct FieldReader(JsonElement obj, string path, int index, Li
         {
             Fail(Of(name), $"must be at most {maxLength} characters (got {length})");
         }
+    }
+
+    /// <summary>A string field's UTF-8 bytes between its quotes when it holds no escape (so they are its text); false otherwise.</summary>
+    public bool TryGetPlain(string name, out ReadOnlySpan<byte> text)
+    {
+        text = TryGet(name, out var value) && value.ValueKind == JsonValueKind.String ? JsonMarshal.GetRawUtf8Value(value)[1..^1] : default;
+        return value.ValueKind == JsonValueKind.String && !text.Contains((byte)'\\');
     }
 
     private static int CodePoints(ReadOnlySpan<byte> utf8)

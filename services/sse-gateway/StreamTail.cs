@@ -10,7 +10,9 @@ namespace Arena.SseGateway;
 /// <summary>
 /// One reader per partition, shared by every client: it follows the stream (XREAD, no
 /// group, it acknowledges nothing) from its last generated ID at start-up and hands each
-/// entry to the hub.
+/// entry to the hub. Each partition's reader blocks in Redis until entries arrive (XREAD
+/// BLOCK, on a connection of its own), so an entry reaches the gateway with the same reply
+/// cycle that answers its writer: no announcement and no second read in between.
 /// </summary>
 public sealed class StreamTail(
     IConnectionMultiplexer redis,
@@ -26,54 +28,70 @@ public sealed class StreamTail(
     /// <summary>The longest pause after a failed read: a gateway catches up soon after Redis returns.</summary>
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var partitions = arena.Value.Partitions;
+        var readers = new List<BlockingStreamReader>(partitions);
+        try
+        {
+            for (var p = 0; p < partitions; p++)
+            {
+                readers.Add(await BlockingStreamReader.ConnectAsync(arena.Value.Redis, $"sse-gateway-tail-{p}", options.Value.IdlePoll, logger));
+            }
+            await Task.WhenAll(readers.Select((reader, p) => FollowAsync(p, reader, stoppingToken)));
+        }
+        finally
+        {
+            foreach (var reader in readers)
+            {
+                await reader.DisposeAsync();
+            }
+        }
+    }
+
+    private Task FollowAsync(int p, BlockingStreamReader reader, CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
-        var partitions = arena.Value.Partitions;
-        var last = new StreamId[partitions];
+        var stream = StreamKeys.Events(p);
+        var last = StreamId.Zero;
 
         async Task<TimeSpan?> RoundAsync(CancellationToken _)
         {
-            var busy = false;
-            for (var p = 0; p < partitions; p++)
+            if (!hub.IsStarted(p))
             {
-                var stream = StreamKeys.Events(p);
-                if (!hub.IsStarted(p))
-                {
-                    last[p] = await LastGeneratedIdAsync(db, stream);
-                    hub.Start(p, last[p]);
-                }
-                var entries = await db.StreamReadAsync(stream, last[p].ToString(), Batch);
-                if (entries.Length == 0)
-                {
-                    continue;
-                }
-                var events = new List<LiveEvent>(entries.Length);
-                foreach (var entry in entries)
-                {
-                    var id = StreamId.Parse(entry.Id.ToString());
-                    last[p] = id;
-                    if (ToLiveEvent(p, id, entry) is { } e)
-                    {
-                        events.Add(e);
-                    }
-                }
-                if (events.Count > 0)
-                {
-                    var started = DateTimeOffset.UtcNow;
-                    hub.Dispatch(p, events);
-                    StreamTracing.RecordPerEntry(Activities, "sse-gateway dispatch", entries, started);
-                }
-                else
-                {
-                    hub.Start(p, last[p]);
-                }
-                busy |= entries.Length == Batch;
+                last = await LastGeneratedIdAsync(db, stream);
+                hub.Start(p, last);
             }
-            return busy ? null : options.Value.IdlePoll;
+            var entries = await reader.ReadAsync(stream, last, Batch);
+            if (entries.Length == 0)
+            {
+                return null;
+            }
+            var events = new List<LiveEvent>(entries.Length);
+            foreach (var entry in entries)
+            {
+                var id = StreamId.Parse(entry.Id.ToString());
+                last = id;
+                if (ToLiveEvent(p, id, entry) is { } e)
+                {
+                    events.Add(e);
+                }
+            }
+            if (events.Count > 0)
+            {
+                var started = DateTimeOffset.UtcNow;
+                hub.Dispatch(p, events);
+                StreamTracing.RecordPerEntry(Activities, "sse-gateway dispatch", entries, started);
+            }
+            else
+            {
+                hub.Start(p, last);
+            }
+            return null;
         }
 
-        return new StreamLoop(redis, "tail", health, time, logger).RunAsync(RoundAsync, ErrorPolicy.IsReaderTransient, MaxBackoff, stoppingToken);
+        return new StreamLoop(redis, $"tail:{p}", health, time, logger, wakeOnAnnouncements: false)
+            .RunAsync(RoundAsync, ErrorPolicy.IsReaderTransient, MaxBackoff, stoppingToken);
     }
 
     /// <summary>

@@ -12,7 +12,9 @@ namespace Arena.Messaging;
 /// backoff (<see cref="ErrorPolicy.FirstBackoff"/> to the maximum) before the next round.
 /// Stopping ends a round's wait or pause.
 /// </summary>
-public sealed class StreamLoop(IConnectionMultiplexer redis, string name, LoopHealth health, TimeProvider time, ILogger logger)
+/// <param name="wakeOnAnnouncements">False for a loop whose rounds wait in Redis themselves (blocking reads): it needs no announcements.</param>
+public sealed class StreamLoop(IConnectionMultiplexer redis, string name, LoopHealth health, TimeProvider time, ILogger logger,
+    bool wakeOnAnnouncements = true)
 {
     private static readonly RedisChannel WakeChannel = RedisChannel.Literal(StreamKeys.WakeChannel);
 
@@ -32,7 +34,7 @@ public sealed class StreamLoop(IConnectionMultiplexer redis, string name, LoopHe
             {
                 try
                 {
-                    if (!subscribed)
+                    if (wakeOnAnnouncements && !subscribed)
                     {
                         await redis.GetSubscriber().SubscribeAsync(WakeChannel, announced);
                         subscribed = true;

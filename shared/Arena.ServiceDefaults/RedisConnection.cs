@@ -31,9 +31,22 @@ public static class RedisConnection
 
     public static IConnectionMultiplexer Connect(ConfigurationOptions options, ILogger logger)
     {
-        // ToString() leaves the password out.
+        LogConnecting(options, logger);
+        return Watch(ConnectionMultiplexer.Connect(options), logger);
+    }
+
+    public static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions options, ILogger logger)
+    {
+        LogConnecting(options, logger);
+        return Watch(await ConnectionMultiplexer.ConnectAsync(options), logger);
+    }
+
+    // ToString() leaves the password out.
+    private static void LogConnecting(ConfigurationOptions options, ILogger logger) =>
         logger.LogInformation("Connecting to Redis at {Redis}", options.ToString(includePassword: false));
-        var multiplexer = ConnectionMultiplexer.Connect(options);
+
+    private static IConnectionMultiplexer Watch(ConnectionMultiplexer multiplexer, ILogger logger)
+    {
         multiplexer.ConnectionFailed += (_, e) =>
             logger.LogWarning("Redis connection to {Endpoint} lost: {FailureType}", e.EndPoint, e.FailureType);
         multiplexer.ConnectionRestored += (_, e) =>

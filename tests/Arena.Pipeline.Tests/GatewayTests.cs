@@ -168,6 +168,32 @@ public sealed partial class GatewayTests(ITestOutputHelper output) : PipelineTes
         Assert.InRange(fetched, 1, 3);
     }
 
+    [Fact]
+    public async Task Entry_added_without_an_announcement_reaches_a_live_client_before_the_idle_poll()
+    {
+        // The tail waits in Redis for new entries: neither ingest's wake-up message nor a round of polling is needed.
+        await using var gateway = await TestServices.Gateway(Redis, Output, settings: new Dictionary<string, string>
+        {
+            ["SseGateway__IdlePoll"] = "00:00:10",
+        }).WaitReadyAsync();
+        var reading = SseClient.ReadAsync(gateway.Http, "/v1/runs/run-quiet/stream?from=live", null, events => events.Count >= 1, TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(async () => ConnectedClients().IsMatch(await gateway.Http.GetStringAsync("/metrics")), "the client to subscribe");
+
+        var envelope = """{"event_id":"e-1","run_id":"run-quiet","seq":1,"type":"turn_start","schema_version":1,"ts":"2026-11-23T10:00:00.000Z","payload":{"turn":1,"player_id":"p1"}}""";
+        var added = DateTime.UtcNow;
+        var id = await Db.StreamAddAsync(StreamKeys.Events(0), [
+            new(StreamFields.EventId, "e-1"), new(StreamFields.RunId, "run-quiet"), new(StreamFields.Type, "turn_start"),
+            new(StreamFields.Envelope, envelope), new(StreamFields.IngestedAt, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()),
+        ]);
+        var received = await reading.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(id.ToString(), Assert.Single(received).Id);
+        Assert.True(DateTime.UtcNow - added < TimeSpan.FromSeconds(5), "delivered only after a poll");
+    }
+
+    [GeneratedRegex(@"arena_sse_clients\{[^}]*\} 1\b")]
+    private static partial Regex ConnectedClients();
+
     private static async Task<long> LeaderboardRequestsAsync(ServiceProcess ranker) =>
         LeaderboardRequests().Matches(await ranker.Http.GetStringAsync("/metrics")).Sum(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
 

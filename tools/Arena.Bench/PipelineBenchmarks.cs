@@ -153,19 +153,31 @@ internal static class PipelineBenchmarks
     /// Ingest → SSE latency with <paramref name="clients"/> viewers spread over 100 runs, at
     /// 1,000 events/s posted in batches of 10 (a harness posts a turn's few events at once).
     /// </summary>
-    public static async Task<SseResult> SseLatencyAsync(int clients)
+    /// <remarks>
+    /// The same run's ingest request latency is returned beside it: an entry reaches readers in
+    /// the same Redis reply cycle that answers its writer, after the same <c>appendfsync always</c>
+    /// write, so the request's own tail is a floor under the delivery's.
+    /// </remarks>
+    public static async Task<(SseResult Sse, LatencySummary Request)> SseLatencyAsync(int clients)
     {
         await using var pipeline = await Pipeline.StartAsync();
         var result = await RunAsync(pipeline.Options(1000, Measure) with { Batch = 10, Runs = 100, SseClients = clients, SseSpread = true });
-        return result.Sse!;
+        return (result.Sse!, result.RequestLatency);
     }
 
+    /// <summary>A fan-out run and the CPU each delivery cost the gateway and the clients (this process: the load generator and its SSE readers).</summary>
+    public sealed record FanOut(SseResult Sse, double GatewayCpuUs, double ClientsCpuUs);
+
     /// <summary>Deliveries/s when <paramref name="clients"/> watch one run that receives <paramref name="rate"/> events/s.</summary>
-    public static async Task<SseResult> FanOutAsync(int clients, double rate)
+    public static async Task<FanOut> FanOutAsync(int clients, double rate)
     {
         await using var pipeline = await Pipeline.StartAsync();
-        var result = await RunAsync(pipeline.Options(rate, Measure) with { Runs = 1, Batch = 10, SseClients = clients });
-        return result.Sse!;
+        var gateway = pipeline["sse-gateway"];
+        var (gatewayBefore, clientsBefore) = (gateway.CpuTime(), Environment.CpuUsage.TotalTime);
+        var sse = (await RunAsync(pipeline.Options(rate, Measure) with { Runs = 1, Batch = 10, SseClients = clients })).Sse!;
+        var (gatewayCpu, clientsCpu) = (gateway.CpuTime() - gatewayBefore, Environment.CpuUsage.TotalTime - clientsBefore);
+        var delivered = Math.Max(1, sse.Delivered);
+        return new FanOut(sse, gatewayCpu.TotalMicroseconds / delivered, clientsCpu.TotalMicroseconds / delivered);
     }
 
     private static async Task<LoadResult> RunAsync(LoadOptions options)
@@ -187,7 +199,7 @@ internal static class PipelineBenchmarks
 
         private Pipeline(RedisProcess redis, List<ServiceProcess> services) => (_redis, _services) = (redis, services);
 
-        private ServiceProcess this[string name] => _services.Single(s => s.Name == name);
+        public ServiceProcess this[string name] => _services.Single(s => s.Name == name);
 
         public static async Task<Pipeline> StartAsync()
         {

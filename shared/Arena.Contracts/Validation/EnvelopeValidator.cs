@@ -1,17 +1,48 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
 namespace Arena.Contracts.Validation;
 
-/// <summary>An event that passed validation, with its parsed envelope fields.</summary>
-public sealed record ValidatedEvent(
-    string? EventId,
-    string RunId,
-    long Seq,
-    string Type,
-    int SchemaVersion,
-    DateTimeOffset Ts,
-    JsonElement Json);
+/// <summary>An event that passed validation: its parsed envelope fields and its JSON as the producer sent it.</summary>
+public sealed class ValidatedEvent
+{
+    private readonly JsonElement _element;
+    private readonly ReadOnlyMemory<byte> _utf8;
+
+    internal ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, JsonElement json)
+        : this(eventId, runId, seq, type, schemaVersion, ts) => _element = json;
+
+    internal ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, ReadOnlyMemory<byte> utf8Json)
+        : this(eventId, runId, seq, type, schemaVersion, ts) => _utf8 = utf8Json;
+
+    private ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts)
+    {
+        EventId = eventId;
+        RunId = runId;
+        Seq = seq;
+        Type = type;
+        SchemaVersion = schemaVersion;
+        Ts = ts;
+    }
+
+    public string? EventId { get; }
+    public string RunId { get; }
+    public long Seq { get; }
+    public string Type { get; }
+    public int SchemaVersion { get; }
+    public DateTimeOffset Ts { get; }
+
+    /// <summary>The event's JSON object, byte for byte as it arrived.</summary>
+    public ReadOnlySpan<byte> Utf8Json => _element.ValueKind == JsonValueKind.Undefined ? _utf8.Span : JsonMarshal.GetRawUtf8Value(_element);
+
+    /// <summary>The event's JSON as an element, parsed from its bytes when it was validated from them; dispose the document when given one.</summary>
+    internal JsonElement Element(out JsonDocument? parsed)
+    {
+        parsed = _element.ValueKind == JsonValueKind.Undefined ? JsonDocument.Parse(_utf8) : null;
+        return parsed?.RootElement ?? _element;
+    }
+}
 
 /// <summary>
 /// Field-level validation of an envelope and, for the v1 types, of its payload. Unknown

@@ -95,6 +95,47 @@ public sealed class OnePassValidationTests(ITestOutputHelper output)
         Assert.False(full || fast);
     }
 
+    [Fact]
+    public void Timestamps_read_from_their_bytes_as_from_their_text()
+    {
+        var random = new PCG(1, Seed);
+        var c = new Choices(random);
+        var texts = new List<string>([.. Timestamps.Edges, .. Timestamps.Malformed, .. Timestamps.OutOfRange]);
+        for (var i = 0; i < Cases; i++)
+        {
+            var text = c.Int(0, 3) switch
+            {
+                0 => Timestamps.Valid(c),
+                1 => Timestamps.LeapSecond(c),
+                2 => Timestamps.MisplacedLeapSecond(c),
+                _ => c.Pick([.. Timestamps.Edges, .. Timestamps.OutOfRange]),
+            };
+            texts.Add(text);
+            // One character changed, removed or added, often to one the grammar has a place for.
+            var at = c.Int(0, text.Length - 1);
+            var other = c.Pick('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '-', ':', '.', 'T', 't', 'Z', 'z', '+', ' ', 'x', 'é', '٣');
+            texts.Add(c.Int(0, 2) switch
+            {
+                0 => text[..at] + other + text[(at + 1)..],
+                1 => text.Remove(at, 1),
+                _ => text.Insert(at, other.ToString()),
+            });
+        }
+
+        var wrong = new List<string>();
+        foreach (var text in texts)
+        {
+            var fromText = Rfc3339.TryParse(text, out var textInstant, out var textProblem);
+            var fromBytes = Rfc3339.TryParse(Encoding.UTF8.GetBytes(text), out var byteInstant, out var byteProblem);
+            if (fromText != fromBytes || textInstant != byteInstant || textInstant.Offset != byteInstant.Offset || textProblem != byteProblem)
+            {
+                wrong.Add($"\"{text}\": from text {fromText} {textInstant:o} {textProblem}; from bytes {fromBytes} {byteInstant:o} {byteProblem}");
+            }
+        }
+        output.WriteLine($"{texts.Count} timestamps, {texts.Count(t => Rfc3339.TryParse(t, out _, out _))} of them valid");
+        Assert.True(wrong.Count == 0, $"{wrong.Count} timestamps read differently:\n{string.Join("\n", wrong.Take(20))}");
+    }
+
     /// <summary>Null when both validators agree; else what differs. Whether each accepted.</summary>
     private static string? Compare(byte[] utf8, string? sameRunAs, out bool fullAccepts, out bool fastAccepts)
     {

@@ -380,12 +380,22 @@ public static class Utf8EnvelopeValidator
         {
             return false;
         }
-        // .NET's default encoder sends the '+' of an offset as "\u002B".
-        Span<char> chars = stackalloc char[text.Length];
-        var length = s.Reader.ValueIsEscaped ? s.Reader.CopyString(chars) : Encoding.UTF8.GetChars(text, chars);
-        if (!Rfc3339.TryParse(chars[..length], out var instant, out _))
+        DateTimeOffset instant;
+        if (!s.Reader.ValueIsEscaped)
         {
-            return false;
+            if (!Rfc3339.TryParse(text, out instant, out _))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            // .NET's default encoder sends the '+' of an offset as "\u002B".
+            Span<char> chars = stackalloc char[text.Length];
+            if (!Rfc3339.TryParse(chars[..s.Reader.CopyString(chars)], out instant, out _))
+            {
+                return false;
+            }
         }
         ts = instant;
         return true;

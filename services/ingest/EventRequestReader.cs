@@ -160,12 +160,9 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
     {
         var events = new List<ValidatedEvent>();
         var rest = body;
-        while (!rest.IsEmpty)
+        while (NextLine(ref rest, out var text))
         {
-            var end = rest.Span.IndexOf((byte)'\n');
-            var text = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? default : rest[(end + 1)..];
-            if (text.Span.Trim(" \t\r"u8).IsEmpty)
+            if (IsBlank(text))
             {
                 continue;
             }
@@ -214,13 +211,10 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
         var errors = new List<ValidationError>();
         var rest = body;
         var line = 0;
-        while (!rest.IsEmpty)
+        while (NextLine(ref rest, out var text))
         {
             line++;
-            var end = rest.Span.IndexOf((byte)'\n');
-            var text = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? default : rest[(end + 1)..];
-            if (text.Span.Trim(" \t\r"u8).IsEmpty)
+            if (IsBlank(text))
             {
                 continue;
             }
@@ -243,6 +237,18 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
         }
         return Validate(items, documents);
     }
+
+    /// <summary>The next line of an NDJSON body, <paramref name="rest"/> then after it; false at the end of the body.</summary>
+    private static bool NextLine(ref ReadOnlyMemory<byte> rest, out ReadOnlyMemory<byte> line)
+    {
+        var end = rest.Span.IndexOf((byte)'\n');
+        line = end < 0 ? rest : rest[..end];
+        var more = !rest.IsEmpty;
+        rest = end < 0 ? default : rest[(end + 1)..];
+        return more;
+    }
+
+    private static bool IsBlank(ReadOnlyMemory<byte> line) => line.Span.Trim(" \t\r"u8).IsEmpty;
 
     private Outcome Validate(List<JsonElement> items, IDisposable documents)
     {

@@ -349,12 +349,13 @@ public static class Utf8EnvelopeValidator
         {
             return false;
         }
-        foreach (var known in EventTypes.Known)
+        // By index: a foreach over the list would allocate its enumerator.
+        for (var i = 0; i < EventTypes.Known.Count; i++)
         {
-            if (Ascii.Equals(text, known))
+            if (Ascii.Equals(text, EventTypes.Known[i]))
             {
-                type = known;
-                return !EventTypes.EmittedByPipeline.Contains(known);
+                type = EventTypes.Known[i];
+                return !EventTypes.EmittedByPipeline.Contains(type);
             }
         }
         if (text.Length is 0 or > 64 || text[0] is < (byte)'a' or > (byte)'z')

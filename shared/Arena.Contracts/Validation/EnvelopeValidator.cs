@@ -5,18 +5,9 @@ using System.Text.Json;
 namespace Arena.Contracts.Validation;
 
 /// <summary>An event that passed validation: its parsed envelope fields and its JSON as the producer sent it.</summary>
-public sealed class ValidatedEvent
+public abstract class ValidatedEvent
 {
-    private readonly JsonElement _element;
-    private readonly ReadOnlyMemory<byte> _utf8;
-
-    internal ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, JsonElement json)
-        : this(eventId, runId, seq, type, schemaVersion, ts) => _element = json;
-
-    internal ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, ReadOnlyMemory<byte> utf8Json)
-        : this(eventId, runId, seq, type, schemaVersion, ts) => _utf8 = utf8Json;
-
-    private ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts)
+    private protected ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts)
     {
         EventId = eventId;
         RunId = runId;
@@ -34,13 +25,35 @@ public sealed class ValidatedEvent
     public DateTimeOffset Ts { get; }
 
     /// <summary>The event's JSON object, byte for byte as it arrived.</summary>
-    public ReadOnlySpan<byte> Utf8Json => _element.ValueKind == JsonValueKind.Undefined ? _utf8.Span : JsonMarshal.GetRawUtf8Value(_element);
+    public abstract ReadOnlySpan<byte> Utf8Json { get; }
 
     /// <summary>The event's JSON as an element, parsed from its bytes when it was validated from them; dispose the document when given one.</summary>
-    internal JsonElement Element(out JsonDocument? parsed)
+    internal abstract JsonElement Element(out JsonDocument? parsed);
+}
+
+/// <summary>An event validated from a parsed document (<see cref="EnvelopeValidator"/>).</summary>
+internal sealed class ParsedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, JsonElement json)
+    : ValidatedEvent(eventId, runId, seq, type, schemaVersion, ts)
+{
+    public override ReadOnlySpan<byte> Utf8Json => JsonMarshal.GetRawUtf8Value(json);
+
+    internal override JsonElement Element(out JsonDocument? parsed)
     {
-        parsed = _element.ValueKind == JsonValueKind.Undefined ? JsonDocument.Parse(_utf8) : null;
-        return parsed?.RootElement ?? _element;
+        parsed = null;
+        return json;
+    }
+}
+
+/// <summary>An event validated from its bytes (<see cref="Utf8EnvelopeValidator"/>): one object fewer to allocate than a document.</summary>
+internal sealed class ReadEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, ReadOnlyMemory<byte> utf8Json)
+    : ValidatedEvent(eventId, runId, seq, type, schemaVersion, ts)
+{
+    public override ReadOnlySpan<byte> Utf8Json => utf8Json.Span;
+
+    internal override JsonElement Element(out JsonDocument? parsed)
+    {
+        parsed = JsonDocument.Parse(utf8Json);
+        return parsed.RootElement;
     }
 }
 
@@ -121,7 +134,7 @@ public static class EnvelopeValidator
         }
 
         return errors.Count == before
-            ? new ValidatedEvent(eventId, runId!, seq!.Value, type!, (int)version!.Value, ts!.Value, json)
+            ? new ParsedEvent(eventId, runId!, seq!.Value, type!, (int)version!.Value, ts!.Value, json)
             : null;
     }
 

@@ -51,7 +51,7 @@ public static class Utf8EnvelopeValidator
             {
                 return null;
             }
-            return new ValidatedEvent(h.EventId, h.RunId, h.Seq, h.Type, (int)h.Version, h.Ts, json[start..(int)reader.BytesConsumed]);
+            return new ReadEvent(h.EventId, h.RunId, h.Seq, h.Type, (int)h.Version, h.Ts, json[start..(int)reader.BytesConsumed]);
         }
         catch (JsonException)
         {

@@ -84,12 +84,13 @@ public sealed class EventPublisher
         var ingestedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var traceParent = TraceParent();
         var results = new PublishResult[events.Count];
-        // Each partition's events in request order, in chunks; all chunks are sent at once and pipelined.
-        var chunks = Enumerable.Range(0, events.Count)
-            .GroupBy(i => Partitioner.PartitionOf(events[i].RunId, _partitions))
-            .SelectMany(partition => partition.Chunk(ChunkSize).Select(indexes => (Partition: partition.Key, Indexes: indexes)))
-            .ToList();
-        var pending = chunks.Select(c => PublishChunkAsync(db, c.Partition, c.Indexes, events, results, ingestedAt, traceParent, producer, cancellationToken)).ToArray();
+        // All chunks are sent at once and pipelined.
+        var chunks = Chunks(events);
+        var pending = new Task[chunks.Count];
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            pending[i] = PublishChunkAsync(db, chunks[i].Partition, chunks[i].Indexes, events, results, ingestedAt, traceParent, producer, cancellationToken);
+        }
 
         try
         {
@@ -105,13 +106,55 @@ public sealed class EventPublisher
             throw new RedisUnavailableException($"events were written to their master but not confirmed by its replicas: {e.Message}", e);
         }
 
-        foreach (var partition in chunks.Select(c => c.Partition).Distinct())
+        for (var i = 0; i < chunks.Count; i++)
         {
-            // A hint for idle consumers; they also poll, so a lost message only costs latency.
-            db.Publish(RedisChannel.Literal(StreamKeys.WakeChannel), partition, CommandFlags.FireAndForget);
+            // A hint for idle consumers, once per partition; they also poll, so a lost message only costs latency.
+            if (i == 0 || chunks[i].Partition != chunks[i - 1].Partition)
+            {
+                db.Publish(RedisChannel.Literal(StreamKeys.WakeChannel), chunks[i].Partition, CommandFlags.FireAndForget);
+            }
         }
         _metrics.PublishDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return results;
+    }
+
+    /// <summary>
+    /// Each partition's events in request order, partitions in the order they first appear, in
+    /// chunks of at most <see cref="ChunkSize"/>: a partition's chunks follow each other.
+    /// </summary>
+    private List<(int Partition, int[] Indexes)> Chunks(IReadOnlyList<ValidatedEvent> events)
+    {
+        const int Taken = -1;
+        Span<int> partitions = events.Count <= 1024 ? stackalloc int[events.Count] : new int[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            partitions[i] = Partitioner.PartitionOf(events[i].RunId, _partitions);
+        }
+        var chunks = new List<(int Partition, int[] Indexes)>(events.Count / ChunkSize + 1);
+        for (var first = 0; first < events.Count; first++)
+        {
+            var partition = partitions[first];
+            if (partition == Taken)
+            {
+                continue;
+            }
+            var left = partitions[first..].Count(partition);
+            for (var i = first; left > 0; )
+            {
+                var chunk = new int[Math.Min(ChunkSize, left)];
+                for (var at = 0; at < chunk.Length; i++)
+                {
+                    if (partitions[i] == partition)
+                    {
+                        chunk[at++] = i;
+                        partitions[i] = Taken;
+                    }
+                }
+                chunks.Add((partition, chunk));
+                left -= chunk.Length;
+            }
+        }
+        return chunks;
     }
 
     private async Task PublishChunkAsync(IDatabase db, int partition, int[] indexes, IReadOnlyList<ValidatedEvent> events, PublishResult[] results,

@@ -18,6 +18,9 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
     private const int MaxReportedErrors = 100;
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
+    /// <summary>The reader <see cref="ParseOptions"/> parse with (duplicate names are the validator's to find).</summary>
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = ParseOptions.MaxDepth };
+
     private readonly IngestOptions _limits = options.Value;
 
     /// <summary>A body that arrived whole, to dispose once the request is answered, or the problem that refused it.</summary>
@@ -69,7 +72,10 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
         {
             return Invalid(0, "", "the request body is not valid UTF-8");
         }
-        return received.Ndjson ? ReadNdjson(body) : ReadJson(body);
+        // Valid requests are read in one pass over their bytes; any other is read again in full, to say what is wrong.
+        return (received.Ndjson ? TryReadNdjsonInOnePass(body) : TryReadJsonInOnePass(body)) is { } events
+            ? new Outcome(events, null, null)
+            : received.Ndjson ? ReadNdjson(body) : ReadJson(body);
     }
 
     /// <summary>
@@ -115,6 +121,64 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
     private static readonly Problem OutOfMemoryForBodies = Problem.Create(StatusCodes.Status429TooManyRequests, "too-many-requests", "Too many requests",
         "Ingest holds as many request bodies as its memory for them allows (Ingest:MaxBufferedBodyBytes); nothing was written. Retry after a second.");
 
+    /// <summary>The events of a valid JSON body, as <see cref="ReadJson"/> reads them; null for any other body.</summary>
+    private List<ValidatedEvent>? TryReadJsonInOnePass(ReadOnlyMemory<byte> body)
+    {
+        var reader = new Utf8JsonReader(body.Span, ReaderOptions);
+        try
+        {
+            if (!reader.Read())
+            {
+                return null;
+            }
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return Accepted(Utf8EnvelopeValidator.TryValidate(body, ref reader)) is { } single && !reader.Read() ? [single] : null;
+            }
+            List<ValidatedEvent>? events = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (events?.Count == _limits.MaxEvents
+                    || Accepted(Utf8EnvelopeValidator.TryValidate(body, ref reader, events?[^1].RunId)) is not { } evt)
+                {
+                    return null;
+                }
+                // Sized once from the first event: a batch's events are mostly alike.
+                events ??= new List<ValidatedEvent>(Math.Min(_limits.MaxEvents, body.Length / evt.Utf8Json.Length + 1));
+                events.Add(evt);
+            }
+            return events is not null && !reader.Read() ? events : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The events of a valid NDJSON body, as <see cref="ReadNdjson"/> reads them; null for any other body.</summary>
+    private List<ValidatedEvent>? TryReadNdjsonInOnePass(ReadOnlyMemory<byte> body)
+    {
+        var events = new List<ValidatedEvent>();
+        var rest = body;
+        while (NextLine(ref rest, out var text))
+        {
+            if (IsBlank(text))
+            {
+                continue;
+            }
+            if (events.Count == _limits.MaxEvents
+                || Accepted(Utf8EnvelopeValidator.TryValidateText(text, ReaderOptions, events.Count > 0 ? events[^1].RunId : null)) is not { } evt)
+            {
+                return null;
+            }
+            events.Add(evt);
+        }
+        return events.Count > 0 ? events : null;
+    }
+
+    /// <summary>The event unless it is larger than an event may be (<see cref="CheckCounts"/>).</summary>
+    private ValidatedEvent? Accepted(ValidatedEvent? evt) => evt?.Utf8Json.Length <= _limits.MaxEventBytes ? evt : null;
+
     private Outcome ReadJson(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
@@ -147,13 +211,10 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
         var errors = new List<ValidationError>();
         var rest = body;
         var line = 0;
-        while (!rest.IsEmpty)
+        while (NextLine(ref rest, out var text))
         {
             line++;
-            var end = rest.Span.IndexOf((byte)'\n');
-            var text = end < 0 ? rest : rest[..end];
-            rest = end < 0 ? default : rest[(end + 1)..];
-            if (text.Span.Trim(" \t\r"u8).IsEmpty)
+            if (IsBlank(text))
             {
                 continue;
             }
@@ -176,6 +237,18 @@ public sealed class EventRequestReader(IOptions<IngestOptions> options, BodyMemo
         }
         return Validate(items, documents);
     }
+
+    /// <summary>The next line of an NDJSON body, <paramref name="rest"/> then after it; false at the end of the body.</summary>
+    private static bool NextLine(ref ReadOnlyMemory<byte> rest, out ReadOnlyMemory<byte> line)
+    {
+        var end = rest.Span.IndexOf((byte)'\n');
+        line = end < 0 ? rest : rest[..end];
+        var more = !rest.IsEmpty;
+        rest = end < 0 ? default : rest[(end + 1)..];
+        return more;
+    }
+
+    private static bool IsBlank(ReadOnlyMemory<byte> line) => line.Span.Trim(" \t\r"u8).IsEmpty;
 
     private Outcome Validate(List<JsonElement> items, IDisposable documents)
     {

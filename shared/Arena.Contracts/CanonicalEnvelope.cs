@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Arena.Contracts.Validation;
@@ -31,7 +30,7 @@ public static class CanonicalEnvelope
     /// </summary>
     public static byte[] Write(ValidatedEvent evt, string eventId)
     {
-        var raw = JsonMarshal.GetRawUtf8Value(evt.Json);
+        var raw = evt.Utf8Json;
         var escapes = Escapes(raw);
         var spliced = evt.EventId is null;
         if (escapes < 0
@@ -79,12 +78,14 @@ public static class CanonicalEnvelope
     /// <summary>The canonical envelope written field by field through <see cref="Utf8JsonWriter"/>: what <see cref="Write"/> returns.</summary>
     public static byte[] Rewrite(ValidatedEvent evt, string eventId)
     {
-        var buffer = new ArrayBufferWriter<byte>(evt.Json.ValueKind == JsonValueKind.Object ? 512 : 64);
+        var json = evt.Element(out var parsed);
+        using var document = parsed;
+        var buffer = new ArrayBufferWriter<byte>(json.ValueKind == JsonValueKind.Object ? 512 : 64);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteString("event_id", eventId);
-            foreach (var property in evt.Json.EnumerateObject())
+            foreach (var property in json.EnumerateObject())
             {
                 if (!property.NameEquals("event_id"))
                 {

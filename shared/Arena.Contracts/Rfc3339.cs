@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Arena.Contracts;
@@ -39,13 +40,83 @@ public static partial class Rfc3339
     /// <inheritdoc cref="TryParse(string, out DateTimeOffset, out string?)"/>
     public static bool TryParse(ReadOnlySpan<char> text, out DateTimeOffset instant, out string? problem)
     {
-        instant = default;
         if (!Grammar().IsMatch(text))
         {
+            instant = default;
             problem = GrammarProblem;
             return false;
         }
+        return Instant(text, out instant, out problem);
+    }
 
+    /// <summary>
+    /// <see cref="TryParse(string, out DateTimeOffset, out string?)"/> of UTF-8 text: the same
+    /// grammar (<see cref="Pattern"/>) checked byte by byte, without the regex.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out DateTimeOffset instant, out string? problem)
+    {
+        if (!IsGrammatical(utf8))
+        {
+            instant = default;
+            problem = GrammarProblem;
+            return false;
+        }
+        // The grammar admits only ASCII.
+        Span<char> text = utf8.Length <= 256 ? stackalloc char[utf8.Length] : new char[utf8.Length];
+        Ascii.ToUtf16(utf8, text, out _);
+        return Instant(text, out instant, out problem);
+    }
+
+    /// <summary><see cref="Pattern"/>, position by position.</summary>
+    private static bool IsGrammatical(ReadOnlySpan<byte> t)
+    {
+        if (t.Length < 20 || t[4] != (byte)'-' || t[7] != (byte)'-' || t[10] is not ((byte)'T' or (byte)'t') || t[13] != (byte)':' || t[16] != (byte)':'
+            || !Number(t[..4], out var year) || !Number(t[5..7], out var month) || !Number(t[8..10], out var day)
+            || !Number(t[11..13], out var hour) || !Number(t[14..16], out var minute) || !Number(t[17..19], out var second)
+            || year == 0 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 60)
+        {
+            return false;
+        }
+        var at = FractionAt;
+        if (t[at] == (byte)'.')
+        {
+            var digits = ++at;
+            while (at < t.Length && char.IsAsciiDigit((char)t[at]))
+            {
+                at++;
+            }
+            if (at == digits)
+            {
+                return false;
+            }
+        }
+        if (at < t.Length && t[at] is (byte)'Z' or (byte)'z')
+        {
+            return at + 1 == t.Length;
+        }
+        return at + 6 == t.Length && t[at] is (byte)'+' or (byte)'-' && t[at + 3] == (byte)':'
+            && Number(t.Slice(at + 1, 2), out var offsetHours) && offsetHours <= 23 && Number(t.Slice(at + 4, 2), out var offsetMinutes) && offsetMinutes <= 59;
+    }
+
+    /// <summary>The value of ASCII digits, and only digits.</summary>
+    private static bool Number(ReadOnlySpan<byte> digits, out int value)
+    {
+        value = 0;
+        foreach (var d in digits)
+        {
+            if (!char.IsAsciiDigit((char)d))
+            {
+                return false;
+            }
+            value = value * 10 + (d - '0');
+        }
+        return true;
+    }
+
+    /// <summary>The instant of a text that follows the grammar.</summary>
+    private static bool Instant(ReadOnlySpan<char> text, out DateTimeOffset instant, out string? problem)
+    {
+        instant = default;
         // The grammar fixes every position up to the seconds.
         var second = Digits(text, 17, 2);
         var local = new DateTime(Digits(text, 0, 4), Digits(text, 5, 2), Digits(text, 8, 2), Digits(text, 11, 2), Digits(text, 14, 2), Math.Min(second, 59)).Ticks;

@@ -1,17 +1,61 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
 namespace Arena.Contracts.Validation;
 
-/// <summary>An event that passed validation, with its parsed envelope fields.</summary>
-public sealed record ValidatedEvent(
-    string? EventId,
-    string RunId,
-    long Seq,
-    string Type,
-    int SchemaVersion,
-    DateTimeOffset Ts,
-    JsonElement Json);
+/// <summary>An event that passed validation: its parsed envelope fields and its JSON as the producer sent it.</summary>
+public abstract class ValidatedEvent
+{
+    private protected ValidatedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts)
+    {
+        EventId = eventId;
+        RunId = runId;
+        Seq = seq;
+        Type = type;
+        SchemaVersion = schemaVersion;
+        Ts = ts;
+    }
+
+    public string? EventId { get; }
+    public string RunId { get; }
+    public long Seq { get; }
+    public string Type { get; }
+    public int SchemaVersion { get; }
+    public DateTimeOffset Ts { get; }
+
+    /// <summary>The event's JSON object, byte for byte as it arrived.</summary>
+    public abstract ReadOnlySpan<byte> Utf8Json { get; }
+
+    /// <summary>The event's JSON as an element, parsed from its bytes when it was validated from them; dispose the document when given one.</summary>
+    internal abstract JsonElement Element(out JsonDocument? parsed);
+}
+
+/// <summary>An event validated from a parsed document (<see cref="EnvelopeValidator"/>).</summary>
+internal sealed class ParsedEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, JsonElement json)
+    : ValidatedEvent(eventId, runId, seq, type, schemaVersion, ts)
+{
+    public override ReadOnlySpan<byte> Utf8Json => JsonMarshal.GetRawUtf8Value(json);
+
+    internal override JsonElement Element(out JsonDocument? parsed)
+    {
+        parsed = null;
+        return json;
+    }
+}
+
+/// <summary>An event validated from its bytes (<see cref="Utf8EnvelopeValidator"/>): one object fewer to allocate than a document.</summary>
+internal sealed class ReadEvent(string? eventId, string runId, long seq, string type, int schemaVersion, DateTimeOffset ts, ReadOnlyMemory<byte> utf8Json)
+    : ValidatedEvent(eventId, runId, seq, type, schemaVersion, ts)
+{
+    public override ReadOnlySpan<byte> Utf8Json => utf8Json.Span;
+
+    internal override JsonElement Element(out JsonDocument? parsed)
+    {
+        parsed = JsonDocument.Parse(utf8Json);
+        return parsed.RootElement;
+    }
+}
 
 /// <summary>
 /// Field-level validation of an envelope and, for the v1 types, of its payload. Unknown
@@ -90,7 +134,7 @@ public static class EnvelopeValidator
         }
 
         return errors.Count == before
-            ? new ValidatedEvent(eventId, runId!, seq!.Value, type!, (int)version!.Value, ts!.Value, json)
+            ? new ParsedEvent(eventId, runId!, seq!.Value, type!, (int)version!.Value, ts!.Value, json)
             : null;
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -17,7 +18,7 @@ internal static class UnpairedSurrogates
         MayContain(JsonMarshal.GetRawUtf8Value(json)) ? Walk(json, "") : null;
 
     /// <summary>Whether the raw JSON escapes a surrogate code unit at all; almost every event does not, and is not walked.</summary>
-    private static bool MayContain(ReadOnlySpan<byte> raw)
+    public static bool MayContain(ReadOnlySpan<byte> raw)
     {
         for (var at = raw.IndexOf("\\u"u8); at >= 0 && at + 3 < raw.Length; )
         {
@@ -30,6 +31,39 @@ internal static class UnpairedSurrogates
         }
         return false;
     }
+
+    /// <summary>Whether the text of a JSON string as sent (between its quotes, escapes and all) pairs every surrogate it escapes.</summary>
+    public static bool PairedIn(ReadOnlySpan<byte> raw)
+    {
+        // A valid JSON string's backslash starts an escape, and "\u" has four hex digits.
+        for (var at = raw.IndexOf((byte)'\\'); at >= 0; )
+        {
+            var length = 2;
+            if (raw[at + 1] == (byte)'u')
+            {
+                var unit = CodeUnit(raw.Slice(at + 2, 4));
+                length = 6;
+                if (char.IsLowSurrogate(unit))
+                {
+                    return false;
+                }
+                if (char.IsHighSurrogate(unit))
+                {
+                    if (at + 12 > raw.Length || raw[at + 6] != (byte)'\\' || raw[at + 7] != (byte)'u' || !char.IsLowSurrogate(CodeUnit(raw.Slice(at + 8, 4))))
+                    {
+                        return false;
+                    }
+                    length = 12;
+                }
+            }
+            var next = raw[(at + length)..].IndexOf((byte)'\\');
+            at = next < 0 ? -1 : at + length + next;
+        }
+        return true;
+    }
+
+    /// <summary>The code unit of a <c>\\u</c> escape's four hex digits.</summary>
+    public static char CodeUnit(ReadOnlySpan<byte> hex) => Utf8Parser.TryParse(hex, out ushort unit, out _, 'X') ? (char)unit : '\0';
 
     private static string? Walk(JsonElement element, string path)
     {

@@ -245,10 +245,29 @@ public sealed class GroupConsumer(
         }
     }
 
+    /// <summary>
+    /// Redis's delivery count of each of <paramref name="entries"/> that this consumer holds pending, read
+    /// with XPENDING over the range they span (both reads return them in ID order). Other entries this
+    /// consumer holds within the range can fill a reply: the next one reads on after the last it returned.
+    /// </summary>
     private async Task<Dictionary<RedisValue, long>> DeliveriesAsync(IDatabase db, string stream, StreamEntry[] entries)
     {
-        var pending = await Task.WhenAll(entries.Select(e => db.StreamPendingMessagesAsync(stream, _group, 1, options.ConsumerName, e.Id, e.Id)));
-        return pending.Where(p => p.Length == 1).ToDictionary(p => p[0].MessageId, p => (long)p[0].DeliveryCount);
+        var deliveries = new Dictionary<RedisValue, long>(entries.Length);
+        RedisValue from = entries[0].Id;
+        var last = entries[^1].Id;
+        while (true)
+        {
+            var pending = await db.StreamPendingMessagesAsync(stream, _group, entries.Length, options.ConsumerName, from, last);
+            foreach (var message in pending)
+            {
+                deliveries[message.MessageId] = message.DeliveryCount;
+            }
+            if (pending.Length < entries.Length || pending[^1].MessageId == last)
+            {
+                return deliveries;
+            }
+            from = "(" + pending[^1].MessageId;
+        }
     }
 
     private async Task HandleAsync(IDatabase db, int partition, string stream, StreamEntry[] entries,

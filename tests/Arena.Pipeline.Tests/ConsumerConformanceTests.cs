@@ -52,6 +52,21 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
     }
 
     [Fact]
+    public async Task A_restart_grows_its_batches_through_the_entries_it_held_as_through_a_backlog()
+    {
+        await AddAtOnceAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        // The consumer read everything and died before acknowledging any of it.
+        Assert.Equal(1000, (await Db.StreamReadGroupAsync(Stream, "g", "c1", ">", 1000)).Length);
+
+        await using var restarted = TestConsumer.Start(Client, "g", "c1", configure: o => o.MaxBatchSize = 400);
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the held entries to be handled");
+        Assert.Equal([100, 200, 400, 300], restarted.Batches);
+        Assert.All(restarted.Handled.Values, n => Assert.Equal(1, n));
+        Assert.All(restarted.Deliveries, d => Assert.Equal(2, d.Deliveries));
+    }
+
+    [Fact]
     public async Task Entries_held_by_a_dead_consumer_are_claimed_and_handled_once()
     {
         var ids = await AddAsync(150);

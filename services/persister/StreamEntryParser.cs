@@ -1,4 +1,3 @@
-using System.Text;
 using Arena.Contracts;
 using Arena.Messaging;
 using Arena.Persister.Storage;
@@ -50,6 +49,6 @@ public static class StreamEntryParser
         var ingestedAt = EntryField.TryParseDigits(ingestedAtField, out var ms)
             ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
             : DateTimeOffset.FromUnixTimeMilliseconds(id.Milliseconds);
-        return new StoredEvent(message.Partition, id, header, ingestedAt, Encoding.UTF8.GetString(json), producer.IsNull ? null : producer.ToString());
+        return new StoredEvent(message.Partition, id, header, ingestedAt, json, producer.IsNull ? null : producer.ToString());
     }
 }

@@ -18,10 +18,11 @@ public sealed class ConsumerOptions
     public int BatchSize { get; set; } = 1000;
 
     /// <summary>
-    /// The most entries a batch of new entries grows to while a backlog lasts: each read that
-    /// comes back full asks for twice as many the next time, up to this, while such a read would
-    /// hold at most 16 MiB at the entries' size; the first read that is not full goes back to
-    /// <see cref="BatchSize"/>. 0 (or anything not above BatchSize): batches stay at BatchSize.
+    /// The most entries a batch grows to while a backlog lasts (new entries, or the consumer's own
+    /// pending ones after a restart): each read that comes back full asks for twice as many the
+    /// next time, up to this, while such a read would hold at most 16 MiB at the entries' size; the
+    /// first read that is not full goes back to <see cref="BatchSize"/>. 0 (or anything not above
+    /// BatchSize): batches stay at BatchSize.
     /// </summary>
     [Range(0, 10_000)]
     public int MaxBatchSize { get; set; }

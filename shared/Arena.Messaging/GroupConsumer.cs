@@ -11,7 +11,8 @@ namespace Arena.Messaging;
 /// takes over entries left idle by dead consumers (XAUTOCLAIM) and removes consumers that
 /// are long gone. The handler's outcomes decide acks and dead letters; the handler never
 /// touches Redis acks. While a full batch is handled, the next one is already being read, and
-/// batches grow while the backlog lasts (<see cref="ConsumerOptions.MaxBatchSize"/>).
+/// batches grow while a backlog lasts, of new entries or of its own pending ones
+/// (<see cref="ConsumerOptions.MaxBatchSize"/>).
 /// Stopping finishes and acknowledges the batches in hand.
 /// </summary>
 public sealed class GroupConsumer(
@@ -31,12 +32,16 @@ public sealed class GroupConsumer(
     // Per partition: the read of the next batch, started while the previous one is handled, and the entries it asked for.
     private Task<StreamEntry[]>?[] _ahead = [];
     private int[] _aheadCount = [];
+    // Per partition: the entries the next read of the walk through this consumer's own pending entries asks for.
+    private int[] _walkCount = [];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
         _ahead = new Task<StreamEntry[]>?[partitions];
         _aheadCount = new int[partitions];
+        _walkCount = new int[partitions];
+        Array.Fill(_walkCount, options.BatchSize);
         var groupReady = new bool[partitions];
         // Where the walk through this consumer's own pending entries stands; null once done.
         var pendingCursor = new RedisValue?[partitions];
@@ -85,6 +90,7 @@ public sealed class GroupConsumer(
                 // reply was lost delivers): they are still ours, so walk them again first.
                 // Re-reading own entries counts a delivery, so this happens only then.
                 Array.Fill(pendingCursor, "0");
+                Array.Fill(_walkCount, options.BatchSize);
                 _batchInHand = false;
                 DropReadsAhead();
             }
@@ -138,7 +144,8 @@ public sealed class GroupConsumer(
         _batchInHand = true;
         if (pendingCursor[partition] is { } cursor)
         {
-            var held = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, cursor, options.BatchSize);
+            var walkCount = _walkCount[partition];
+            var held = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, cursor, walkCount);
             if (held.Length == 0)
             {
                 pendingCursor[partition] = null;
@@ -146,6 +153,8 @@ public sealed class GroupConsumer(
                 return true;
             }
             pendingCursor[partition] = held[^1].Id;
+            // A restart that finds many entries its predecessor held grows its batches as a backlog of new ones does.
+            _walkCount[partition] = held.Length == walkCount ? NextCount(walkCount, held) : options.BatchSize;
             await HandleAsync(db, partition, stream, held, await DeliveriesAsync(db, stream, held), stoppingToken);
             _batchInHand = ReadingAhead;
             return true;
@@ -173,9 +182,10 @@ public sealed class GroupConsumer(
     private bool ReadingAhead => _ahead.Any(read => read is not null);
 
     /// <summary>
-    /// The entries to ask for after a full read of <paramref name="count"/>: twice as many, up to
-    /// MaxBatchSize, while a read of that size would hold at most <see cref="GrowthBytes"/> at
-    /// these entries' size (Redis and this process each hold a whole reply).
+    /// The entries to ask for after a full read of <paramref name="count"/> (new entries, or this
+    /// consumer's own pending ones): twice as many, up to MaxBatchSize, while a read of that size
+    /// would hold at most <see cref="GrowthBytes"/> at these entries' size (Redis and this process
+    /// each hold a whole reply).
     /// </summary>
     private int NextCount(int count, StreamEntry[] entries)
     {
@@ -245,10 +255,29 @@ public sealed class GroupConsumer(
         }
     }
 
+    /// <summary>
+    /// Redis's delivery count of each of <paramref name="entries"/> that this consumer holds pending, read
+    /// with XPENDING over the range they span (both reads return them in ID order). Other entries this
+    /// consumer holds within the range can fill a reply: the next one reads on after the last it returned.
+    /// </summary>
     private async Task<Dictionary<RedisValue, long>> DeliveriesAsync(IDatabase db, string stream, StreamEntry[] entries)
     {
-        var pending = await Task.WhenAll(entries.Select(e => db.StreamPendingMessagesAsync(stream, _group, 1, options.ConsumerName, e.Id, e.Id)));
-        return pending.Where(p => p.Length == 1).ToDictionary(p => p[0].MessageId, p => (long)p[0].DeliveryCount);
+        var deliveries = new Dictionary<RedisValue, long>(entries.Length);
+        RedisValue from = entries[0].Id;
+        var last = entries[^1].Id;
+        while (true)
+        {
+            var pending = await db.StreamPendingMessagesAsync(stream, _group, entries.Length, options.ConsumerName, from, last);
+            foreach (var message in pending)
+            {
+                deliveries[message.MessageId] = message.DeliveryCount;
+            }
+            if (pending.Length < entries.Length || pending[^1].MessageId == last)
+            {
+                return deliveries;
+            }
+            from = "(" + pending[^1].MessageId;
+        }
     }
 
     private async Task HandleAsync(IDatabase db, int partition, string stream, StreamEntry[] entries,

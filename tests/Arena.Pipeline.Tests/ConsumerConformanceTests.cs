@@ -52,6 +52,21 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
     }
 
     [Fact]
+    public async Task A_restart_grows_its_batches_through_the_entries_it_held_as_through_a_backlog()
+    {
+        await AddAtOnceAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        // The consumer read everything and died before acknowledging any of it.
+        Assert.Equal(1000, (await Db.StreamReadGroupAsync(Stream, "g", "c1", ">", 1000)).Length);
+
+        await using var restarted = TestConsumer.Start(Client, "g", "c1", configure: o => o.MaxBatchSize = 400);
+        await Wait.UntilAsync(() => DrainedAsync("g"), "the held entries to be handled");
+        Assert.Equal([100, 200, 400, 300], restarted.Batches);
+        Assert.All(restarted.Handled.Values, n => Assert.Equal(1, n));
+        Assert.All(restarted.Deliveries, d => Assert.Equal(2, d.Deliveries));
+    }
+
+    [Fact]
     public async Task Entries_held_by_a_dead_consumer_are_claimed_and_handled_once()
     {
         var ids = await AddAsync(150);
@@ -67,6 +82,31 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
         Assert.All(survivor.Handled.Values, n => Assert.Equal(1, n));
         // Claimed entries report Redis's delivery count: the dead consumer's delivery plus this one.
         Assert.All(survivor.Deliveries.Where(d => held.Any(h => h.Id == d.Id)), d => Assert.Equal(2, d.Deliveries));
+    }
+
+    [Fact]
+    public async Task Claimed_entries_report_their_delivery_counts_while_the_claimer_holds_entries_between_them()
+    {
+        var ids = await AddAsync(20);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "g", "0");
+        Assert.Equal(20, (await Db.StreamReadGroupAsync(Stream, "g", "dead-one", ">", 20)).Length);
+        var mine = ids.Where((_, i) => i % 2 == 0).ToArray();
+        var left = ids.Where((_, i) => i % 2 == 1).ToArray();
+        // Every other entry moves to the claimer, not idle; the rest stay with the dead consumer, long idle.
+        // JUSTID leaves the delivery counts at 1.
+        object[] toClaimer = [Stream, "g", "survivor", 0, .. mine, "IDLE", 0, "JUSTID"];
+        object[] toDeadOne = [Stream, "g", "dead-one", 0, .. left, "IDLE", 60_000, "JUSTID"];
+        await Db.ExecuteAsync("XCLAIM", toClaimer);
+        await Db.ExecuteAsync("XCLAIM", toDeadOne);
+
+        // The claimer keeps failing its own entries, so they stay pending between the ones it claims.
+        await using var survivor = TestConsumer.Start(Client, "g", "survivor",
+            m => mine.Contains(m.Entry.Id.ToString()) ? MessageOutcome.Retry("not yet") : MessageOutcome.Ack,
+            o => o.ClaimMinIdle = TimeSpan.FromSeconds(30));
+        await Wait.UntilAsync(() => left.All(survivor.Handled.ContainsKey), "the claimed entries to be handled");
+
+        Assert.All(survivor.Deliveries.Where(d => left.Contains(d.Id)), d => Assert.Equal(2, d.Deliveries));
+        Assert.All(survivor.Deliveries.Where(d => mine.Contains(d.Id)).Take(mine.Length), d => Assert.Equal(2, d.Deliveries));
     }
 
     [Fact]

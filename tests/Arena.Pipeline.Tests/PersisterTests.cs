@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
@@ -277,6 +278,31 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         Assert.Contains("not valid JSON", dead["error"].ToString(), StringComparison.Ordinal);
         Assert.Equal(1, (int)dead["deliveries"]);
         Assert.True(DateTimeOffset.TryParse(dead["failed_at"].ToString(), System.Globalization.CultureInfo.InvariantCulture, out _));
+    }
+
+    [Fact]
+    public async Task Envelopes_are_stored_as_their_utf8_text_and_bytes_that_are_not_utf8_as_the_text_they_decode_to()
+    {
+        static byte[] Envelope(int seq, byte[] message) =>
+        [
+            .. Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"event_id\":\"u-{seq}\",\"run_id\":\"run-u\",\"seq\":{seq},\"type\":\"observation\",\"schema_version\":1,\"ts\":\"2026-11-23T10:00:00Z\",\"payload\":{{\"message\":\"")),
+            .. message,
+            .. "\"}}"u8,
+        ];
+        byte[] text = Encoding.UTF8.GetBytes("Zürich, 東京 🎮");
+        byte[] broken = [(byte)'a', 0xC3, (byte)'(', 0xFF, (byte)'z'];
+        await Db.StreamAddAsync(PipelineState.Stream, StreamFields.Envelope, Envelope(1, text));
+        await Db.StreamAddAsync(PipelineState.Stream, StreamFields.Envelope, Envelope(2, broken));
+
+        await using var persister = await Persister().WaitReadyAsync();
+        await Wait.UntilAsync(() => ConsumerGroups.CaughtUpAsync(Db), "the persister to drain");
+
+        using var page = JsonDocument.Parse(await persister.Http.GetStringAsync("/v1/runs/run-u/events"));
+        var messages = page.RootElement.GetProperty("events").EnumerateArray()
+            .Select(e => e.GetProperty("payload").GetProperty("message").GetString()).ToList();
+        Assert.Equal(["Zürich, 東京 🎮", Encoding.UTF8.GetString(broken)], messages);
+        Assert.Contains('\uFFFD', messages[1]!);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ internal static class RunChanges
         {
             command.Parameters.Add(new DuckDBParameter($"run{i}", errors[i].Header.RunId));
             command.Parameters.Add(new DuckDBParameter($"type{i}", errors[i].Header.Type));
-            command.Parameters.Add(new DuckDBParameter($"envelope{i}", errors[i].Envelope));
+            command.Parameters.Add(new DuckDBParameter($"envelope{i}", errors[i].EnvelopeText()));
         }
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -57,11 +57,11 @@ internal static class RunChanges
     }
 
     /// <summary>
-    /// Whether the rule could hold for this text at all: without a backslash every JSON key and
+    /// Whether the rule could hold for this JSON at all: without a backslash every JSON key and
     /// string is written literally, so a <c>payload.fatal</c> that reads as <c>true</c> needs both
     /// words in plain sight. Ruling out is all this does; DuckDB decides every other error.
     /// </summary>
-    private static bool MayBeFatal(string envelope) =>
-        envelope.Contains('\\', StringComparison.Ordinal)
-        || (envelope.Contains("fatal", StringComparison.Ordinal) && envelope.Contains("true", StringComparison.Ordinal));
+    private static bool MayBeFatal(ReadOnlySpan<byte> envelope) =>
+        envelope.Contains((byte)'\\')
+        || (envelope.IndexOf("fatal"u8) >= 0 && envelope.IndexOf("true"u8) >= 0);
 }

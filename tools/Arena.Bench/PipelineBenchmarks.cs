@@ -157,13 +157,21 @@ internal static class PipelineBenchmarks
     /// The same run's ingest request latency is returned beside it: an entry reaches readers in
     /// the same Redis reply cycle that answers its writer, after the same <c>appendfsync always</c>
     /// write, so the request's own tail is a floor under the delivery's.
+    /// <para>
+    /// The same load runs for <see cref="SseWarmUp"/> first, unmeasured: freshly started services
+    /// spend their first seconds in the JIT compiler, on the same 2 cores, and that would be the tail.
+    /// </para>
     /// </remarks>
     public static async Task<(SseResult Sse, LatencySummary Request)> SseLatencyAsync(int clients)
     {
         await using var pipeline = await Pipeline.StartAsync();
-        var result = await RunAsync(pipeline.Options(1000, Measure) with { Batch = 10, Runs = 100, SseClients = clients, SseSpread = true });
+        var load = pipeline.Options(1000, Measure) with { Batch = 10, Runs = 100, SseClients = clients, SseSpread = true };
+        await RunAsync(load with { Duration = SseWarmUp });
+        var result = await RunAsync(load);
         return (result.Sse!, result.RequestLatency);
     }
+
+    private static readonly TimeSpan SseWarmUp = TimeSpan.FromSeconds(10);
 
     /// <summary>A fan-out run and the CPU each delivery cost the gateway and the clients (this process: the load generator and its SSE readers).</summary>
     public sealed record FanOut(SseResult Sse, double GatewayCpuUs, double ClientsCpuUs);

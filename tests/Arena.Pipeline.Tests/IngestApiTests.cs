@@ -137,7 +137,8 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
         for (var attempt = 1; ; attempt++)
         {
             var evt = Events.TurnStart("run-b", attempt, $"run-b:{attempt}");
-            await Wait.UntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % windowMs is >= 2_600 and < 2_800), "the end of a bucket", window * 2);
+            // The last third of a bucket: wide enough that a loaded machine's polling does not step over it.
+            await Wait.UntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() % windowMs is >= 2_000 and < 2_800), "the end of a bucket", window * 4);
             var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var first = Assert.Single(await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, evt)));
             await Wait.UntilAsync(() => Task.FromResult(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / windowMs > sent / windowMs), "the next bucket", window * 2);

@@ -303,8 +303,9 @@ public static class Utf8EnvelopeValidator
     /// <summary>A string without escapes: its bytes are its text.</summary>
     private static bool Plain(ref Scan s, out ReadOnlySpan<byte> text)
     {
-        text = s.Reader.TokenType == JsonTokenType.String && !s.Reader.ValueIsEscaped ? s.Reader.ValueSpan : default;
-        return s.Reader.TokenType == JsonTokenType.String && !s.Reader.ValueIsEscaped;
+        var plain = s.Reader.TokenType == JsonTokenType.String && !s.Reader.ValueIsEscaped;
+        text = plain ? s.Reader.ValueSpan : default;
+        return plain;
     }
 
     /// <summary><see cref="EnvelopeRules.IdPattern"/>.</summary>
@@ -333,7 +334,7 @@ public static class Utf8EnvelopeValidator
     private static bool RunId(ref Scan s, string? sameRunAs, out string? runId)
     {
         runId = null;
-        if (!Plain(ref s, out var text) || !IsId(text) || text.SequenceEqual("arena-pipeline"u8))
+        if (!Plain(ref s, out var text) || !IsId(text) || Ascii.Equals(text, PipelineRun.Id))
         {
             return false;
         }

@@ -46,6 +46,7 @@ public static class PersisterExtensions
     public static WebApplication MapPersister(this WebApplication app)
     {
         app.MapHistory();
+        app.MapCommitted();
         app.MapExport();
         return app;
     }

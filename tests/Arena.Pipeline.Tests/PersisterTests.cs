@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
+using Arena.Messaging;
 using Arena.Pipeline.Tests.Infrastructure;
 using StackExchange.Redis;
 
@@ -349,6 +350,67 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
         Assert.Equal(26, ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         var parquet = await persister.Http.GetByteArrayAsync("/v1/runs/run-0/export?format=parquet");
         Assert.Equal("PAR1"u8.ToArray(), parquet[..4]);
+    }
+
+    [Fact]
+    public async Task Committed_mark_stops_just_below_the_oldest_pending_entry_and_reaches_the_last_delivered_one_when_none_is_pending()
+    {
+        var ids = (await Events.AcceptedAsync(await Events.PostAsync(Ingest.Http, Events.Array(Events.Run("run-c", 5)))))
+            .Select(r => StreamId.Parse(r.StreamId)).ToList();
+        // Another consumer of the group holds the first two entries without acknowledging them, beyond the persister's claim threshold.
+        await Db.StreamCreateConsumerGroupAsync(PipelineState.Stream, StreamKeys.PersisterGroup, "0");
+        Assert.Equal(2, (await Db.StreamReadGroupAsync(PipelineState.Stream, StreamKeys.PersisterGroup, "holder", ">", 2)).Length);
+        await using var persister = await Persister(("Persister__ClaimMinIdle", "01:00:00")).WaitReadyAsync();
+        await Wait.UntilAsync(async () => await PipelineState.PersistedCountAsync(persister.Http) == 3, "the other three events stored");
+        await Wait.UntilAsync(async () => await PipelineState.PendingAsync(Db) == 2, "only the held entries pending");
+
+        var held = await CommittedAsync(persister);
+        Assert.Equal(ids[0].Previous().ToString(), held.GetProperty("committed_through").GetString());
+        Assert.Equal(2, held.GetProperty("pending").GetInt64());
+        Assert.Equal(ids[0].ToString(), held.GetProperty("oldest_pending").GetString());
+
+        await Db.StreamAcknowledgeAsync(PipelineState.Stream, StreamKeys.PersisterGroup, [ids[0].ToString(), ids[1].ToString()]);
+        var released = await CommittedAsync(persister);
+        Assert.Equal(ids[^1].ToString(), released.GetProperty("committed_through").GetString());
+        Assert.Equal(0, released.GetProperty("pending").GetInt64());
+        Assert.Equal(JsonValueKind.Null, released.GetProperty("oldest_pending").ValueKind);
+    }
+
+    /// <summary>The single partition's entry of <c>GET /v1/committed</c>.</summary>
+    private static async Task<JsonElement> CommittedAsync(ServiceProcess persister)
+    {
+        using var response = await persister.Http.GetAsync("/v1/committed");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var partition = Assert.Single((await Events.ReadJsonAsync(response)).GetProperty("partitions").EnumerateArray());
+        Assert.Equal(0, partition.GetProperty("partition").GetInt32());
+        return partition;
+    }
+
+    [Fact]
+    public async Task Committed_mark_of_a_missing_stream_or_group_is_null()
+    {
+        Assert.Equal(default, await CommittedMark.ReadAsync(Db, 0, StreamKeys.PersisterGroup));
+
+        await Db.StreamCreateConsumerGroupAsync(PipelineState.Stream, "ranker", "0", createStream: true);
+        Assert.Equal(default, await CommittedMark.ReadAsync(Db, 0, StreamKeys.PersisterGroup));
+
+        // Created at the stream's start, nothing delivered: committed through 0-0, i.e. nothing.
+        await Db.StreamCreateConsumerGroupAsync(PipelineState.Stream, StreamKeys.PersisterGroup, "0");
+        Assert.Equal(new CommittedMark(StreamId.Zero, 0, null), await CommittedMark.ReadAsync(Db, 0, StreamKeys.PersisterGroup));
+    }
+
+    [Fact]
+    public async Task Committed_lists_every_partition()
+    {
+        await using var persister = await Persister(("Arena__Partitions", "2")).WaitReadyAsync();
+        await Wait.UntilAsync(async () => (await Db.StreamGroupInfoAsync(StreamKeys.Events(1))).Any(g => g.Name == StreamKeys.PersisterGroup),
+            "the persister's group on partition 1");
+
+        using var response = await persister.Http.GetAsync("/v1/committed");
+        var partitions = (await Events.ReadJsonAsync(response)).GetProperty("partitions").EnumerateArray().ToList();
+        Assert.Equal([0, 1], partitions.Select(p => p.GetProperty("partition").GetInt32()));
+        Assert.All(partitions, p => Assert.Equal("0-0", p.GetProperty("committed_through").GetString()));
+        Assert.All(partitions, p => Assert.Equal(0, p.GetProperty("pending").GetInt64()));
     }
 
     [Theory]

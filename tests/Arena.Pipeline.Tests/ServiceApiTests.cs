@@ -33,7 +33,7 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
 
     [Theory]
     [InlineData("ingest", "POST /v1/events", "GET /schemas/{}")]
-    [InlineData("persister", "GET /v1/runs", "GET /v1/runs/{}/events", "GET /v1/runs/{}/export", "GET /v1/export")]
+    [InlineData("persister", "GET /v1/runs", "GET /v1/runs/{}/events", "GET /v1/runs/{}/export", "GET /v1/export", "GET /v1/committed")]
     [InlineData("ranker", "GET /v1/leaderboard", "GET /v1/leaderboards", "GET /v1/leaderboard/head-to-head", "GET /v1/leaderboard/history", "GET /v1/models/{}")]
     [InlineData("sse-gateway", "GET /v1/runs", "GET /v1/runs/{}/stream", "GET /v1/runs/{}/replay", "GET /v1/stream", "GET /v1/leaderboard/stream",
         "GET /v1/leaderboards", "GET /v1/leaderboard", "GET /v1/leaderboard/history", "GET /v1/leaderboard/head-to-head")]

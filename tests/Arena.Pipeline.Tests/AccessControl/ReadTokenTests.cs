@@ -61,6 +61,7 @@ public sealed class ReadTokenTests(ITestOutputHelper output) : PipelineTest(outp
         { "persister", "/v1/runs" },
         { "persister", "/v1/runs/run-r/events" },
         { "persister", "/v1/runs/run-r/export" },
+        { "persister", "/v1/committed" },
         { "ranker", "/v1/leaderboard" },
         { "ranker", "/v1/models/model-a" },
         { "ranker", "/v1/leaderboards" },

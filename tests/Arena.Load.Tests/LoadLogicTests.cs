@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Arena.Cli;
+using Arena.Contracts;
 using Arena.Contracts.Validation;
 
 namespace Arena.Load.Tests;
@@ -190,55 +191,66 @@ public sealed class LatencyHistogramTests
 
 public sealed class CommitLagTrackerTests
 {
+    private static StreamId Id(long ms, long seq = 0) => new(ms, seq);
+
     [Fact]
-    public void Lag_is_now_minus_the_oldest_accepted_event_not_yet_visible()
+    public void Lag_is_now_minus_the_oldest_accepted_batch_not_yet_committed()
     {
         var tracker = new CommitLagTracker(2);
-        tracker.Accepted(run: 0, events: 10, time: 100);  // run 0: events 1-10 at t=100
-        tracker.Accepted(run: 1, events: 5, time: 120);   // run 1: events 1-5 at t=120
-        tracker.Accepted(run: 0, events: 10, time: 150);  // run 0: events 11-20 at t=150
+        tracker.Accepted(run: 0, events: 10, highest: Id(100, 9), time: 100);
+        tracker.Accepted(run: 1, events: 5, highest: Id(120, 4), time: 120);
+        tracker.Accepted(run: 0, events: 10, highest: Id(150, 9), time: 150);
 
         Assert.Equal(100, tracker.LagAt(200));
 
-        tracker.Visible(0, 9);   // part of the first batch: it is still the oldest invisible
+        tracker.Committed(0, Id(100, 8));   // all but the batch's last event: it is still the oldest invisible
         Assert.Equal(100, tracker.LagAt(200));
 
-        tracker.Visible(0, 10);  // first batch of run 0 visible: run 1's batch at t=120 is oldest
+        tracker.Committed(0, Id(100, 9));   // through its highest ID: run 1's batch at t=120 is oldest
         Assert.Equal(80, tracker.LagAt(200));
 
-        tracker.Visible(1, 5);
+        tracker.Committed(1, Id(149, 0));
         Assert.Equal(50, tracker.LagAt(200));
 
-        tracker.Visible(0, 20);
+        tracker.Committed(0, Id(9999));
         Assert.Equal(0, tracker.LagAt(200));
         Assert.Null(tracker.OldestInvisible());
         Assert.Equal((25L, 25L), tracker.Totals());
     }
 
     [Fact]
-    public void Counts_never_go_back_and_events_seen_before_their_202_are_not_waited_for()
+    public void Marks_never_go_back_and_batches_committed_before_their_202_are_not_waited_for()
     {
         var tracker = new CommitLagTracker(1);
-        tracker.Visible(0, 10);  // the persister shows events whose request has not been answered yet
-        tracker.Accepted(0, 10, time: 50);
+        tracker.Committed(0, Id(200));           // the persister committed events whose request has not been answered yet
+        tracker.Accepted(0, 10, Id(150, 9), time: 50);
         Assert.Null(tracker.OldestInvisible());
 
-        tracker.Accepted(0, 10, time: 60);
-        tracker.Visible(0, 5);   // an older, smaller count answered late
+        tracker.Accepted(0, 10, Id(300), time: 60);
+        tracker.Committed(0, Id(100));           // an older, lower mark answered late
         Assert.Equal(40, tracker.LagAt(100));
-        Assert.Equal((20L, 10L), tracker.Totals());
+        tracker.Accepted(0, 1, Id(180), time: 70);   // committed, but waits behind the older batch
+        Assert.Equal((21L, 10L), tracker.Totals());
+
+        tracker.Committed(0, Id(300));
+        Assert.Equal((21L, 21L), tracker.Totals());
+        Assert.Equal(0, tracker.LagAt(100));
     }
 
     [Fact]
-    public void Each_run_reports_its_own_oldest_invisible_batch()
+    public void A_batch_committed_behind_an_older_one_leaves_with_it_and_the_older_one_decides_the_lag()
     {
-        var tracker = new CommitLagTracker(2);
-        tracker.Accepted(0, 10, time: 100);
-        tracker.Accepted(0, 10, time: 110);
-        Assert.Equal(100, tracker.OldestInvisible(0));
-        Assert.Null(tracker.OldestInvisible(1));
-        tracker.Visible(0, 15);
-        Assert.Equal(110, tracker.OldestInvisible(0));
+        // Two requests of one run in flight: the later-answered batch got the lower stream IDs.
+        var tracker = new CommitLagTracker(1);
+        tracker.Accepted(0, 10, Id(500), time: 10);
+        tracker.Accepted(0, 10, Id(400), time: 12);
+
+        tracker.Committed(0, Id(450));
+        Assert.Equal(90, tracker.LagAt(100));
+        Assert.Equal((20L, 0L), tracker.Totals());
+
+        tracker.Committed(0, Id(500));
+        Assert.Equal((20L, 20L), tracker.Totals());
     }
 
     [Fact]
@@ -248,25 +260,55 @@ public sealed class CommitLagTrackerTests
     }
 }
 
-public sealed class RunEventsPageTests
+public sealed class AcceptedIdsTests
 {
     [Fact]
-    public void Counts_the_events_and_takes_the_last_stream_id()
+    public void The_highest_stream_id_of_a_202_is_compared_as_numbers()
     {
         var json = """
-            {"run_id":"r","events":[
-              {"event_id":"r:1","run_id":"r","seq":1,"type":"observation","payload":{"stream_id":"9-9","nested":[{"stream_id":"8-8"}]},"stream_id":"100-0"},
-              {"event_id":"r:2","run_id":"r","seq":2,"type":"x","payload":{},"stream_id":"100-1"},
-              {"stream_id":"101-0","run_id":"r","seq":3,"type":"x","payload":{"events":[{}]}}
-            ],"next_after":"101-0"}
+            {"results":[
+              {"event_id":"r:1","stream_id":"1700000000999-5","duplicate":false},
+              {"event_id":"r:2","stream_id":"1700000001000-0","duplicate":false},
+              {"event_id":"r:3","stream_id":"1700000000999-10","duplicate":true}
+            ]}
             """;
-        Assert.Equal(new RunEventsPage(3, "101-0"), RunEventsPage.Read(Encoding.UTF8.GetBytes(json)));
+        Assert.Equal(new StreamId(1700000001000, 0), AcceptedIds.Highest(Encoding.UTF8.GetBytes(json)));
     }
 
-    [Fact]
-    public void An_empty_page_has_no_last_id()
+    [Theory]
+    [InlineData("""{"results":[]}""")]
+    [InlineData("""{"results":[{"event_id":"r:1","stream_id":"12"}]}""")]
+    [InlineData("""{"results":[{"event_id":"r:1","stream_id":null}]}""")]
+    public void A_202_without_valid_stream_ids_is_refused(string json)
     {
-        Assert.Equal(new RunEventsPage(0, null), RunEventsPage.Read("""{"run_id":"r","events":[],"next_after":null}"""u8));
+        Assert.Throws<FormatException>(() => AcceptedIds.Highest(Encoding.UTF8.GetBytes(json)));
+    }
+}
+
+public sealed class CommittedMarksTests
+{
+    [Fact]
+    public void Marks_are_indexed_by_partition_and_null_where_the_group_does_not_exist()
+    {
+        var json = """
+            {"partitions":[
+              {"partition":1,"committed_through":null,"pending":0,"oldest_pending":null},
+              {"partition":0,"committed_through":"1700000000999-4","pending":3,"oldest_pending":"1700000000999-5"}
+            ]}
+            """;
+        Assert.Equal([new StreamId(1700000000999, 4), null], CommittedMarks.Read(Encoding.UTF8.GetBytes(json)));
+    }
+
+    [Theory]
+    [InlineData("""{"partitions":[]}""")]
+    [InlineData("""{"runs":[]}""")]
+    [InlineData("""{"partitions":[{"partition":1,"committed_through":null}]}""")]
+    [InlineData("""{"partitions":[{"partition":0,"committed_through":null},{"partition":0,"committed_through":null}]}""")]
+    [InlineData("""{"partitions":[{"partition":0}]}""")]
+    [InlineData("""{"partitions":[{"partition":0,"committed_through":"soon"}]}""")]
+    public void Answers_that_do_not_list_each_partition_with_a_mark_are_refused(string json)
+    {
+        Assert.Throws<FormatException>(() => CommittedMarks.Read(Encoding.UTF8.GetBytes(json)));
     }
 }
 

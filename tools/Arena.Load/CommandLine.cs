@@ -80,7 +80,7 @@ internal static class CommandLine
         private readonly Option<int?> _sseClients = ToolCommand.OptionalInt("--sse-clients",
             "SSE clients, subscribed with ?from=live before sending (default 1 with --sse)", 1, 100_000);
         private readonly Option<bool> _sseSpread = new("--sse-spread") { Description = "spread the SSE clients over the runs (default: all on the first run)" };
-        private readonly Option<Uri?> _persister = ToolCommand.HttpUrl("--persister", "persister base URL: poll each run's event count for ingest -> commit lag");
+        private readonly Option<Uri?> _persister = ToolCommand.HttpUrl("--persister", "persister base URL: poll its committed high-water marks for ingest -> commit lag");
         private readonly Option<double?> _persisterPoll = new("--persister-poll-ms")
         {
             HelpName = "N",

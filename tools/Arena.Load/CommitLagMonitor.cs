@@ -1,40 +1,31 @@
 using System.Diagnostics;
-using System.Globalization;
 using Arena.Contracts;
 
 namespace Arena.Load;
 
 /// <summary>
-/// Every poll interval, asks the persister how many events of this load's runs it holds and
-/// feeds the counts to the <see cref="CommitLagTracker"/>, then samples the lag, timed when
-/// the last answer arrived (so a sample is an upper bound of the lag at that moment).
+/// Every poll interval, asks the persister how far it has committed each partition and feeds
+/// the marks to the <see cref="CommitLagTracker"/>, then samples the lag, timed when the answer
+/// arrived (so a sample is an upper bound of the lag at that moment).
 /// </summary>
 /// <remarks>
-/// Counts come from <c>GET /v1/runs/{run_id}/events?after={last seen}</c>: each event is
-/// fetched once, and each request costs the persister the same whatever the size of its
-/// table (<c>GET /v1/runs</c> groups the whole table on every call, which grows with the
-/// history and would load the persister more the longer a benchmark runs). Only runs that
-/// can decide the lag are asked: the run holding the oldest unconfirmed batch first, then
-/// the next, until one's oldest batch is still not visible (or its run was already asked
-/// this poll) — that batch is the oldest invisible event of all, and the lag is exact as of
-/// the moment that run was asked. Each run is asked at most once a poll, with at most
-/// <see cref="MaxRequestsPerPoll"/> requests in all; beyond that, runs not asked keep their
-/// previous counts and the sample can only be too high.
+/// One request a poll, <c>GET /v1/committed</c>: the persister answers from its group's state
+/// in Redis (a script a partition), never from DuckDB, so polling costs the pipeline the same
+/// whatever the rate, the number of runs or the size of the history. A run's partition follows
+/// from its id by the pipeline's own <see cref="Partitioner"/>, over as many partitions as the
+/// persister lists.
 /// </remarks>
 internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnlyList<string> runIds, CommitLagTracker tracker, TimeSpan interval)
 {
-    public const int MaxRequestsPerPoll = 16;
-    private const int PageSize = 10_000;
-
-    private readonly StreamId[] _after = new StreamId[runIds.Count];
-    private readonly long[] _seen = new long[runIds.Count];
+    private readonly Uri _committed = new(persister, "v1/committed");
     private readonly List<double> _lagMs = [];
     private readonly Lock _gate = new();
+    private int[] _partitionOf = [];
+    private int _partitions;
     private long _pollErrors;
     private long _pollTicks;
     private long _polls;
     private long _requests;
-    private long _capped;
     private long _caughtUpAt;
     private long _caughtUpAccepted = -1;
     private double _lastLagMs = double.NaN;
@@ -51,7 +42,7 @@ internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnly
         }
     }
 
-    /// <summary>Every event accepted so far has been seen in the persister.</summary>
+    /// <summary>Every event accepted so far is committed, as of the last poll.</summary>
     public bool CaughtUp
     {
         get
@@ -80,40 +71,13 @@ internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnly
     private async Task PollAsync(CancellationToken stop)
     {
         var started = Stopwatch.GetTimestamp();
-        var candidates = new PriorityQueue<int, long>();
-        for (var run = 0; run < _after.Length; run++)
-        {
-            if (tracker.OldestInvisible(run) is { } front)
-            {
-                candidates.Enqueue(run, front);
-            }
-        }
-        var requests = 0;
-        var asked = new HashSet<int>();
+        StreamId?[] marks;
+        Interlocked.Increment(ref _requests);
         try
         {
-            while (candidates.TryDequeue(out var run, out var front))
-            {
-                if (!asked.Add(run))
-                {
-                    break; // asked already this poll, and its oldest unconfirmed batch is the oldest of all
-                }
-                if (requests >= MaxRequestsPerPoll)
-                {
-                    Interlocked.Increment(ref _capped);
-                    break;
-                }
-                requests += await FetchNewAsync(run, stop);
-                if (tracker.OldestInvisible(run) is not { } next)
-                {
-                    continue;
-                }
-                if (next == front)
-                {
-                    break; // the oldest unconfirmed batch is still not visible: it decides the lag
-                }
-                candidates.Enqueue(run, next);
-            }
+            using var response = await http.GetAsync(_committed, stop);
+            response.EnsureSuccessStatusCode();
+            marks = CommittedMarks.Read(await response.Content.ReadAsByteArrayAsync(stop));
         }
         catch (Exception e) when (e is HttpRequestException or FormatException or System.Text.Json.JsonException
             or OperationCanceledException && !stop.IsCancellationRequested)
@@ -121,9 +85,17 @@ internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnly
             Interlocked.Increment(ref _pollErrors);
             return;
         }
-        finally
+        if (marks.Length != _partitions)
         {
-            Interlocked.Add(ref _requests, requests);
+            _partitions = marks.Length;
+            _partitionOf = [.. runIds.Select(run => Partitioner.PartitionOf(run, _partitions))];
+        }
+        for (var run = 0; run < _partitionOf.Length; run++)
+        {
+            if (marks[_partitionOf[run]] is { } through)
+            {
+                tracker.Committed(run, through);
+            }
         }
 
         var now = Stopwatch.GetTimestamp();
@@ -140,32 +112,6 @@ internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnly
             {
                 _caughtUpAccepted = accepted;
                 _caughtUpAt = now;
-            }
-        }
-    }
-
-    /// <summary>Reads the run's events after the last one seen, page by page; returns the requests made.</summary>
-    private async Task<int> FetchNewAsync(int run, CancellationToken stop)
-    {
-        var requests = 0;
-        while (true)
-        {
-            var url = new Uri(persister, string.Create(CultureInfo.InvariantCulture,
-                $"v1/runs/{Uri.EscapeDataString(runIds[run])}/events?after={_after[run]}&limit={PageSize}"));
-            requests++;
-            using var response = await http.GetAsync(url, stop);
-            response.EnsureSuccessStatusCode();
-            var body = await response.Content.ReadAsByteArrayAsync(stop);
-            var page = RunEventsPage.Read(body);
-            if (page.Count > 0)
-            {
-                _after[run] = StreamId.Parse(page.LastStreamId ?? throw new FormatException($"the persister's page of {runIds[run]} has events without stream_id"));
-                _seen[run] += page.Count;
-                tracker.Visible(run, _seen[run]);
-            }
-            if (page.Count < PageSize)
-            {
-                return requests;
             }
         }
     }
@@ -195,7 +141,6 @@ internal sealed class CommitLagMonitor(HttpClient http, Uri persister, IReadOnly
             P50LagMs = Math.Round(Percentiles.NearestRank(sorted, 50), 1),
             Samples = sorted.Length,
             Requests = Interlocked.Read(ref _requests),
-            CappedPolls = Interlocked.Read(ref _capped),
             PollErrors = Interlocked.Read(ref _pollErrors),
             MeanPollMs = polls == 0 ? 0 : Math.Round(Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _pollTicks)).TotalMilliseconds / polls, 2),
             CaughtUp = caughtUp,

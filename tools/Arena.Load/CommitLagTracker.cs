@@ -1,17 +1,18 @@
+using Arena.Contracts;
+
 namespace Arena.Load;
 
 /// <summary>
 /// Ingest → commit lag from the outside. For each accepted batch it remembers when it was
-/// accepted and how many events of its run had been accepted up to then; when the persister
-/// shows <c>n</c> events of a run, every batch whose running count is at most <c>n</c> is
-/// visible. The lag at a moment is that moment minus the acceptance time of the oldest
-/// accepted event not yet visible (0 when everything is visible).
+/// accepted and the highest stream ID ingest gave its events; when the persister reports that
+/// its run's partition is committed through an ID at or above that one, the batch is visible.
+/// The lag at a moment is that moment minus the acceptance time of the oldest accepted batch
+/// not yet visible (0 when everything is visible).
 /// </summary>
 /// <remarks>
-/// Counts stand in for identities: a run's events are committed in stream order, and a batch
-/// is accepted only after its events have stream IDs, so the first <c>n</c> of a run in
-/// stream order are the ones counted. (A request still in flight may hold stream IDs below
-/// an accepted one; then "visible" is decided a little early for that run.)
+/// Batches wait in their run's queue in the order they were accepted, and one leaves only when
+/// every batch before it has: a visible batch behind an invisible one is counted visible a
+/// little late, but the lag, decided by the older one, is exact. Committed marks never go back.
 /// Times are in any unit, the caller's; the tracker only subtracts them.
 /// </remarks>
 public sealed class CommitLagTracker
@@ -30,35 +31,46 @@ public sealed class CommitLagTracker
 
     public int Runs => _runs.Length;
 
-    /// <summary>A batch of <paramref name="events"/> events of run <paramref name="run"/> was accepted at <paramref name="time"/>.</summary>
-    public void Accepted(int run, int events, long time)
+    /// <summary>
+    /// A batch of <paramref name="events"/> events of run <paramref name="run"/>, the highest of
+    /// them <paramref name="highest"/>, was accepted at <paramref name="time"/>.
+    /// </summary>
+    public void Accepted(int run, int events, StreamId highest, long time)
     {
         var state = _runs[run];
         lock (state)
         {
             state.Accepted += events;
-            if (state.Accepted > state.Visible)
+            if (highest <= state.Committed && state.Pending.Count == 0)
             {
-                state.Pending.Enqueue((state.Accepted, time));
+                state.Visible += events;
+            }
+            else
+            {
+                state.Pending.Enqueue((highest, events, time));
             }
         }
     }
 
-    /// <summary>The persister shows <paramref name="events"/> events of run <paramref name="run"/> (counts never go back).</summary>
-    public void Visible(int run, long events)
+    /// <summary>Every entry of run <paramref name="run"/>'s partition with an ID at or below <paramref name="through"/> is committed.</summary>
+    public void Committed(int run, StreamId through)
     {
         var state = _runs[run];
         lock (state)
         {
-            state.Visible = Math.Max(state.Visible, events);
-            while (state.Pending.TryPeek(out var oldest) && oldest.Cumulative <= state.Visible)
+            if (through > state.Committed)
+            {
+                state.Committed = through;
+            }
+            while (state.Pending.TryPeek(out var oldest) && oldest.Highest <= state.Committed)
             {
                 state.Pending.Dequeue();
+                state.Visible += oldest.Events;
             }
         }
     }
 
-    /// <summary>Acceptance time of the oldest accepted event not yet visible, or null when all are visible.</summary>
+    /// <summary>Acceptance time of the oldest accepted batch not yet visible, or null when all are visible.</summary>
     public long? OldestInvisible()
     {
         long? oldest = null;
@@ -75,16 +87,6 @@ public sealed class CommitLagTracker
         return oldest;
     }
 
-    /// <summary>Acceptance time of run <paramref name="run"/>'s oldest accepted event not yet visible, or null.</summary>
-    public long? OldestInvisible(int run)
-    {
-        var state = _runs[run];
-        lock (state)
-        {
-            return state.Pending.TryPeek(out var front) ? front.Time : null;
-        }
-    }
-
     /// <summary>The lag at <paramref name="now"/>: now minus <see cref="OldestInvisible"/>, or 0.</summary>
     public long LagAt(long now) => OldestInvisible() is { } oldest ? Math.Max(0, now - oldest) : 0;
 
@@ -97,16 +99,7 @@ public sealed class CommitLagTracker
         }
     }
 
-    public long VisibleEvents(int run)
-    {
-        var state = _runs[run];
-        lock (state)
-        {
-            return state.Visible;
-        }
-    }
-
-    /// <summary>Events accepted and (capped at that) seen in the persister, over all runs.</summary>
+    /// <summary>Events accepted and events visible (committed), over all runs.</summary>
     public (long Accepted, long Visible) Totals()
     {
         long accepted = 0, visible = 0;
@@ -115,7 +108,7 @@ public sealed class CommitLagTracker
             lock (state)
             {
                 accepted += state.Accepted;
-                visible += Math.Min(state.Visible, state.Accepted);
+                visible += state.Visible;
             }
         }
         return (accepted, visible);
@@ -125,6 +118,7 @@ public sealed class CommitLagTracker
     {
         public long Accepted;
         public long Visible;
-        public readonly Queue<(long Cumulative, long Time)> Pending = new();
+        public StreamId Committed;
+        public readonly Queue<(StreamId Highest, int Events, long Time)> Pending = new();
     }
 }

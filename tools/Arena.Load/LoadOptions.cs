@@ -54,7 +54,7 @@ public sealed record LoadOptions
     /// <summary>How long to wait after sending for the SSE clients to receive every event.</summary>
     public TimeSpan SseDrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Persister base URL; when set, it is polled for each run's events for ingest → commit lag.</summary>
+    /// <summary>Persister base URL; when set, its committed high-water marks (<c>GET /v1/committed</c>) are polled for ingest → commit lag.</summary>
     public Uri? PersisterUrl { get; init; }
 
     public TimeSpan PersisterPoll { get; init; } = TimeSpan.FromMilliseconds(100);

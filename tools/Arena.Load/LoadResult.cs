@@ -51,7 +51,7 @@ public sealed record SseResult
     public required long Errors { get; init; }
 }
 
-/// <summary>Ingest → commit lag seen by polling the persister.</summary>
+/// <summary>Ingest → commit lag seen by polling the persister's committed high-water marks.</summary>
 public sealed record CommitLagResult
 {
     public required double ThresholdMs { get; init; }
@@ -62,17 +62,16 @@ public sealed record CommitLagResult
     public required double P50LagMs { get; init; }
     /// <summary>Lag samples, one per successful poll (during sending and until caught up).</summary>
     public required int Samples { get; init; }
-    /// <summary>Requests made to the persister (<c>GET /v1/runs/{run_id}/events?after=…</c>); each costs it some CPU.</summary>
+    /// <summary>Requests made to the persister, one a poll (<c>GET /v1/committed</c>).</summary>
     public required long Requests { get; init; }
-    /// <summary>Polls that hit the per-poll request cap; their samples may be too high.</summary>
-    public required long CappedPolls { get; init; }
     public required long PollErrors { get; init; }
-    /// <summary>Mean time of one poll (all its requests).</summary>
+    /// <summary>Mean time of one successful poll.</summary>
     public required double MeanPollMs { get; init; }
-    /// <summary>Every accepted event became visible before the drain timeout.</summary>
+    /// <summary>Every accepted event was committed before the drain timeout.</summary>
     public required bool CaughtUp { get; init; }
-    /// <summary>From the end of sending until every accepted event was visible (null when it did not happen).</summary>
+    /// <summary>From the end of sending until every accepted event was committed (null when it did not happen).</summary>
     public double? CatchUpSeconds { get; init; }
+    /// <summary>Accepted events the persister had committed at the last poll.</summary>
     public required long Visible { get; init; }
 }
 

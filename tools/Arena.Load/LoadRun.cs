@@ -76,7 +76,7 @@ public sealed class LoadRun
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         if (_options.ReadToken is { } token)
         {
-            // The probe also polls the persister's history.
+            // The probe also polls the persister's committed marks.
             probe.DefaultRequestHeaders.Authorization = new("Bearer", token);
         }
         await ReadyAsync(probe, "ingest", _options.IngestUrl, cancellationToken);
@@ -124,7 +124,7 @@ public sealed class LoadRun
     private async Task SendAsync(HttpClient http, CancellationToken cancellationToken)
     {
         var body = new ArrayBufferWriter<byte>(Math.Min(_options.Batch * (_options.EventBytes + 64), 1 << 20));
-        var scratch = new byte[16 * 1024];
+        var answer = new ArrayBufferWriter<byte>(16 * 1024);
         var durationTicks = _options.Duration is { } d ? (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         var uri = new Uri(WithSlash(_options.IngestUrl), "v1/events");
         var bearer = _options.ApiKey is { } key ? $"Bearer {key}" : null;
@@ -186,17 +186,20 @@ public sealed class LoadRun
             try
             {
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                answer.ResetWrittenCount();
                 await using (var stream = await response.Content.ReadAsStreamAsync(cancellationToken))
                 {
-                    while (await stream.ReadAsync(scratch, cancellationToken) > 0)
+                    int read;
+                    while ((read = await stream.ReadAsync(answer.GetMemory(16 * 1024), cancellationToken)) > 0)
                     {
+                        answer.Advance(read);
                     }
                 }
                 var done = Stopwatch.GetTimestamp();
                 Interlocked.Exchange(ref _lastResponse, done);
                 if (response.StatusCode == HttpStatusCode.Accepted)
                 {
-                    _accepted.Accepted(slot.Run, slot.Count, done);
+                    _accepted.Accepted(slot.Run, slot.Count, AcceptedIds.Highest(answer.WrittenSpan), done);
                     Interlocked.Add(ref _eventsAccepted, slot.Count);
                     _requestLatency.RecordMicroseconds(Micros(done - started));
                     if (_schedule.IsPaced)

@@ -42,7 +42,7 @@ internal static class Report
         }
         if (r.Persister is { } p)
         {
-            s.AppendLine(inv, $"commit lag     max {p.MaxLagMs:F0} ms, p99 {p.P99LagMs:F0} ms, p50 {p.P50LagMs:F0} ms over {p.Samples} polls (mean poll {p.MeanPollMs:F1} ms, {p.Requests} requests, {p.CappedPolls} capped, {p.PollErrors} failed)");
+            s.AppendLine(inv, $"commit lag     max {p.MaxLagMs:F0} ms, p99 {p.P99LagMs:F0} ms, p50 {p.P50LagMs:F0} ms over {p.Samples} polls (mean poll {p.MeanPollMs:F1} ms, {p.Requests} requests, {p.PollErrors} failed)");
             s.AppendLine(inv, $"  threshold    {p.ThresholdMs:F0} ms: {(p.UnderThreshold ? "stayed under" : "EXCEEDED or not caught up")}; {(p.CaughtUp ? $"all {p.Visible} visible {p.CatchUpSeconds:F2} s after sending ended" : $"only {p.Visible} visible at the end")}");
         }
         return s.ToString();

@@ -30,7 +30,7 @@ public sealed class GroupConsumer(
     private readonly KeyValuePair<string, object?> _tag = ConsumerMetrics.GroupTag(options.Group);
     private bool _batchInHand;
     // Per partition: the read of the next batch, started while the previous one is handled, and the entries it asked for.
-    private Task<StreamEntry[]>?[] _ahead = [];
+    private Task<Batch>?[] _ahead = [];
     private int[] _aheadCount = [];
     // Per partition: the entries the next read of the walk through this consumer's own pending entries asks for.
     private int[] _walkCount = [];
@@ -38,7 +38,7 @@ public sealed class GroupConsumer(
     public async Task RunAsync(CancellationToken stoppingToken)
     {
         var db = redis.GetDatabase();
-        _ahead = new Task<StreamEntry[]>?[partitions];
+        _ahead = new Task<Batch>?[partitions];
         _aheadCount = new int[partitions];
         _walkCount = new int[partitions];
         Array.Fill(_walkCount, options.BatchSize);
@@ -125,10 +125,10 @@ public sealed class GroupConsumer(
             _ahead[p] = null;
             try
             {
-                var entries = await ahead;
-                if (entries.Length > 0)
+                var batch = await ahead;
+                if (batch.Entries.Length > 0)
                 {
-                    await HandleAsync(db, p, StreamKeys.Events(p), entries, null, CancellationToken.None);
+                    await HandleAsync(db, p, StreamKeys.Events(p), batch.Entries, batch.Deliveries, CancellationToken.None);
                 }
             }
             catch (Exception e) when (e is RedisException or TimeoutException || policy.IsTransient(e))
@@ -138,14 +138,17 @@ public sealed class GroupConsumer(
         }
     }
 
-    /// <summary>Reads one batch (own pending entries while the walk lasts, else new ones); true when more is waiting.</summary>
+    /// <summary>
+    /// Reads one batch (own pending entries while the walk lasts, else new ones); true when more is waiting.
+    /// After a full batch the next read starts before this one is handled (Redis and the handler's store overlap).
+    /// </summary>
     private async Task<bool> ReadAsync(IDatabase db, int partition, string stream, RedisValue?[] pendingCursor, CancellationToken stoppingToken)
     {
         _batchInHand = true;
         if (pendingCursor[partition] is { } cursor)
         {
             var walkCount = _walkCount[partition];
-            var held = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, cursor, walkCount);
+            var (held, deliveries) = await TakeAheadOr(partition, () => ReadHeldAsync(db, stream, cursor, walkCount));
             if (held.Length == 0)
             {
                 pendingCursor[partition] = null;
@@ -155,18 +158,20 @@ public sealed class GroupConsumer(
             pendingCursor[partition] = held[^1].Id;
             // A restart that finds many entries its predecessor held grows its batches as a backlog of new ones does.
             _walkCount[partition] = held.Length == walkCount ? NextCount(walkCount, held) : options.BatchSize;
-            await HandleAsync(db, partition, stream, held, await DeliveriesAsync(db, stream, held), stoppingToken);
+            if (held.Length == walkCount)
+            {
+                _ahead[partition] = ReadHeldAsync(db, stream, held[^1].Id, _walkCount[partition]);
+            }
+            await HandleAsync(db, partition, stream, held, deliveries, stoppingToken);
             _batchInHand = ReadingAhead;
             return true;
         }
 
         var count = _ahead[partition] is null ? options.BatchSize : _aheadCount[partition];
-        var entries = await (_ahead[partition] ?? ReadNewAsync(db, stream, count));
-        _ahead[partition] = null;
+        var (entries, _) = await TakeAheadOr(partition, () => ReadNewAsync(db, stream, count));
         var full = entries.Length == count;
         if (full)
         {
-            // More is waiting: read the next batch while this one is handled (Redis and the handler's store overlap).
             // The first read that is not full starts again from BatchSize.
             _aheadCount[partition] = NextCount(count, entries);
             _ahead[partition] = ReadNewAsync(db, stream, _aheadCount[partition]);
@@ -178,6 +183,17 @@ public sealed class GroupConsumer(
         _batchInHand = ReadingAhead;
         return full;
     }
+
+    /// <summary>The batch read ahead for <paramref name="partition"/>, else a read started now.</summary>
+    private Task<Batch> TakeAheadOr(int partition, Func<Task<Batch>> read)
+    {
+        var ahead = _ahead[partition];
+        _ahead[partition] = null;
+        return ahead ?? read();
+    }
+
+    /// <summary>A batch read, with the delivery counts of entries read again from this consumer's own pending ones.</summary>
+    private readonly record struct Batch(StreamEntry[] Entries, Dictionary<RedisValue, long>? Deliveries);
 
     private bool ReadingAhead => _ahead.Any(read => read is not null);
 
@@ -209,8 +225,15 @@ public sealed class GroupConsumer(
     /// <summary>The most a grown read is meant to hold: 10,000 entries of up to ~1.6 KB.</summary>
     private const long GrowthBytes = 16 << 20;
 
-    private Task<StreamEntry[]> ReadNewAsync(IDatabase db, string stream, int count) =>
-        db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, count);
+    private async Task<Batch> ReadNewAsync(IDatabase db, string stream, int count) =>
+        new(await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, StreamPosition.NewMessages, count), null);
+
+    /// <summary>This consumer's own pending entries after <paramref name="cursor"/>; reading them again counts a delivery, which XPENDING then gives.</summary>
+    private async Task<Batch> ReadHeldAsync(IDatabase db, string stream, RedisValue cursor, int count)
+    {
+        var held = await db.StreamReadGroupAsync(stream, _group, options.ConsumerName, cursor, count);
+        return new(held, held.Length == 0 ? null : await DeliveriesAsync(db, stream, held));
+    }
 
     private async Task ClaimAsync(IDatabase db, int partition, string stream, CancellationToken stoppingToken)
     {

@@ -36,19 +36,24 @@ public static class StreamAppender
     // KEYS[4..6] the dedupe hashes of the previous, current and next time bucket.
     // ARGV[1] cap in entries, ARGV[2] cap in bytes, ARGV[3] the current bucket's time to live in ms,
     // ARGV[4] the group that counts even before it exists, ARGV[5] entries, ARGV[6] shared fields s,
-    // then s name/value pairs; then per entry: 1 when deduplicated (else 0), its size in bytes,
-    // event_id, run_id, type, envelope.
+    // ARGV[7] a '1' (deduplicated) or '0' per entry, ARGV[8] the bytes every entry has besides its own
+    // four values (field names, the shared values), then s name/value pairs; then per entry: event_id,
+    // run_id, type, envelope.
     // Per new entry only its XADD remains: the lookups, the dedupe writes and the caps' bookkeeping
-    // run once per call.
+    // run once per call, and an entry is no table of its own (its arguments are found by position).
     private const string Script = LuaStreams.Prelude + """
         local cap, cap_bytes, count, shared = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        local flags, fixed, first = ARGV[7], tonumber(ARGV[8]), 9 + shared * 2
         -- Which entries are new: an id remembered in a bucket, or earlier in this call, makes a duplicate.
-        local entries, wanted, a = {}, {}, 7 + shared * 2
+        local field_of, wanted = {}, {}
         for e = 1, count do
-          local field = ARGV[a] == '1' and ARGV[a + 3] .. '/' .. ARGV[a + 2] or false
-          entries[e] = {field, a}
-          if field then wanted[#wanted + 1] = field end
-          a = a + 6
+          local field = false
+          if string.byte(flags, e) == 49 then
+            local a = first + (e - 1) * 4
+            field = ARGV[a + 1] .. '/' .. ARGV[a]
+            wanted[#wanted + 1] = field
+          end
+          field_of[e] = field
         end
         local known = {}
         if #wanted > 0 then
@@ -61,10 +66,11 @@ public static class StreamAppender
         end
         local claimed, new, new_bytes = {}, 0, 0
         for e = 1, count do
-          local field = entries[e][1]
+          local field = field_of[e]
           if not field or not (known[field] or claimed[field]) then
+            local a = first + (e - 1) * 4
             new = new + 1
-            new_bytes = new_bytes + tonumber(ARGV[entries[e][2] + 1])
+            new_bytes = new_bytes + fixed + #ARGV[a] + #ARGV[a + 1] + #ARGV[a + 2] + #ARGV[a + 3]
             if field then claimed[field] = true end
           end
         end
@@ -131,16 +137,17 @@ public static class StreamAppender
         -- a '1' or '0' per entry for whether it was a duplicate, then each entry's stream ID; callers
         -- report the loss once.
         local fields = {KEYS[1], '*', 'event_id', false, 'run_id', false, 'type', false, 'envelope', false}
-        for i = 7, 6 + shared * 2 do fields[#fields + 1] = ARGV[i] end
+        for i = 9, first - 1 do fields[#fields + 1] = ARGV[i] end
         local results, duplicate, added, remembered = {lost, ''}, {}, {}, {}
         for e = 1, count do
-          local field, at = entries[e][1], entries[e][2]
+          local field = field_of[e]
           local existing = field and (known[field] or added[field])
           if existing then
             results[e + 2] = existing
             duplicate[e] = '1'
           else
-            fields[4], fields[6], fields[8], fields[10] = ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5]
+            local a = first + (e - 1) * 4
+            fields[4], fields[6], fields[8], fields[10] = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
             local id = redis.call('XADD', unpack(fields))
             if field then
               added[field] = id
@@ -218,20 +225,22 @@ public static class StreamAppender
         var window = (long)dedupe.Window.TotalMilliseconds;
         var bucket = shared.IngestedAtMs / window;
         var deduplicates = false;
-        var args = new RedisValue[6 + shared.Count * 2 + entries.Count * 6];
+        var flags = new char[entries.Count];
+        var args = new RedisValue[8 + shared.Count * 2 + entries.Count * 4];
         (args[0], args[1], args[2], args[3], args[4], args[5]) = (caps.Entries, caps.Bytes, (bucket + 2) * window - shared.IngestedAtMs, boundingGroup, entries.Count, shared.Count);
-        var at = shared.WriteTo(args, 6);
-        var sharedSize = OwnFieldNames + shared.Size;
-        foreach (var entry in entries)
+        args[7] = OwnFieldNames + shared.Size;
+        var at = shared.WriteTo(args, 8);
+        for (var i = 0; i < entries.Count; i++)
         {
+            var entry = entries[i];
             deduplicates |= entry.Deduplicate;
-            args[at++] = entry.Deduplicate;
-            args[at++] = sharedSize + Encoding.UTF8.GetByteCount(entry.EventId) + Encoding.UTF8.GetByteCount(entry.RunId) + Encoding.UTF8.GetByteCount(entry.Type) + entry.Envelope.GetByteCount();
+            flags[i] = entry.Deduplicate ? '1' : '0';
             args[at++] = entry.EventId;
             args[at++] = entry.RunId;
             args[at++] = entry.Type;
             args[at++] = entry.Envelope;
         }
+        args[6] = new string(flags);
         RedisKey[] keys = deduplicates
             ? [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition),
                 StreamKeys.DedupeBucket(partition, dedupe.Window, bucket - 1, dedupe.Scope),

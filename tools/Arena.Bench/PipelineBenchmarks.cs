@@ -4,6 +4,7 @@ using Arena.Contracts;
 using Arena.Harness;
 using Arena.Ingest;
 using Arena.Load;
+using StackExchange.Redis;
 
 namespace Arena.Bench;
 
@@ -106,17 +107,25 @@ internal static class PipelineBenchmarks
 
     /// <summary>
     /// What held the stream during a run: its peak length and size (sampled every
-    /// <see cref="StreamSampling"/>) against ingest's hard caps, the entries the caps removed
-    /// before a group had committed them (ingest's overflow count) and the entries trimming removed
-    /// (the persister's trimmed count). A cap removes entries only when the stream reaches it,
-    /// and it holds the stream exactly there until trimming runs.
+    /// <see cref="StreamSampling"/>) against ingest's hard caps; the entries trimming removed (the
+    /// persister's count), the entries the hard caps removed (what Redis added less what the
+    /// stream grew by and trimming removed) and how many of those a group had not yet committed
+    /// (ingest's overflow count).
     /// </summary>
-    public sealed record StreamHold(long PeakEntries, long PeakBytes, long Lost, long Trimmed, long CapEntries, long CapBytes)
+    public sealed record StreamHold(long PeakEntries, long PeakBytes, long Trimmed, long CapRemoved, long Lost, long CapEntries, long CapBytes)
     {
-        public bool ByTrimming => Lost == 0 && PeakEntries < CapEntries && PeakBytes < CapBytes;
+        public bool ByTrimming => CapRemoved == 0 && Lost == 0 && PeakEntries < CapEntries && PeakBytes < CapBytes;
 
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-            $"stream peak {PeakEntries:N0} entries, {PeakBytes / 1048576.0:F0} MiB (hard caps {CapEntries:N0}, {CapBytes / 1048576.0:F0} MiB); trimming removed {Trimmed:N0}, the hard cap {Lost:N0} uncommitted");
+            $"stream peak {PeakEntries:N0} entries, {PeakBytes / 1048576.0:F0} MiB (hard caps {CapEntries:N0}, {CapBytes / 1048576.0:F0} MiB); trimming removed {Trimmed:N0}, the hard cap {CapRemoved:N0} ({Lost:N0} not yet committed)");
+    }
+
+    /// <summary>A stream's counts at one moment: entries ever added (<c>XINFO STREAM</c>), its length, and what trimming and the caps' overflow have counted.</summary>
+    private sealed record StreamCounts(long Added, long Length, long Trimmed, long Lost)
+    {
+        public static StreamCounts operator -(StreamCounts a, StreamCounts b) => new(a.Added - b.Added, a.Length - b.Length, a.Trimmed - b.Trimmed, a.Lost - b.Lost);
+
+        public long CapRemoved => Added - Length - Trimmed;
     }
 
     private static readonly TimeSpan StreamSampling = TimeSpan.FromMilliseconds(250);
@@ -161,7 +170,8 @@ internal static class PipelineBenchmarks
     /// <summary>The run's commit lag when it held the rate with lag under 1 s throughout, else null; and what held the stream meanwhile.</summary>
     private static async Task<(CommitLagResult? Held, StreamHold Stream)> TryAsync(Pipeline pipeline, double rate, TimeSpan duration)
     {
-        var (lostBefore, trimmedBefore) = (await pipeline.LostToCapsAsync(), await pipeline.TrimmedAsync());
+        // Read while no load runs, so nothing is added between the counts.
+        var before = await pipeline.StreamCountsAsync();
         long peakEntries = 0, peakBytes = 0;
         using var stop = new CancellationTokenSource();
         var sampling = Task.Run(async () =>
@@ -184,9 +194,9 @@ internal static class PipelineBenchmarks
         var result = await pipeline.LoadAsync(rate, duration);
         await stop.CancelAsync();
         await sampling;
+        var counts = await pipeline.StreamCountsAsync() - before;
         var caps = new IngestOptions();
-        var stream = new StreamHold(peakEntries, peakBytes, await pipeline.LostToCapsAsync() - lostBefore, await pipeline.TrimmedAsync() - trimmedBefore,
-            caps.MaxStreamLength, caps.MaxStreamBytes);
+        var stream = new StreamHold(peakEntries, peakBytes, counts.Trimmed, counts.CapRemoved, counts.Lost, caps.MaxStreamLength, caps.MaxStreamBytes);
         var held = Holds(result, rate);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {rate:F0}/s for {duration.TotalSeconds:F0} s: accepted {result.AcceptedPerSecond:F0}/s, max lag {result.Persister!.MaxLagMs:F0} ms, {(held ? "held" : "not held")}; {stream}"));
@@ -294,11 +304,14 @@ internal static class PipelineBenchmarks
             return (await length, (long?)await size ?? 0);
         }
 
-        /// <summary>Entries ingest's hard caps have removed before a group committed them, by its own count.</summary>
-        public Task<long> LostToCapsAsync() => CounterAsync(this["ingest"], "arena_stream_overflow_lost_total");
-
-        /// <summary>Entries the persister's trimming has removed, by its own count.</summary>
-        public Task<long> TrimmedAsync() => CounterAsync(this["persister"], "arena_stream_trimmed_total");
+        public async Task<StreamCounts> StreamCountsAsync()
+        {
+            var db = _redis.Client.GetDatabase();
+            var info = (RedisResult[])(await db.ExecuteAsync("XINFO", "STREAM", StreamKeys.Events(0)))!;
+            var added = Enumerable.Range(0, info.Length / 2).Where(i => (string?)info[2 * i] == "entries-added").Select(i => (long)info[2 * i + 1]).Single();
+            return new StreamCounts(added, await db.StreamLengthAsync(StreamKeys.Events(0)),
+                await CounterAsync(this["persister"], "arena_stream_trimmed_total"), await CounterAsync(this["ingest"], "arena_stream_overflow_lost_total"));
+        }
 
         /// <summary>A counter from a service's <c>/metrics</c>, summed over its labels.</summary>
         private static async Task<long> CounterAsync(ServiceProcess service, string name)

@@ -1,6 +1,10 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
+using Arena.Contracts;
 using Arena.Harness;
+using Arena.Ingest;
 using Arena.Load;
+using StackExchange.Redis;
 
 namespace Arena.Bench;
 
@@ -99,7 +103,32 @@ internal static class PipelineBenchmarks
             .Sum(r => r.GetProperty("events").GetInt64());
     }
 
-    public sealed record Sustained(double Rate, double MaxLagMs, double P99LagMs, IReadOnlyDictionary<string, long> PeakRss);
+    public sealed record Sustained(double Rate, double MaxLagMs, double P99LagMs, IReadOnlyDictionary<string, long> PeakRss, StreamHold Stream);
+
+    /// <summary>
+    /// What held the stream during a run: its peak length and size (sampled every
+    /// <see cref="StreamSampling"/>) against ingest's hard caps; the entries trimming removed (the
+    /// persister's count), the entries the hard caps removed (what Redis added less what the
+    /// stream grew by and trimming removed) and how many of those a group had not yet committed
+    /// (ingest's overflow count).
+    /// </summary>
+    public sealed record StreamHold(long PeakEntries, long PeakBytes, long Trimmed, long CapRemoved, long Lost, long CapEntries, long CapBytes)
+    {
+        public bool ByTrimming => CapRemoved == 0 && Lost == 0 && PeakEntries < CapEntries && PeakBytes < CapBytes;
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"stream peak {PeakEntries:N0} entries, {PeakBytes / 1048576.0:F0} MiB (hard caps {CapEntries:N0}, {CapBytes / 1048576.0:F0} MiB); trimming removed {Trimmed:N0}, the hard cap {CapRemoved:N0} ({Lost:N0} not yet committed)");
+    }
+
+    /// <summary>A stream's counts at one moment: entries ever added (<c>XINFO STREAM</c>), its length, and what trimming and the caps' overflow have counted.</summary>
+    private sealed record StreamCounts(long Added, long Length, long Trimmed, long Lost)
+    {
+        public static StreamCounts operator -(StreamCounts a, StreamCounts b) => new(a.Added - b.Added, a.Length - b.Length, a.Trimmed - b.Trimmed, a.Lost - b.Lost);
+
+        public long CapRemoved => Added - Length - Trimmed;
+    }
+
+    private static readonly TimeSpan StreamSampling = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// The highest rate at which ingest → commit lag stays under 1 s for a whole minute, all
@@ -114,7 +143,7 @@ internal static class PipelineBenchmarks
         var rate = start;
         for (var probe = 0; probe < 6; probe++)
         {
-            var held = await TryAsync(pipeline, rate, TimeSpan.FromSeconds(15));
+            var (held, _) = await TryAsync(pipeline, rate, TimeSpan.FromSeconds(15));
             if (held is not null)
             {
                 best = rate;
@@ -126,24 +155,52 @@ internal static class PipelineBenchmarks
             rate = held is not null ? rate * 1.25 : rate * 0.8;
         }
         rate = best ?? rate;
+        StreamHold? stream = null;
         for (var attempt = 0; attempt < 3; attempt++, rate *= 0.8)
         {
-            if (await TryAsync(pipeline, rate, TimeSpan.FromSeconds(60)) is { } minute)
+            (var minute, stream) = await TryAsync(pipeline, rate, TimeSpan.FromSeconds(60));
+            if (minute is not null)
             {
-                return new Sustained(rate, minute.MaxLagMs, minute.P99LagMs, pipeline.PeakRss());
+                return new Sustained(rate, minute.MaxLagMs, minute.P99LagMs, pipeline.PeakRss(), stream);
             }
         }
-        return new Sustained(0, double.NaN, double.NaN, pipeline.PeakRss());
+        return new Sustained(0, double.NaN, double.NaN, pipeline.PeakRss(), stream!);
     }
 
-    /// <summary>The run's commit lag when it held the rate with lag under 1 s throughout, else null.</summary>
-    private static async Task<CommitLagResult?> TryAsync(Pipeline pipeline, double rate, TimeSpan duration)
+    /// <summary>The run's commit lag when it held the rate with lag under 1 s throughout, else null; and what held the stream meanwhile.</summary>
+    private static async Task<(CommitLagResult? Held, StreamHold Stream)> TryAsync(Pipeline pipeline, double rate, TimeSpan duration)
     {
+        // Read while no load runs, so nothing is added between the counts.
+        var before = await pipeline.StreamCountsAsync();
+        long peakEntries = 0, peakBytes = 0;
+        using var stop = new CancellationTokenSource();
+        var sampling = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(StreamSampling);
+            try
+            {
+                do
+                {
+                    var (entries, bytes) = await pipeline.StreamSizeAsync();
+                    (peakEntries, peakBytes) = (Math.Max(peakEntries, entries), Math.Max(peakBytes, bytes));
+                }
+                while (await timer.WaitForNextTickAsync(stop.Token));
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // The run is over.
+            }
+        });
         var result = await pipeline.LoadAsync(rate, duration);
+        await stop.CancelAsync();
+        await sampling;
+        var counts = await pipeline.StreamCountsAsync() - before;
+        var caps = new IngestOptions();
+        var stream = new StreamHold(peakEntries, peakBytes, counts.Trimmed, counts.CapRemoved, counts.Lost, caps.MaxStreamLength, caps.MaxStreamBytes);
         var held = Holds(result, rate);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {rate:F0}/s for {duration.TotalSeconds:F0} s: accepted {result.AcceptedPerSecond:F0}/s, max lag {result.Persister!.MaxLagMs:F0} ms, {(held ? "held" : "not held")}"));
-        return held ? result.Persister : null;
+            $"  {rate:F0}/s for {duration.TotalSeconds:F0} s: accepted {result.AcceptedPerSecond:F0}/s, max lag {result.Persister!.MaxLagMs:F0} ms, {(held ? "held" : "not held")}; {stream}"));
+        return (held ? result.Persister : null, stream);
     }
 
     private static bool Holds(LoadResult result, double rate) =>
@@ -238,6 +295,32 @@ internal static class PipelineBenchmarks
             RunAsync(Options(rate, duration) with { PersisterUrl = this["persister"].Url });
 
         public IReadOnlyDictionary<string, long> PeakRss() => _services.ToDictionary(s => s.Name, s => s.PeakRssBytes());
+
+        /// <summary>The stream's length and its size as the byte cap counts it (the pipeline runs one partition).</summary>
+        public async Task<(long Entries, long Bytes)> StreamSizeAsync()
+        {
+            var db = _redis.Client.GetDatabase();
+            var (length, size) = (db.StreamLengthAsync(StreamKeys.Events(0)), db.StringGetAsync(StreamKeys.Size(0)));
+            return (await length, (long?)await size ?? 0);
+        }
+
+        public async Task<StreamCounts> StreamCountsAsync()
+        {
+            var db = _redis.Client.GetDatabase();
+            var info = (RedisResult[])(await db.ExecuteAsync("XINFO", "STREAM", StreamKeys.Events(0)))!;
+            var added = Enumerable.Range(0, info.Length / 2).Where(i => (string?)info[2 * i] == "entries-added").Select(i => (long)info[2 * i + 1]).Single();
+            return new StreamCounts(added, await db.StreamLengthAsync(StreamKeys.Events(0)),
+                await CounterAsync(this["persister"], "arena_stream_trimmed_total"), await CounterAsync(this["ingest"], "arena_stream_overflow_lost_total"));
+        }
+
+        /// <summary>A counter from a service's <c>/metrics</c>, summed over its labels.</summary>
+        private static async Task<long> CounterAsync(ServiceProcess service, string name)
+        {
+            var lines = Regex.Matches(await service.Http.GetStringAsync("/metrics"), $@"^{name}(?:\{{[^}}]*\}})? ([0-9.eE+]+)", RegexOptions.Multiline);
+            return lines.Count > 0
+                ? lines.Sum(line => (long)double.Parse(line.Groups[1].Value, CultureInfo.InvariantCulture))
+                : throw new InvalidOperationException($"{service.Name}'s /metrics has no {name}");
+        }
 
         public async ValueTask DisposeAsync()
         {

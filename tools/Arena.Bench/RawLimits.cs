@@ -4,8 +4,11 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
+using Arena.Messaging;
+using Arena.Persister;
 using Arena.Persister.Storage;
 using Arena.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 using static System.FormattableString;
 
@@ -25,10 +28,11 @@ public sealed record RawLimitFigures(
     Figure ReadGroupAckWithoutParsing,
     Figure ReadGroupAckWithoutParsingAlways,
     Figure Appender,
-    Figure AppenderLargeTransactions)
+    Figure AppenderLargeTransactions,
+    Figure Chained)
 {
     public IReadOnlyList<Figure> All =>
-        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions];
+        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
 }
 
 /// <summary>
@@ -82,7 +86,8 @@ public static partial class RawLimits
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence, parseEnvelopes: false)),
             await Reported(ReadGroupAckAsync(alwaysPort, AppendFsyncAlways, parseEnvelopes: false)),
             await Reported(DuckDbAppenderAsync(dir)),
-            await Reported(DuckDbAppenderAsync(dir, rowsPerTransaction: 10_000)));
+            await Reported(DuckDbAppenderAsync(dir, rowsPerTransaction: 10_000)),
+            await Reported(ChainedAsync(alwaysPort, AppendFsyncAlways, dir)));
     }
 
     /// <summary>
@@ -217,40 +222,196 @@ public static partial class RawLimits
                 clock.Start();
                 for (var first = 0; first < count; first += rowsPerTransaction)
                 {
-                    using var transaction = file.Writer.BeginTransaction();
-                    using (var appender = file.Writer.CreateAppender("events"))
-                    {
-                        for (var i = first; i < Math.Min(first + rowsPerTransaction, count); i++)
-                        {
-                            var e = samples[i];
-                            appender.CreateRow()
-                                .AppendValue(0)
-                                .AppendValue(ids[i].Milliseconds)
-                                .AppendValue(ids[i].Sequence)
-                                .AppendValue(e.EventId)
-                                .AppendValue(e.RunId)
-                                .AppendValue(e.Seq)
-                                .AppendValue(e.Type)
-                                .AppendValue(e.SchemaVersion)
-                                .AppendValue(e.Ts)
-                                .AppendValue(e.Ts)
-                                .AppendValue(envelopes[i])
-                                .AppendNullValue() // producer: ingest open
-                                .EndRow();
-                        }
-                    }
-                    transaction.Commit();
+                    AppendCommitted(file, ids.AsSpan(first, Math.Min(rowsPerTransaction, count - first)), samples, envelopes, first);
                 }
                 clock.Stop();
             }
-            File.Delete(Path.Combine(dir, fileName));
-            File.Delete(Path.Combine(dir, fileName + ".wal"));
+            DeleteDuckDbFile(dir, fileName);
             return count / clock.Elapsed.TotalSeconds;
         }
 
         return new Figure("DuckDB appender",
             Invariant($"{count:N0} rows of {AverageEnvelopeBytes(samples)} B envelopes into a file table with the persister's key, {rowsPerTransaction:N0} rows per transaction, best of {Runs}"),
             await BestOfRunsAsync(() => Task.Run(AppendToNewFile)), "rows/s", FigureKind.Raw);
+    }
+
+    /// <summary>
+    /// Appends one row per ID, the k-th row made of sample <c>(first + k) mod samples</c>, with
+    /// one appender in one transaction, as the persister commits a batch.
+    /// </summary>
+    private static void AppendCommitted(DuckDbFile file, ReadOnlySpan<StreamId> ids, SampleEvent[] samples, string[] envelopes, long first)
+    {
+        using var transaction = file.Writer.BeginTransaction();
+        using (var appender = file.Writer.CreateAppender("events"))
+        {
+            for (var k = 0; k < ids.Length; k++)
+            {
+                var i = (int)((first + k) % samples.Length);
+                var e = samples[i];
+                appender.CreateRow()
+                    .AppendValue(0)
+                    .AppendValue(ids[k].Milliseconds)
+                    .AppendValue(ids[k].Sequence)
+                    .AppendValue(e.EventId)
+                    .AppendValue(e.RunId)
+                    .AppendValue(e.Seq)
+                    .AppendValue(e.Type)
+                    .AppendValue(e.SchemaVersion)
+                    .AppendValue(e.Ts)
+                    .AppendValue(e.Ts)
+                    .AppendValue(envelopes[i])
+                    .AppendNullValue() // producer: ingest open
+                    .EndRow();
+            }
+        }
+        transaction.Commit();
+    }
+
+    private static void DeleteDuckDbFile(string dir, string fileName)
+    {
+        File.Delete(Path.Combine(dir, fileName));
+        File.Delete(Path.Combine(dir, fileName + ".wal"));
+    }
+
+    /// <summary>How far the chain's XADDs may run ahead of its slowest stage.</summary>
+    public const int ChainMaxAhead = 20_000;
+
+    private static readonly TimeSpan ChainMeasured = TimeSpan.FromSeconds(10);
+
+    // The chain's stages, in the order of ChainBackpressure's counts: the producer first.
+    private const int Producing = 0, Appending = 1, SecondGroup = 2, Tailing = 3;
+    private const int ReadCount = 1_000;
+
+    /// <summary>
+    /// The raw stages of one event through the pipeline, all at once on the same cores, on one
+    /// server of the given <paramref name="persistence"/>: XADD as <see cref="ClientXaddAsync"/>
+    /// sends it, held to at most <paramref name="maxAhead"/> entries ahead of the slowest stage;
+    /// two consumer groups' XREADGROUP + XACK as <see cref="ReadGroupAckAsync"/> does them
+    /// (envelopes not parsed), the first committing each read to the DuckDB appender before it
+    /// acknowledges, as <see cref="DuckDbAppenderAsync"/> writes and the persister commits, its
+    /// reads growing from 1,000 to 10,000 entries while they come back full, as the persister's
+    /// do; and the gateway's tail, a plain XREAD BLOCK on a connection of its own. The figure is
+    /// the rows the appender committed per second over <paramref name="measured"/>, after
+    /// <see cref="WarmUp"/> of the same unmeasured; every stage's rate is in its setting.
+    /// </summary>
+    public static async Task<Figure> ChainedAsync(int port, string persistence, string dir, TimeSpan? measured = null, int maxAhead = ChainMaxAhead)
+    {
+        var window = measured ?? ChainMeasured;
+        var samples = SampleEvents.Create(100_000);
+        var entries = Array.ConvertAll(samples, e => e.EntryFields());
+        var envelopes = Array.ConvertAll(samples, e => Encoding.UTF8.GetString(e.Envelope));
+        const string fileName = "raw-chained.duckdb";
+        const string persisterGroup = "chained-persister", secondGroup = "chained-ranker";
+
+        async Task<double[]> RunChainAsync()
+        {
+            var chain = new ChainBackpressure(4, maxAhead);
+            await using var producer = await ConnectAsync(port);
+            await using var persisterReader = await ConnectAsync(port);
+            await using var groupReader = await ConnectAsync(port);
+            var db = producer.GetDatabase();
+            await db.StreamCreateConsumerGroupAsync(Stream, persisterGroup, StreamPosition.Beginning, createStream: true);
+            await db.StreamCreateConsumerGroupAsync(Stream, secondGroup, StreamPosition.Beginning);
+            double[] rates;
+            using (var file = DuckDbFile.Open(dir, fileName, EventStore.Schema, "raw limits"))
+            using (var stop = new CancellationTokenSource())
+            {
+                // The k-th entry of the stream is the k-th sample (mod their count): one connection keeps the XADDs in order.
+                void Commit(StreamEntry[] batch) =>
+                    AppendCommitted(file, Array.ConvertAll(batch, e => StreamId.Parse((string)e.Id!)), samples, envelopes, chain.Done(Appending));
+                Task[] stages =
+                [
+                    ProduceAsync(db, entries, chain, stop.Token),
+                    Task.Run(() => ReadGroupAsync(persisterReader.GetDatabase(), persisterGroup, chain, Appending, PersisterOptions.BacklogBatchSize, Commit, stop.Token)),
+                    Task.Run(() => ReadGroupAsync(groupReader.GetDatabase(), secondGroup, chain, SecondGroup, ReadCount, null, stop.Token)),
+                    Task.Run(() => TailAsync(port, chain, stop.Token)),
+                ];
+                await Task.Delay(WarmUp);
+                var before = Enumerable.Range(0, stages.Length).Select(chain.Done).ToArray();
+                var clock = Stopwatch.StartNew();
+                await Task.Delay(window);
+                rates = [.. Enumerable.Range(0, stages.Length).Select(stage => (chain.Done(stage) - before[stage]) / clock.Elapsed.TotalSeconds)];
+                await stop.CancelAsync();
+                await Task.WhenAll(stages);
+            }
+            DeleteDuckDbFile(dir, fileName);
+            await DeleteStreamAsync(db, chain.Done(Producing));
+            return rates;
+        }
+
+        var best = new double[4];
+        for (var run = 0; run < Runs; run++)
+        {
+            var rates = await RunChainAsync();
+            best = rates[Appending] > best[Appending] ? rates : best;
+        }
+        return new Figure("chained raw stages",
+            Invariant($"at once, {persistence}: XADD of {AverageEnvelopeBytes(samples)} B envelopes, {XaddsInFlight:N0} in flight and at most {maxAhead:N0} ahead of the slowest stage; ")
+                + Invariant($"two groups' XREADGROUP + XACK, one committing each read to the DuckDB appender first (1,000 to 10,000 rows per transaction); the gateway's XREAD BLOCK tail; ")
+                + Invariant($"{window.TotalSeconds:F0} s after {WarmUp.TotalSeconds:F0} s; stages: XADD {best[Producing]:N0}/s, appender group {best[Appending]:N0}/s, ")
+                + Invariant($"second group {best[SecondGroup]:N0}/s, tail {best[Tailing]:N0}/s; best of {Runs}"),
+            best[Appending], "events/s", FigureKind.Raw);
+    }
+
+    /// <summary>The chain's producer: windows of up to <see cref="XaddsInFlight"/> XADDs, as many as the chain has room for, the samples over and over.</summary>
+    private static async Task ProduceAsync(IDatabaseAsync db, NameValueEntry[][] entries, ChainBackpressure chain, CancellationToken stop)
+    {
+        long next = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var moved = chain.Moved;
+            var room = (int)Math.Min(XaddsInFlight, chain.Room);
+            if (room == 0)
+            {
+                await moved.WaitAsync(stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+            chain.Issued(room);
+            var from = next;
+            await AddAsync(db, Enumerable.Range(0, room).Select(k => entries[(from + k) % entries.Length]), room);
+            next += room;
+            chain.Completed(Producing, room);
+        }
+    }
+
+    /// <summary>
+    /// One of the chain's groups: XREADGROUP, then <paramref name="commit"/> when given, then
+    /// XACK; reads grow from 1,000 to <paramref name="maxCount"/> entries while they come back full.
+    /// </summary>
+    private static async Task ReadGroupAsync(IDatabase db, string group, ChainBackpressure chain, int stage, int maxCount,
+        Action<StreamEntry[]>? commit, CancellationToken stop)
+    {
+        var count = ReadCount;
+        while (!stop.IsCancellationRequested)
+        {
+            var moved = chain.Moved;
+            var batch = await db.StreamReadGroupAsync(Stream, group, Consumer, StreamPosition.NewMessages, count);
+            if (batch.Length == 0)
+            {
+                await moved.WaitAsync(stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+            commit?.Invoke(batch);
+            await AcknowledgeAsync(db, group, batch);
+            chain.Completed(stage, batch.Length);
+            count = batch.Length == count ? Math.Min(count * 2, maxCount) : ReadCount;
+        }
+    }
+
+    /// <summary>The chain's tail, read as the gateway reads: its reader (XREAD BLOCK on a connection of its own), 500 entries at most, after the last it read.</summary>
+    private static async Task TailAsync(int port, ChainBackpressure chain, CancellationToken stop)
+    {
+        await using var reader = await BlockingStreamReader.ConnectAsync(Invariant($"127.0.0.1:{port}"), "raw-limits-tail", TimeSpan.FromMilliseconds(100), NullLogger.Instance);
+        var last = StreamId.Zero;
+        while (!stop.IsCancellationRequested)
+        {
+            var batch = await reader.ReadAsync(Stream, last, 500);
+            if (batch.Length > 0)
+            {
+                last = StreamId.Parse((string)batch[^1].Id!);
+                chain.Completed(Tailing, batch.Length);
+            }
+        }
     }
 
     private static Task<ConnectionMultiplexer> ConnectAsync(int port, bool admin = false) =>
@@ -278,7 +439,7 @@ public static partial class RawLimits
     }
 
     /// <summary>Adds the entries to partition 0's stream in windows of <paramref name="inFlight"/> concurrent XADDs; returns how long that took.</summary>
-    internal static async Task<TimeSpan> AddAsync(IDatabaseAsync db, NameValueEntry[][] entries, int inFlight)
+    internal static async Task<TimeSpan> AddAsync(IDatabaseAsync db, IEnumerable<NameValueEntry[]> entries, int inFlight)
     {
         var clock = Stopwatch.StartNew();
         var window = new List<Task>(inFlight);
@@ -321,11 +482,7 @@ public static partial class RawLimits
                     ReadEveryToken(entry[StreamFields.Envelope]);
                 }
             }
-            var acknowledged = await db.StreamAcknowledgeAsync(Stream, Group, Array.ConvertAll(batch, e => e.Id));
-            if (acknowledged != batch.Length)
-            {
-                throw new InvalidOperationException($"XACK acknowledged {acknowledged} of {batch.Length} entries");
-            }
+            await AcknowledgeAsync(db, Group, batch);
             drained += batch.Length;
         }
         var rate = drained / clock.Elapsed.TotalSeconds;
@@ -335,6 +492,15 @@ public static partial class RawLimits
         }
         await DeleteStreamAsync(db, entries.Length);
         return rate;
+    }
+
+    private static async Task AcknowledgeAsync(IDatabaseAsync db, string group, StreamEntry[] batch)
+    {
+        var acknowledged = await db.StreamAcknowledgeAsync(Stream, group, Array.ConvertAll(batch, e => e.Id));
+        if (acknowledged != batch.Length)
+        {
+            throw new InvalidOperationException($"XACK acknowledged {acknowledged} of {batch.Length} entries");
+        }
     }
 
     private static void ReadEveryToken(ReadOnlyMemory<byte> json)

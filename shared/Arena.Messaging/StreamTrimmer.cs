@@ -11,15 +11,24 @@ using StackExchange.Redis;
 namespace Arena.Messaging;
 
 /// <summary>Retention of the stream for live readers; bound from the persister's section.</summary>
-public sealed class TrimOptions
+public sealed class TrimOptions : IValidatableObject
 {
     /// <summary>Keep at least this many newest entries.</summary>
     [Range(0, 100_000_000)]
     public int RetainCount { get; set; } = 10_000;
 
-    /// <summary>Keep every entry younger than this.</summary>
+    /// <summary>Keep every entry younger than this, up to <see cref="RetainAtMost"/> entries.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
     public TimeSpan RetainFor { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The most entries <see cref="RetainFor"/> keeps: older ones than the newest this many are
+    /// trimmed though younger than <see cref="RetainFor"/>, so that a high rate is held by
+    /// trimming below ingest's hard cap (at half its default of 1,000,000), not by the cap.
+    /// Entries a bounding group has not committed stay all the same. 0: no limit by count.
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int RetainAtMost { get; set; } = 500_000;
 
     [Range(typeof(TimeSpan), "00:00:00.050", "01:00:00")]
     public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -34,13 +43,25 @@ public sealed class TrimOptions
     [Required, RegularExpression("^[a-z][a-z0-9_-]{0,63}(,([a-z][a-z0-9_-]{0,63}|\\*))*$",
         ErrorMessage = "BoundGroups must be group names separated by commas, the first a name, the others names or * (every other group).")]
     public string BoundGroups { get; set; } = "persister,*";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RetainAtMost != 0 && RetainAtMost < RetainCount)
+        {
+            yield return new ValidationResult(
+                $"RetainAtMost ({RetainAtMost}) must be 0 (no limit by count) or at least RetainCount ({RetainCount}): the most entries kept cannot be fewer than the least.",
+                [nameof(RetainAtMost), nameof(RetainCount)]);
+        }
+    }
 }
 
 /// <summary>
 /// Trims each partition's stream (XTRIM MINID) only below what the persister (and every other
 /// bounding group that exists, every other group by default) has committed — everything before its
 /// oldest pending entry, or up to its last delivered entry when nothing is pending — while
-/// keeping the retention window. It also reports what the ingest hard caps
+/// keeping the retention window: the newest <see cref="TrimOptions.RetainCount"/> entries, and
+/// those younger than <see cref="TrimOptions.RetainFor"/> up to the newest
+/// <see cref="TrimOptions.RetainAtMost"/>. It also reports what the ingest hard caps
 /// removed before a group committed it: one <c>stream_overflow</c> event per group and range on
 /// the stream, an error log and a metric.
 /// </summary>
@@ -52,7 +73,8 @@ public sealed class StreamTrimmer(
     TimeProvider time,
     ILogger<StreamTrimmer> logger) : BackgroundService
 {
-    // KEYS[1] stream, KEYS[2] its size key. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep, ARGV[3] time cut-off ID.
+    // KEYS[1] stream, KEYS[2] its size key. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep at least,
+    // ARGV[3] time cut-off ID, ARGV[4] entries the time cut-off keeps at most (0: no limit).
     private const string TrimScript = LuaStreams.Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         local bounding, required = {}, nil
@@ -77,15 +99,20 @@ public sealed class StreamTrimmer(
           end
         end
         if not found then return 0 end
-        if id_less(ARGV[3], boundary) then boundary = ARGV[3] end
-        local keep, trimmed = tonumber(ARGV[2]), 0
-        if keep == 0 then
-          trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary)
-        else
-          -- LIMIT caps what one trim evicts, so the newest `keep` entries always stay, without reading them.
-          local excess = redis.call('XLEN', KEYS[1]) - keep
-          if excess <= 0 then return 0 end
-          trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary, 'LIMIT', excess)
+        -- LIMIT caps what a trim evicts (an exact bound, whole nodes only), so each rule keeps its newest
+        -- entries without reading them; LIMIT 0 would mean no limit, hence the checks before each trim.
+        local trimmed, length = 0, redis.call('XLEN', KEYS[1])
+        local most = tonumber(ARGV[4])
+        if most > 0 and length > most then
+          -- Beyond the most entries kept: trimmed down to them whatever their age, still below the commits.
+          trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', boundary, 'LIMIT', length - most)
+          length = length - trimmed
+        end
+        local excess = length - tonumber(ARGV[2])
+        if excess > 0 then
+          local old = boundary
+          if id_less(ARGV[3], old) then old = ARGV[3] end
+          trimmed = trimmed + redis.call('XTRIM', KEYS[1], 'MINID', '~', old, 'LIMIT', excess)
         end
         -- The byte cap's count learns what this trim removed from Redis's own measure of the stream.
         if trimmed > 0 then redis.call('SET', KEYS[2], redis.call('MEMORY', 'USAGE', KEYS[1], 'SAMPLES', 0)) end
@@ -141,7 +168,7 @@ public sealed class StreamTrimmer(
     {
         var cutoff = (time.GetUtcNow() - _options.RetainFor).ToUnixTimeMilliseconds();
         var trimmed = (long)await db.ScriptEvaluateAsync(TrimScript, [StreamKeys.Events(partition), StreamKeys.Size(partition)],
-            [_options.BoundGroups, _options.RetainCount, string.Create(CultureInfo.InvariantCulture, $"{Math.Max(cutoff, 0)}-0")]);
+            [_options.BoundGroups, _options.RetainCount, string.Create(CultureInfo.InvariantCulture, $"{Math.Max(cutoff, 0)}-0"), _options.RetainAtMost]);
         if (trimmed > 0)
         {
             _trimmed.Add(trimmed);

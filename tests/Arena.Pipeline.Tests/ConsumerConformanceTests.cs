@@ -345,9 +345,61 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
         Assert.Equal(0, keptByTime);
     }
 
-    private StreamTrimmer Trimmer(int retainCount, TimeSpan? retainFor = null, string? boundGroups = null) => new(
+    [Fact]
+    public async Task Trimming_keeps_at_most_RetainAtMost_entries_however_young()
+    {
+        var ids = await AddAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 1000);
+        await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. ids.Select(i => (RedisValue)i)]);
+        var young = TimeSpan.FromHours(1);
+
+        var unlimited = await Trimmer(retainCount: 10, retainFor: young, retainAtMost: 0).TrimAsync(Db, 0);
+        var trimmed = await Trimmer(retainCount: 10, retainFor: young, retainAtMost: 100).TrimAsync(Db, 0);
+
+        Assert.Equal(0, unlimited);
+        // XTRIM MINID ~ removes whole nodes of at most stream-node-max-entries (100) entries, never more than
+        // the 900 beyond the limit: at least the newest 100 stay, and less than one node more.
+        var remaining = (await Db.StreamRangeAsync(Stream)).Select(e => e.Id.ToString()).ToList();
+        Assert.InRange(remaining.Count, 100, 199);
+        Assert.Equal(ids.Skip(ids.Count - remaining.Count), remaining);
+        Assert.Equal(ids.Count - remaining.Count, trimmed);
+    }
+
+    [Theory]
+    [InlineData(StreamKeys.PersisterGroup)]
+    [InlineData("ranker")]
+    public async Task Trimming_by_count_never_removes_an_entry_a_bounding_group_has_not_committed(string group)
+    {
+        var ids = await AddAsync(1000);
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        if (group != StreamKeys.PersisterGroup)
+        {
+            await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 1000);
+            await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. ids.Select(i => (RedisValue)i)]);
+            await Db.StreamCreateConsumerGroupAsync(Stream, group, "0");
+        }
+        // The group committed 400; 200 are delivered but pending, 400 never delivered: 600 beyond the 100 kept at most.
+        var delivered = await Db.StreamReadGroupAsync(Stream, group, "c", ">", 600);
+        await Db.StreamAcknowledgeAsync(Stream, group, [.. delivered.Take(400).Select(e => e.Id)]);
+
+        var trimmed = await Trimmer(retainCount: 0, retainFor: TimeSpan.FromHours(1), retainAtMost: 100).TrimAsync(Db, 0);
+
+        var remaining = (await Db.StreamRangeAsync(Stream)).Select(e => e.Id.ToString()).ToList();
+        Assert.True(trimmed > 0, "nothing was trimmed");
+        Assert.Equal(ids.Skip(400), remaining.Skip(remaining.Count - 600));
+        Assert.Equal(ids.Count - trimmed, remaining.Count);
+    }
+
+    private StreamTrimmer Trimmer(int retainCount, TimeSpan? retainFor = null, string? boundGroups = null, int? retainAtMost = null) => new(
         Client,
-        Options.Create(new TrimOptions { RetainCount = retainCount, RetainFor = retainFor ?? TimeSpan.Zero, BoundGroups = boundGroups ?? new TrimOptions().BoundGroups }),
+        Options.Create(new TrimOptions
+        {
+            RetainCount = retainCount,
+            RetainFor = retainFor ?? TimeSpan.Zero,
+            RetainAtMost = retainAtMost ?? new TrimOptions().RetainAtMost,
+            BoundGroups = boundGroups ?? new TrimOptions().BoundGroups,
+        }),
         Options.Create(new Arena.ServiceDefaults.ArenaOptions()),
         TestConsumer.Meters,
         TimeProvider.System,

@@ -260,6 +260,29 @@ public sealed class PersisterTests(ITestOutputHelper output) : PipelineTest(outp
     }
 
     [Fact]
+    public async Task A_stream_of_young_entries_is_held_at_RetainAtMost_by_trimming_not_by_the_hard_cap()
+    {
+        await using var capped = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" }).WaitReadyAsync();
+        await using var persister = await Persister(("Persister__TrimInterval", "00:00:00.200"), ("Persister__RetainFor", "01:00:00"),
+            ("Persister__RetainCount", "100"), ("Persister__RetainAtMost", "300")).WaitReadyAsync();
+
+        // Twice the hard cap, every event younger than RetainFor, posted no faster than the persister commits them.
+        var posted = 0;
+        foreach (var batch in Events.Run("run-r", 2000).Chunk(100))
+        {
+            posted += (await Events.AcceptedAsync(await Events.PostAsync(capped.Http, Events.Array(batch)))).Count;
+            await Wait.UntilAsync(async () => await ConsumerGroups.CaughtUpAsync(Db) && await Db.StreamLengthAsync(PipelineState.Stream) < 400,
+                $"the persister to commit and the trimmer to hold the stream under 400 entries after {posted} events");
+        }
+
+        Assert.Equal(2000, posted);
+        // Trimming removes whole nodes (at most 100 entries each) and never more than the excess: the newest 300 stay.
+        Assert.InRange(await Db.StreamLengthAsync(PipelineState.Stream), 300, 399);
+        Assert.False(await Db.KeyExistsAsync(StreamKeys.Overflow(0)), "the hard cap cut entries");
+        Assert.Equal(2000, await PipelineState.PersistedCountAsync(persister.Http));
+    }
+
+    [Fact]
     public async Task Unparseable_entry_goes_to_the_dead_letter_stream_and_the_rest_is_written()
     {
         await PostAsync(runs: 1, perRun: 5);

@@ -116,6 +116,7 @@ public sealed partial class ServiceApiTests(ITestOutputHelper output) : IAsyncLi
     [InlineData("ingest", "Arena__Partitions", "two", "Arena__Partitions must be a whole number")]
     [InlineData("persister", "Persister__BatchSize", "1x", "Persister__BatchSize must be a whole number")]
     [InlineData("persister", "Persister__SnapshotInterval", "00:00:00.010", "Persister__SnapshotInterval: SnapshotInterval must be 0 (no snapshots) or from 00:00:00.100")]
+    [InlineData("persister", "Persister__RetainAtMost", "5", "Persister__RetainAtMost, Persister__RetainCount: RetainAtMost (5) must be 0 (no limit by count) or at least RetainCount (10000)")]
     [InlineData("ranker", "Ranker__RecomputeDebounce", "soon", "Ranker__RecomputeDebounce must be a duration")]
     [InlineData("sse-gateway", "SseGateway__IdlePoll", "often", "SseGateway__IdlePoll must be a duration")]
     public async Task A_bad_setting_exits_2_naming_the_variable_without_a_stack_trace(string service, string variable, string value, string message)

@@ -15,14 +15,14 @@ namespace Arena.Messaging;
 /// <param name="OldestPending">The oldest of them, or null when nothing is pending.</param>
 public readonly record struct CommittedMark(StreamId? Through, long Pending, StreamId? OldestPending)
 {
-    // KEYS[1] stream, ARGV[1] group. {} when either is missing, else {last-delivered-id, pending count, oldest pending ID or nil}.
+    // KEYS[1] stream, ARGV[1] group. {} when either is missing, else {first uncommitted ID, pending count}.
     // One script, so the last delivered ID and the pending summary are read at one instant.
     private const string Script = LuaStreams.Prelude + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
         local group = groups_of(KEYS[1])[ARGV[1]]
         if group == nil then return {} end
-        local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
-        return {group['last-delivered-id'], pending[1], pending[2]}
+        local first, pending = uncommitted_from(KEYS[1], ARGV[1], group)
+        return {first, pending}
         """;
 
     /// <summary>Reads the mark of <paramref name="group"/> on partition <paramref name="partition"/>: one script, O(1) in the stream's length.</summary>
@@ -33,12 +33,8 @@ public readonly record struct CommittedMark(StreamId? Through, long Pending, Str
         {
             return default;
         }
+        var first = StreamId.Parse(reply[0].ToString());
         var pending = (long)reply[1];
-        if (pending == 0)
-        {
-            return new CommittedMark(StreamId.Parse(reply[0].ToString()), 0, null);
-        }
-        var oldest = StreamId.Parse(reply[2].ToString());
-        return new CommittedMark(oldest.Previous(), pending, oldest);
+        return new CommittedMark(first.Previous(), pending, pending == 0 ? null : first);
     }
 }

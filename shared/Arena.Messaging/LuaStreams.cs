@@ -1,6 +1,9 @@
 namespace Arena.Messaging;
 
-/// <summary>Lua helpers the stream scripts share: stream IDs compared as numbers, a stream's groups by name.</summary>
+/// <summary>
+/// Lua helpers the stream scripts share: stream IDs compared as numbers, a stream's groups by
+/// name, and where a group's commits end.
+/// </summary>
 internal static class LuaStreams
 {
     public const string Prelude = """
@@ -21,6 +24,15 @@ internal static class LuaStreams
             all[fields['name']] = fields
           end
           return all
+        end
+        -- The first entry a group has not committed, and how many it holds pending. A consumer acknowledges an entry
+        -- only once its effect is durable, and entries are delivered in ID order: everything before the oldest
+        -- pending entry is committed, or everything up to the last delivered one when nothing is pending.
+        local function uncommitted_from(key, name, fields)
+          local pending = redis.call('XPENDING', key, name)
+          if tonumber(pending[1]) > 0 then return pending[2], pending[1] end
+          local ms, seq = parse_id(fields['last-delivered-id'])
+          return string.format('%.0f-%.0f', ms, seq + 1), 0
         end
 
         """;

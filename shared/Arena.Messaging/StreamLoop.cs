@@ -36,8 +36,7 @@ public sealed class StreamLoop(IConnectionMultiplexer redis, string name, LoopHe
                 {
                     if (wakeOnAnnouncements && !subscribed)
                     {
-                        await redis.GetSubscriber().SubscribeAsync(WakeChannel, announced);
-                        subscribed = true;
+                        subscribed = await TrySubscribeAsync(announced);
                     }
                     var idle = await round(stoppingToken);
                     health.Healthy(name);
@@ -74,6 +73,25 @@ public sealed class StreamLoop(IConnectionMultiplexer redis, string name, LoopHe
             {
                 await UnsubscribeAsync(announced);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reading goes on without announcements, polling every idle wait: the subscription's own
+    /// connection may come up after the first read's (at start-up it often does), and the next
+    /// idle round subscribes again.
+    /// </summary>
+    private async Task<bool> TrySubscribeAsync(Action<RedisChannel, RedisValue> announced)
+    {
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(WakeChannel, announced);
+            return true;
+        }
+        catch (RedisConnectionException e)
+        {
+            logger.LogDebug("{Loop} reads without wake-ups until it can subscribe: {Error}", name, e.Message);
+            return false;
         }
     }
 

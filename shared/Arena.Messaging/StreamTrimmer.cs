@@ -86,16 +86,8 @@ public sealed class StreamTrimmer(
         for name, fields in pairs(groups_of(KEYS[1])) do
           if bounding[name] or bounding['*'] then
             if name == required then found = true end
-            -- Committed: everything before the oldest pending entry, or up to the last delivered one.
-            local committed
-            local pending = redis.call('XPENDING', KEYS[1], name)
-            if tonumber(pending[1]) > 0 then
-              committed = pending[2]
-            else
-              local ms, seq = parse_id(fields['last-delivered-id'])
-              committed = string.format('%.0f-%.0f', ms, seq + 1)
-            end
-            if boundary == nil or id_less(committed, boundary) then boundary = committed end
+            local uncommitted = uncommitted_from(KEYS[1], name, fields)
+            if boundary == nil or id_less(uncommitted, boundary) then boundary = uncommitted end
           end
         end
         if not found then return 0 end

@@ -109,6 +109,7 @@ public sealed partial class ComposeStackTests(ComposeStack stack, ITestOutputHel
     [InlineData("sse-gateway", "XADD arena:{0}:events * type t", false)]
     [InlineData("sse-gateway", "XACK arena:{0}:events persister 1-1", false)]
     [InlineData("sse-gateway", "PUBLISH arena:wake 0", false)]
+    [InlineData("sse-gateway", "SUBSCRIBE arena:wake", false)]
     [InlineData("sse-gateway", "XRANGE arena:{0}:dlq - +", false)]
     [InlineData("operator", "XRANGE arena:{0}:dlq - +", true)]
     [InlineData("operator", "XGROUP SETID arena:{0}:events ranker 0", true)]

@@ -417,6 +417,14 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Rate_max_sends_flat_out()
+    {
+        Assert.True(CommandLine.TryParse(["--rate", "max", "--duration", "5"], out var options, out _, out _, out var error), error);
+        Assert.Null(options.Rate);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Duration);
+    }
+
+    [Fact]
     public void Every_option_is_read()
     {
         Assert.True(CommandLine.TryParse(

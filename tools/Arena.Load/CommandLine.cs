@@ -40,7 +40,8 @@ internal static class CommandLine
         {
             HelpName = "N|max",
             Description = "events per second on a fixed schedule, or max = flat out [default: max]",
-            CustomParser = result => result.Tokens.Single().Value is "max" ? null : Positive(result),
+            // "max" is read as infinity: a custom parser's null is no value the parse result can hand back.
+            CustomParser = result => result.Tokens.Single().Value is "max" ? double.PositiveInfinity : Positive(result),
         };
         private readonly Option<double?> _duration = new("--duration")
         {
@@ -121,7 +122,7 @@ internal static class CommandLine
             options = new LoadOptions
             {
                 IngestUrl = parse.GetValue(_url)!,
-                Rate = parse.GetValue(_rate),
+                Rate = parse.GetValue(_rate) is { } rate && double.IsFinite(rate) ? rate : null,
                 Events = events,
                 Duration = parse.GetValue(_duration) is { } seconds ? TimeSpan.FromSeconds(seconds) : events is null ? TimeSpan.FromSeconds(10) : null,
                 Batch = parse.GetValue(_batch),

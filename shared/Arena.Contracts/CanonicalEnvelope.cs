@@ -34,7 +34,7 @@ public static class CanonicalEnvelope
         var escapes = Escapes(raw);
         var spliced = evt.EventId is null;
         if (escapes < 0
-            || (spliced ? raw.IndexOf(EventIdName) >= 0 || !eventId.All(c => c < 0x80 && Escaped((byte)c) == Plain)
+            || (spliced ? raw.IndexOf(EventIdName) >= 0 || !IsPlain(eventId)
                 : evt.EventId != eventId || !raw.StartsWith(EventIdFirst)))
         {
             return Rewrite(evt, eventId);
@@ -56,8 +56,14 @@ public static class CanonicalEnvelope
                 written[at++] = (byte)',';
             }
         }
+        var rest = spliced ? raw[1..] : raw;
+        if (escapes == 0)
+        {
+            rest.CopyTo(written.AsSpan(at));
+            return written;
+        }
         var inString = false;
-        foreach (var b in spliced ? raw[1..] : raw)
+        foreach (var b in rest)
         {
             inString ^= b == (byte)'"';
             if (inString && Escaped(b) == Escape)
@@ -111,32 +117,62 @@ public static class CanonicalEnvelope
     /// </summary>
     private static int Escapes(ReadOnlySpan<byte> json)
     {
-        var inString = false;
         var escapes = 0;
-        foreach (var b in json)
+        while (true)
         {
-            if (b == (byte)'"')
+            // Outside a string: on to its opening quote, through nothing but minified JSON.
+            var open = json.IndexOfAny(OutsideStrings);
+            if (open < 0)
             {
-                inString = !inString;
+                return escapes;
             }
-            else if (inString)
-            {
-                switch (Escaped(b))
-                {
-                    case Escape:
-                        escapes++;
-                        break;
-                    case Other:
-                        return -1;
-                }
-            }
-            else if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            if (json[open] != (byte)'"')
             {
                 return -1;
             }
+            json = json[(open + 1)..];
+            // Inside it: on to its closing quote, counting what the writer escapes.
+            while (true)
+            {
+                var next = json.IndexOfAny(InsideStrings);
+                if (next < 0)
+                {
+                    return escapes;
+                }
+                var b = json[next];
+                json = json[(next + 1)..];
+                if (b == (byte)'"')
+                {
+                    break;
+                }
+                if (Escaped(b) != Escape)
+                {
+                    return -1;
+                }
+                escapes++;
+            }
         }
-        return escapes;
     }
+
+    /// <summary>Whether the writer writes every character of <paramref name="text"/> as it is.</summary>
+    private static bool IsPlain(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c >= 0x80 || Escaped((byte)c) != Plain)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The bytes <see cref="Escapes"/> stops at outside a string: a quote, or whitespace.</summary>
+    private static readonly SearchValues<byte> OutsideStrings = SearchValues.Create("\" \t\n\r"u8);
+
+    /// <summary>The bytes <see cref="Escapes"/> stops at inside a string: every one that <see cref="Escaped"/> does not keep.</summary>
+    private static readonly SearchValues<byte> InsideStrings = SearchValues.Create(
+        Enumerable.Range(0, 256).Select(b => (byte)b).Where(b => Escaped(b) != Plain).ToArray());
 
     /// <summary>What the writer's default encoder does with a byte of a string: keeps it, escapes it as <c>\u00XX</c>, or other.</summary>
     private static int Escaped(byte b) => b switch

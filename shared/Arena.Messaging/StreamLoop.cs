@@ -79,7 +79,7 @@ public sealed class StreamLoop(IConnectionMultiplexer redis, string name, LoopHe
     /// <summary>
     /// Reading goes on without announcements, polling every idle wait: the subscription's own
     /// connection may come up after the first read's (at start-up it often does), and the next
-    /// idle round subscribes again.
+    /// round tries again.
     /// </summary>
     private async Task<bool> TrySubscribeAsync(Action<RedisChannel, RedisValue> announced)
     {

@@ -17,7 +17,7 @@ public readonly record struct CommittedMark(StreamId? Through, long Pending, Str
 {
     // KEYS[1] stream, ARGV[1] group. {} when either is missing, else {first uncommitted ID, pending count}.
     // One script, so the last delivered ID and the pending summary are read at one instant.
-    private const string Script = LuaStreams.Prelude + """
+    private const string Script = LuaStreams.Prelude + LuaStreams.Commits + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
         local group = groups_of(KEYS[1])[ARGV[1]]
         if group == nil then return {} end

@@ -1,9 +1,6 @@
 namespace Arena.Messaging;
 
-/// <summary>
-/// Lua helpers the stream scripts share: stream IDs compared as numbers, a stream's groups by
-/// name, and where a group's commits end.
-/// </summary>
+/// <summary>Lua helpers the stream scripts share: stream IDs compared as numbers, a stream's groups by name.</summary>
 internal static class LuaStreams
 {
     public const string Prelude = """
@@ -25,9 +22,17 @@ internal static class LuaStreams
           end
           return all
         end
-        -- The first entry a group has not committed, and how many it holds pending. A consumer acknowledges an entry
-        -- only once its effect is durable, and entries are delivered in ID order: everything before the oldest
-        -- pending entry is committed, or everything up to the last delivered one when nothing is pending.
+
+        """;
+
+    /// <summary>
+    /// Where a group's commits end, for the scripts that bound something by them (after
+    /// <see cref="Prelude"/>): a consumer acknowledges an entry only once its effect is durable,
+    /// and entries are delivered in ID order, so everything before the group's oldest pending
+    /// entry is committed — or everything up to its last delivered one when nothing is pending.
+    /// </summary>
+    public const string Commits = """
+        -- The first entry the group has not committed, and how many it holds pending.
         local function uncommitted_from(key, name, fields)
           local pending = redis.call('XPENDING', key, name)
           if tonumber(pending[1]) > 0 then return pending[2], pending[1] end

@@ -75,7 +75,7 @@ public sealed class StreamTrimmer(
 {
     // KEYS[1] stream, KEYS[2] its size key. ARGV[1] bounding groups (the first required), ARGV[2] entries to keep at least,
     // ARGV[3] time cut-off ID, ARGV[4] entries the time cut-off keeps at most (0: no limit).
-    private const string TrimScript = LuaStreams.Prelude + """
+    private const string TrimScript = LuaStreams.Prelude + LuaStreams.Commits + """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
         local bounding, required = {}, nil
         for name in string.gmatch(ARGV[1], '[^,]+') do

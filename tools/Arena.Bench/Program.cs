@@ -104,14 +104,14 @@ async Task<int> BenchAsync(string outDir, HashSet<string>? only)
                     Ratio(run.Rate, raw.ClientXaddAlways, batch switch { 100 => 0.5, 10 => 0.25, _ => null }) + "; " + Ratio(run.Rate, raw.ClientXadd, null)));
                 if (batch is 10 or 100)
                 {
-                    AddCosts(run, $"batches of {batch}", raw.XaddRedisCpu, batch == 100);
+                    AddCosts(run, $"batches of {batch}", raw, batch == 100);
                 }
             }
             // A cap far below what the run adds: every script call trims, and counts what it cuts as overflow (no persister group exists).
-            var capped = await PipelineBenchmarks.IngestThroughputAsync(100, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "10000" });
+            var capped = await PipelineBenchmarks.IngestThroughputAsync(100, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "10000" }, atCap: true);
             Add(new Figure("ingest throughput at the hard cap", "batches of 100, every append over a cap of 10,000 entries", capped.Rate, "events/s", FigureKind.Pipeline,
                 string.Create(CultureInfo.InvariantCulture, $"{capped.Rate / ingest100!.Value:P0} of ingest below the cap; ") + Goal(capped.Rate >= 0.8 * ingest100.Value, "≥ 80%")));
-            AddCosts(capped, "batches of 100 at the hard cap", raw.XaddRedisCpu, false);
+            AddCosts(capped, "batches of 100 at the hard cap", raw, false);
         }
         double? drain = null;
         if (Runs("drain"))
@@ -216,8 +216,9 @@ async Task<int> BenchAsync(string outDir, HashSet<string>? only)
     Console.WriteLine($"written: {outDir}/results.md, {outDir}/results.json ({total.Elapsed.TotalMinutes:F1} min)");
 
     // What each accepted event of an ingest run cost: ingest's CPU and allocations, Redis's time in the commands ingest sent.
-    void AddCosts(PipelineBenchmarks.IngestRun run, string setting, Figure bareXadd, bool goals)
+    void AddCosts(PipelineBenchmarks.IngestRun run, string setting, RawLimitFigures limits, bool goals)
     {
+        var bareXadd = limits.XaddRedisCpu;
         Add(new Figure("ingest CPU per event", string.Create(CultureInfo.InvariantCulture,
                 $"{setting}; ingest process, user + system, after {run.WarmUp.TotalSeconds:F0} s of warm-up; {run.MeasuredJit.TotalMilliseconds:F0} ms of JIT in the measured 10 s"),
             run.IngestCpuUs, "µs", FigureKind.Pipeline,
@@ -225,7 +226,7 @@ async Task<int> BenchAsync(string outDir, HashSet<string>? only)
         Add(new Figure("ingest allocated per event", setting + "; managed heap", run.IngestAllocatedBytes, "bytes", FigureKind.Pipeline,
             goals ? Goal(run.IngestAllocatedBytes <= 1024, "≤ 1 KB") : null));
         Add(new Figure("Redis CPU per event", $"{setting}; commandstats of the commands ingest sends: {run.RedisBreakdown}", run.RedisCommandUs, "µs", FigureKind.Pipeline,
-            string.Create(CultureInfo.InvariantCulture, $"{run.RedisCommandUs / bareXadd.Value:F1}× a bare XADD ({bareXadd.FormatValue()}); whole redis-server process {run.RedisProcessCpuUs:F1} µs")
+            string.Create(CultureInfo.InvariantCulture, $"{run.RedisCommandUs / bareXadd.Value:F1}× a bare XADD ({bareXadd.FormatValue()}); a script's arguments alone {limits.ScriptArgumentsRedisCpu.FormatValue()}, a script of XADDs alone {limits.ScriptXaddRedisCpu.FormatValue()}; whole redis-server process {run.RedisProcessCpuUs:F1} µs")
                 + (goals ? "; " + Goal(run.RedisCommandUs <= 6, "≤ 6 µs") : "")));
     }
     return ToolCommand.Ok;

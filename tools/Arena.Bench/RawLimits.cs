@@ -24,6 +24,8 @@ public sealed record RawLimitFigures(
     Figure ClientXadd,
     Figure ClientXaddAlways,
     Figure XaddRedisCpu,
+    Figure ScriptArgumentsRedisCpu,
+    Figure ScriptXaddRedisCpu,
     Figure ReadGroupAck,
     Figure ReadGroupAckWithoutParsing,
     Figure ReadGroupAckWithoutParsingAlways,
@@ -32,7 +34,7 @@ public sealed record RawLimitFigures(
     Figure Chained)
 {
     public IReadOnlyList<Figure> All =>
-        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
+        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ScriptArgumentsRedisCpu, ScriptXaddRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
 }
 
 /// <summary>
@@ -82,6 +84,8 @@ public static partial class RawLimits
             await Reported(ClientXaddAsync(redisPort, NoPersistence)),
             await Reported(ClientXaddAsync(alwaysPort, AppendFsyncAlways)),
             await Reported(XaddRedisCpuAsync(redisPort)),
+            await Reported(ScriptRedisCpuAsync(redisPort, appends: false)),
+            await Reported(ScriptRedisCpuAsync(redisPort, appends: true)),
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence)),
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence, parseEnvelopes: false)),
             await Reported(ReadGroupAckAsync(alwaysPort, AppendFsyncAlways, parseEnvelopes: false)),
@@ -181,6 +185,63 @@ public static partial class RawLimits
         return new Figure("XADD inside Redis", Invariant($"INFO commandstats over {count:N0} entries of {AverageEnvelopeBytes(samples)} B envelopes"),
             usec, "µs/event", FigureKind.Raw);
     }
+
+    /// <summary>
+    /// What a Lua script pays inside Redis before any bookkeeping of its own: <c>INFO commandstats</c>
+    /// microseconds per event of a script called with ingest's arguments for batches of
+    /// <paramref name="batch"/> (a few settings, then each entry's event id, run id, type and
+    /// envelope), that either returns at once (<paramref name="appends"/> false: Redis turns every
+    /// argument into a Lua string, hashing each of its bytes) or only XADDs each entry as ingest's
+    /// script does. Deletes the stream.
+    /// </summary>
+    public static async Task<Figure> ScriptRedisCpuAsync(int port, bool appends, int count = 100_000, int batch = 100)
+    {
+        var samples = SampleEvents.Create(count);
+        await using var redis = await ConnectAsync(port, admin: true);
+        var server = redis.GetServers()[0];
+        var db = redis.GetDatabase();
+        var script = appends ? AppendOnlyScript : "return 0";
+        // Loaded first, so that every measured call is an EVALSHA of the same script.
+        await server.ScriptLoadAsync(script);
+        await RedisCommandStats.ResetAsync(server);
+        for (var first = 0; first < count; first += batch)
+        {
+            var entries = samples.AsSpan(first, Math.Min(batch, count - first));
+            var args = new RedisValue[10 + entries.Length * 4];
+            (args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]) =
+                (long.MaxValue, long.MaxValue, 600_000, StreamKeys.PersisterGroup, entries.Length, 1, new string('1', entries.Length), 40);
+            (args[8], args[9]) = (StreamFields.IngestedAt, entries[0].Ts.ToUnixTimeMilliseconds());
+            var at = 10;
+            foreach (var e in entries)
+            {
+                (args[at], args[at + 1], args[at + 2], args[at + 3]) = (e.EventId, e.RunId, e.Type, e.Envelope);
+                at += 4;
+            }
+            await db.ScriptEvaluateAsync(script, [Stream], args);
+        }
+        var usec = (await RedisCommandStats.ReadAsync(server)).UsecPer(count, "evalsha", "eval");
+        if (appends)
+        {
+            await DeleteStreamAsync(db, count);
+        }
+        return new Figure(appends ? "XADDs from a script inside Redis" : "A script's arguments inside Redis",
+            Invariant($"INFO commandstats of a script called with ingest's arguments for batches of {batch} ({AverageEnvelopeBytes(samples)} B envelopes), over {count:N0} entries, ")
+                + (appends ? "that only XADDs each entry with ingest's fields" : "that returns at once"),
+            usec, "µs/event", FigureKind.Raw);
+    }
+
+    /// <summary>Each entry of the call XADDed with its four fields and the shared one, as ingest's script adds a new entry, and nothing else.</summary>
+    private const string AppendOnlyScript = """
+        local count, first = tonumber(ARGV[5]), 11
+        local fields = {KEYS[1], '*', 'event_id', false, 'run_id', false, 'type', false, 'envelope', false, ARGV[9], ARGV[10]}
+        local ids = {}
+        for e = 1, count do
+          local a = first + (e - 1) * 4
+          fields[4], fields[6], fields[8], fields[10] = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+          ids[e] = redis.call('XADD', unpack(fields))
+        end
+        return ids
+        """;
 
     /// <summary>
     /// One consumer draining a stream of <paramref name="count"/> entries: XREADGROUP COUNT

@@ -226,7 +226,7 @@ async Task<int> BenchAsync(string outDir, HashSet<string>? only)
         Add(new Figure("ingest allocated per event", setting + "; managed heap", run.IngestAllocatedBytes, "bytes", FigureKind.Pipeline,
             goals ? Goal(run.IngestAllocatedBytes <= 1024, "≤ 1 KB") : null));
         Add(new Figure("Redis CPU per event", $"{setting}; commandstats of the commands ingest sends: {run.RedisBreakdown}", run.RedisCommandUs, "µs", FigureKind.Pipeline,
-            string.Create(CultureInfo.InvariantCulture, $"{run.RedisCommandUs / bareXadd.Value:F1}× a bare XADD ({bareXadd.FormatValue()}); a script's arguments alone {limits.ScriptArgumentsRedisCpu.FormatValue()}, a script of XADDs alone {limits.ScriptXaddRedisCpu.FormatValue()}; whole redis-server process {run.RedisProcessCpuUs:F1} µs")
+            string.Create(CultureInfo.InvariantCulture, $"{run.RedisCommandUs / bareXadd.Value:F1}× a bare XADD ({bareXadd.FormatValue()}); a script's arguments alone {limits.ScriptArgumentsRedisCpu.FormatValue()}, a script of XADDs alone {limits.ScriptXaddRedisCpu.FormatValue()}, ingest's script idle {limits.AppendScriptRedisCpu.FormatValue()}; whole redis-server process {run.RedisProcessCpuUs:F1} µs")
                 + (goals ? "; " + Goal(run.RedisCommandUs <= 6, "≤ 6 µs") : "")));
     }
     return ToolCommand.Ok;

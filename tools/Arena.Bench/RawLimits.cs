@@ -26,6 +26,7 @@ public sealed record RawLimitFigures(
     Figure XaddRedisCpu,
     Figure ScriptArgumentsRedisCpu,
     Figure ScriptXaddRedisCpu,
+    Figure AppendScriptRedisCpu,
     Figure ReadGroupAck,
     Figure ReadGroupAckWithoutParsing,
     Figure ReadGroupAckWithoutParsingAlways,
@@ -34,7 +35,7 @@ public sealed record RawLimitFigures(
     Figure Chained)
 {
     public IReadOnlyList<Figure> All =>
-        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ScriptArgumentsRedisCpu, ScriptXaddRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
+        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ScriptArgumentsRedisCpu, ScriptXaddRedisCpu, AppendScriptRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
 }
 
 /// <summary>
@@ -86,6 +87,7 @@ public static partial class RawLimits
             await Reported(XaddRedisCpuAsync(redisPort)),
             await Reported(ScriptRedisCpuAsync(redisPort, appends: false)),
             await Reported(ScriptRedisCpuAsync(redisPort, appends: true)),
+            await Reported(AppendScriptRedisCpuAsync(redisPort)),
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence)),
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence, parseEnvelopes: false)),
             await Reported(ReadGroupAckAsync(alwaysPort, AppendFsyncAlways, parseEnvelopes: false)),
@@ -227,6 +229,39 @@ public static partial class RawLimits
         return new Figure(appends ? "XADDs from a script inside Redis" : "A script's arguments inside Redis",
             Invariant($"INFO commandstats of a script called with ingest's arguments for batches of {batch} ({AverageEnvelopeBytes(samples)} B envelopes), over {count:N0} entries, ")
                 + (appends ? "that only XADDs each entry with ingest's fields" : "that returns at once"),
+            usec, "µs/event", FigureKind.Raw);
+    }
+
+    /// <summary>
+    /// Ingest's own append script on the same idle Redis, called as ingest calls it (batches of
+    /// <paramref name="batch"/>, every event id the producer's and so deduplicated, far below the
+    /// caps): <c>INFO commandstats</c> microseconds per event, to set beside the same script's
+    /// time under ingest's load and the floors of <see cref="ScriptRedisCpuAsync"/>. Deletes the
+    /// stream and the dedupe keys.
+    /// </summary>
+    public static async Task<Figure> AppendScriptRedisCpuAsync(int port, int count = 100_000, int batch = 100)
+    {
+        var samples = SampleEvents.Create(count);
+        await using var redis = await ConnectAsync(port, admin: true);
+        var server = redis.GetServers()[0];
+        var db = redis.GetDatabase();
+        var caps = new StreamAppender.Caps(long.MaxValue / 2, long.MaxValue / 2);
+        var dedupe = new StreamAppender.Dedupe(TimeSpan.FromMinutes(5));
+        Task AppendAsync(ReadOnlySpan<SampleEvent> events) => StreamAppender.AppendAsync(db, 0,
+            [.. events.ToArray().Select(e => new StreamAppender.Entry(e.EventId, e.RunId, e.Type, e.Envelope, Deduplicate: true))],
+            new StreamAppender.Shared(events[0].Ts.ToUnixTimeMilliseconds()), caps, dedupe, StreamKeys.PersisterGroup);
+        // The script is loaded by its first call, which is not counted.
+        await AppendAsync(samples.AsSpan(0, batch));
+        await RedisCommandStats.ResetAsync(server);
+        for (var first = batch; first < count; first += batch)
+        {
+            await AppendAsync(samples.AsSpan(first, Math.Min(batch, count - first)));
+        }
+        var usec = (await RedisCommandStats.ReadAsync(server)).UsecPer(count - batch, "evalsha", "eval");
+        await DeleteStreamAsync(db, count);
+        await server.FlushDatabaseAsync();
+        return new Figure("Ingest's append script inside Redis, idle",
+            Invariant($"INFO commandstats of ingest's own script called as ingest calls it, batches of {batch} ({AverageEnvelopeBytes(samples)} B envelopes, every event id deduplicated), over {count:N0} entries, one call at a time"),
             usec, "µs/event", FigureKind.Raw);
     }
 

@@ -222,6 +222,28 @@ public static class StreamAppender
     public static async Task<Appended[]> AppendAsync(IDatabaseAsync db, int partition, IReadOnlyList<Entry> entries, Shared shared,
         Caps caps, Dedupe dedupe, string boundingGroup)
     {
+        var (keys, args) = Call(partition, entries, shared, caps, dedupe, boundingGroup);
+        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, keys, args))!;
+        var lost = (long)reply[0];
+        var duplicates = (string)reply[1]!;
+        var appended = new Appended[entries.Count];
+        for (var i = 0; i < appended.Length; i++)
+        {
+            var duplicate = duplicates[i] == '1';
+            appended[i] = new Appended(reply[2 + i].ToString(), duplicate, duplicate ? 0 : lost);
+            lost = duplicate ? lost : 0;
+        }
+        return appended;
+    }
+
+    /// <summary>
+    /// The keys and arguments of the script call that <see cref="AppendAsync"/> makes for these
+    /// entries (laid out as the script's comment says); public so that a measurement can send
+    /// exactly these arguments to another script.
+    /// </summary>
+    public static (RedisKey[] Keys, RedisValue[] Args) Call(int partition, IReadOnlyList<Entry> entries, Shared shared,
+        Caps caps, Dedupe dedupe, string boundingGroup)
+    {
         var window = (long)dedupe.Window.TotalMilliseconds;
         var bucket = shared.IngestedAtMs / window;
         var deduplicates = false;
@@ -247,17 +269,7 @@ public static class StreamAppender
                 StreamKeys.DedupeBucket(partition, dedupe.Window, bucket, dedupe.Scope),
                 StreamKeys.DedupeBucket(partition, dedupe.Window, bucket + 1, dedupe.Scope)]
             : [StreamKeys.Events(partition), StreamKeys.Overflow(partition), StreamKeys.Size(partition)];
-        var reply = (RedisResult[])(await db.ScriptEvaluateAsync(Script, keys, args))!;
-        var lost = (long)reply[0];
-        var duplicates = (string)reply[1]!;
-        var appended = new Appended[entries.Count];
-        for (var i = 0; i < appended.Length; i++)
-        {
-            var duplicate = duplicates[i] == '1';
-            appended[i] = new Appended(reply[2 + i].ToString(), duplicate, duplicate ? 0 : lost);
-            lost = duplicate ? lost : 0;
-        }
-        return appended;
+        return (keys, args);
     }
 
     /// <summary>The bytes of the four field names every entry has.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
+using Arena.Ingest;
 using Arena.Messaging;
 using Arena.Persister;
 using Arena.Persister.Storage;
@@ -85,9 +86,9 @@ public static partial class RawLimits
             await Reported(ClientXaddAsync(redisPort, NoPersistence)),
             await Reported(ClientXaddAsync(alwaysPort, AppendFsyncAlways)),
             await Reported(XaddRedisCpuAsync(redisPort)),
-            await Reported(ScriptRedisCpuAsync(redisPort, appends: false)),
-            await Reported(ScriptRedisCpuAsync(redisPort, appends: true)),
-            await Reported(AppendScriptRedisCpuAsync(redisPort)),
+            await Reported(ScriptRedisCpuAsync(redisPort, ScriptKind.ArgumentsOnly)),
+            await Reported(ScriptRedisCpuAsync(redisPort, ScriptKind.XaddsOnly)),
+            await Reported(ScriptRedisCpuAsync(redisPort, ScriptKind.Ingest)),
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence)),
             await Reported(ReadGroupAckAsync(redisPort, NoPersistence, parseEnvelopes: false)),
             await Reported(ReadGroupAckAsync(alwaysPort, AppendFsyncAlways, parseEnvelopes: false)),
@@ -188,87 +189,81 @@ public static partial class RawLimits
             usec, "µs/event", FigureKind.Raw);
     }
 
-    /// <summary>
-    /// What a Lua script pays inside Redis before any bookkeeping of its own: <c>INFO commandstats</c>
-    /// microseconds per event of a script called with ingest's arguments for batches of
-    /// <paramref name="batch"/> (a few settings, then each entry's event id, run id, type and
-    /// envelope), that either returns at once (<paramref name="appends"/> false: Redis turns every
-    /// argument into a Lua string, hashing each of its bytes) or only XADDs each entry as ingest's
-    /// script does. Deletes the stream.
-    /// </summary>
-    public static async Task<Figure> ScriptRedisCpuAsync(int port, bool appends, int count = 100_000, int batch = 100)
+    /// <summary>The scripts whose time inside Redis <see cref="ScriptRedisCpuAsync"/> measures.</summary>
+    public enum ScriptKind
     {
-        var samples = SampleEvents.Create(count);
-        await using var redis = await ConnectAsync(port, admin: true);
-        var server = redis.GetServers()[0];
-        var db = redis.GetDatabase();
-        var script = appends ? AppendOnlyScript : "return 0";
-        // Loaded first, so that every measured call is an EVALSHA of the same script.
-        await server.ScriptLoadAsync(script);
-        await RedisCommandStats.ResetAsync(server);
-        for (var first = 0; first < count; first += batch)
-        {
-            var entries = samples.AsSpan(first, Math.Min(batch, count - first));
-            var args = new RedisValue[10 + entries.Length * 4];
-            (args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7]) =
-                (long.MaxValue, long.MaxValue, 600_000, StreamKeys.PersisterGroup, entries.Length, 1, new string('1', entries.Length), 40);
-            (args[8], args[9]) = (StreamFields.IngestedAt, entries[0].Ts.ToUnixTimeMilliseconds());
-            var at = 10;
-            foreach (var e in entries)
-            {
-                (args[at], args[at + 1], args[at + 2], args[at + 3]) = (e.EventId, e.RunId, e.Type, e.Envelope);
-                at += 4;
-            }
-            await db.ScriptEvaluateAsync(script, [Stream], args);
-        }
-        var usec = (await RedisCommandStats.ReadAsync(server)).UsecPer(count, "evalsha", "eval");
-        if (appends)
-        {
-            await DeleteStreamAsync(db, count);
-        }
-        return new Figure(appends ? "XADDs from a script inside Redis" : "A script's arguments inside Redis",
-            Invariant($"INFO commandstats of a script called with ingest's arguments for batches of {batch} ({AverageEnvelopeBytes(samples)} B envelopes), over {count:N0} entries, ")
-                + (appends ? "that only XADDs each entry with ingest's fields" : "that returns at once"),
-            usec, "µs/event", FigureKind.Raw);
+        /// <summary>Returns at once: what receiving the arguments costs (Redis turns each into a Lua string, hashing every byte).</summary>
+        ArgumentsOnly,
+        /// <summary>Only XADDs each entry with ingest's fields: the floor of any script that appends.</summary>
+        XaddsOnly,
+        /// <summary>Ingest's own append script, called as ingest calls it.</summary>
+        Ingest,
     }
 
     /// <summary>
-    /// Ingest's own append script on the same idle Redis, called as ingest calls it (batches of
-    /// <paramref name="batch"/>, every event id the producer's and so deduplicated, far below the
-    /// caps): <c>INFO commandstats</c> microseconds per event, to set beside the same script's
-    /// time under ingest's load and the floors of <see cref="ScriptRedisCpuAsync"/>. Deletes the
-    /// stream and the dedupe keys.
+    /// What a Lua script costs inside Redis per event: <c>INFO commandstats</c> microseconds of
+    /// <paramref name="kind"/>, called one call at a time with exactly the arguments ingest sends
+    /// (<see cref="StreamAppender.Call"/>) for batches of <paramref name="batch"/>, every event id
+    /// the producer's and so deduplicated, at ingest's default dedupe window and far below its caps.
+    /// Deletes what the calls wrote.
     /// </summary>
-    public static async Task<Figure> AppendScriptRedisCpuAsync(int port, int count = 100_000, int batch = 100)
+    public static async Task<Figure> ScriptRedisCpuAsync(int port, ScriptKind kind, int count = 100_000, int batch = 100)
     {
         var samples = SampleEvents.Create(count);
         await using var redis = await ConnectAsync(port, admin: true);
         var server = redis.GetServers()[0];
         var db = redis.GetDatabase();
-        var caps = new StreamAppender.Caps(long.MaxValue / 2, long.MaxValue / 2);
-        var dedupe = new StreamAppender.Dedupe(TimeSpan.FromMinutes(5));
-        Task AppendAsync(ReadOnlySpan<SampleEvent> events) => StreamAppender.AppendAsync(db, 0,
-            [.. events.ToArray().Select(e => new StreamAppender.Entry(e.EventId, e.RunId, e.Type, e.Envelope, Deduplicate: true))],
-            new StreamAppender.Shared(events[0].Ts.ToUnixTimeMilliseconds()), caps, dedupe, StreamKeys.PersisterGroup);
-        // The script is loaded by its first call, which is not counted.
-        await AppendAsync(samples.AsSpan(0, batch));
+        var defaults = new IngestOptions();
+        var caps = new StreamAppender.Caps(defaults.MaxStreamLength, defaults.MaxStreamBytes);
+        var dedupe = new StreamAppender.Dedupe(defaults.DedupeWindow);
+        var script = kind == ScriptKind.XaddsOnly ? XaddsOnlyScript : "return 0";
+
+        Task CallAsync(int first)
+        {
+            var events = samples.AsSpan(first, Math.Min(batch, count - first));
+            var entries = new StreamAppender.Entry[events.Length];
+            for (var i = 0; i < events.Length; i++)
+            {
+                entries[i] = new StreamAppender.Entry(events[i].EventId, events[i].RunId, events[i].Type, events[i].Envelope, Deduplicate: true);
+            }
+            var shared = new StreamAppender.Shared(events[0].Ts.ToUnixTimeMilliseconds());
+            if (kind == ScriptKind.Ingest)
+            {
+                return StreamAppender.AppendAsync(db, 0, entries, shared, caps, dedupe, StreamKeys.PersisterGroup);
+            }
+            var (keys, args) = StreamAppender.Call(0, entries, shared, caps, dedupe, StreamKeys.PersisterGroup);
+            return db.ScriptEvaluateAsync(script, keys, args);
+        }
+
+        // The first call loads the script and is not counted: every measured call is an EVALSHA.
+        await CallAsync(0);
         await RedisCommandStats.ResetAsync(server);
         for (var first = batch; first < count; first += batch)
         {
-            await AppendAsync(samples.AsSpan(first, Math.Min(batch, count - first)));
+            await CallAsync(first);
         }
         var usec = (await RedisCommandStats.ReadAsync(server)).UsecPer(count - batch, "evalsha", "eval");
-        await DeleteStreamAsync(db, count);
         await server.FlushDatabaseAsync();
-        return new Figure("Ingest's append script inside Redis, idle",
-            Invariant($"INFO commandstats of ingest's own script called as ingest calls it, batches of {batch} ({AverageEnvelopeBytes(samples)} B envelopes, every event id deduplicated), over {count:N0} entries, one call at a time"),
+        var (name, what) = kind switch
+        {
+            ScriptKind.ArgumentsOnly => ("A script's arguments inside Redis", "a script that returns at once"),
+            ScriptKind.XaddsOnly => ("XADDs from a script inside Redis", "a script that only XADDs each entry with ingest's fields"),
+            _ => ("Ingest's append script inside Redis, idle", "ingest's own script"),
+        };
+        return new Figure(name,
+            Invariant($"INFO commandstats of {what}, called one call at a time with ingest's arguments for batches of {batch} ({AverageEnvelopeBytes(samples)} B envelopes, every event id deduplicated), over {count:N0} entries"),
             usec, "µs/event", FigureKind.Raw);
     }
 
-    /// <summary>Each entry of the call XADDed with its four fields and the shared one, as ingest's script adds a new entry, and nothing else.</summary>
-    private const string AppendOnlyScript = """
-        local count, first = tonumber(ARGV[5]), 11
-        local fields = {KEYS[1], '*', 'event_id', false, 'run_id', false, 'type', false, 'envelope', false, ARGV[9], ARGV[10]}
+    /// <summary>
+    /// Each entry of the call XADDed with its own four fields and the call's shared ones, as
+    /// ingest's script adds a new entry, and nothing else (the arguments as <see cref="StreamAppender.Call"/> lays them out).
+    /// </summary>
+    private static readonly string XaddsOnlyScript = $$"""
+        local count, shared = tonumber(ARGV[5]), tonumber(ARGV[6])
+        local first = 9 + shared * 2
+        local fields = {KEYS[1], '*', '{{StreamFields.EventId}}', false, '{{StreamFields.RunId}}', false, '{{StreamFields.Type}}', false, '{{StreamFields.Envelope}}', false}
+        for i = 9, first - 1 do fields[#fields + 1] = ARGV[i] end
         local ids = {}
         for e = 1, count do
           local a = first + (e - 1) * 4

@@ -24,7 +24,10 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// Every entry a cap removes that a group has not yet committed — never delivered to it, or
 /// still pending — is recorded in the partition's overflow hash under that group (the
 /// persister counts even before its group exists), to be reported as a <c>stream_overflow</c>
-/// event; a call's whole loss is reported on its first new entry.</item>
+/// event; a call's whole loss is reported on its first new entry. When only the cap of entries
+/// removes entries and Redis knows every group's lag, they are removed unread: what each group
+/// lost follows from its lag and its pending entries, and their bytes are counted at the
+/// stream's average entry size (the trimmer measures the stream again after its next trim).</item>
 /// </list>
 /// Every entry has the fields <c>event_id</c>, <c>run_id</c>, <c>type</c>, <c>envelope</c>, then
 /// the call's shared ones (<see cref="Shared"/>): their names, and the shared values, are sent
@@ -42,6 +45,109 @@ public static class StreamAppender
     // Per new entry only its XADD remains: the lookups, the dedupe writes and the caps' bookkeeping
     // run once per call, and an entry is no table of its own (its arguments are found by position).
     private const string Script = LuaStreams.Prelude + """
+        -- A group's loss to a cap goes into the overflow hash: the persister's under the plain field
+        -- names, another group's prefixed with its name.
+        local function record(name, first, last, n)
+          local prefix = name == ARGV[4] and '' or name .. ':'
+          redis.call('HSETNX', KEYS[2], prefix .. 'first', first)
+          redis.call('HSET', KEYS[2], prefix .. 'last', last)
+          redis.call('HINCRBY', KEYS[2], prefix .. 'count', n)
+        end
+        -- Whether Redis counts, for every group that exists, how many entries it was never delivered.
+        -- It cannot after an XDEL inside the stream, or for a group set to an id it never delivered.
+        local function lags_known(groups)
+          for _, fields in pairs(groups) do
+            if fields['last-delivered-id'] and not fields['lag'] then return false end
+          end
+          return true
+        end
+        -- Removes the oldest `cut` entries without reading them and returns how many of them some group
+        -- had not committed, recording each group's loss. A group was never delivered the newest of its
+        -- lag's entries (all of them when it does not exist), and holds pending what XPENDING says.
+        local function cut_oldest(cut, length, groups)
+          local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+          local kept, never = length - cut, {}
+          for name, fields in pairs(groups) do
+            local delivered = fields['last-delivered-id']
+            local undelivered = delivered and math.min(tonumber(fields['lag']), length) or length
+            if undelivered > kept then
+              local from = undelivered == length and oldest
+                or redis.call('XRANGE', KEYS[1], '(' .. delivered, '+', 'COUNT', 1)[1][1]
+              never[name] = {undelivered - kept, from}
+            end
+          end
+          -- The newest victim is the oldest entry once all but one of the victims are gone.
+          redis.call('XTRIM', KEYS[1], 'MAXLEN', kept + 1)
+          local newest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+          redis.call('XTRIM', KEYS[1], 'MAXLEN', kept)
+          local widest, pending_victims = nil, {}
+          for name, fields in pairs(groups) do
+            local lost = never[name]
+            if lost and (not widest or lost[1] > widest[1]) then widest = lost end
+            local held = {}
+            if fields['last-delivered-id'] and tonumber(fields['pending']) > 0 then
+              for _, p in ipairs(redis.call('XPENDING', KEYS[1], name, oldest, newest, cut)) do
+                if not lost or id_less(p[1], lost[2]) then
+                  held[#held + 1] = p[1]
+                  pending_victims[p[1]] = true
+                end
+              end
+            end
+            local n = #held + (lost and lost[1] or 0)
+            if n > 0 then record(name, held[1] or lost[2], lost and newest or held[#held], n) end
+          end
+          local total = widest and widest[1] or 0
+          for id in pairs(pending_victims) do
+            if not widest or id_less(id, widest[2]) then total = total + 1 end
+          end
+          return total
+        end
+        -- Removes the oldest entries, as many as either cap needs, reading them to count their bytes;
+        -- returns how many, their bytes, and how many of them some group had not committed (never
+        -- delivered, or pending), recording each group's loss.
+        local function cut_reading(excess, excess_bytes, length, size, groups)
+          local victims, from, freed = {}, '-', 0
+          while #victims < excess or freed < excess_bytes do
+            -- Entries are read a few more than the average entry size says the bytes need.
+            local want = excess - #victims
+            if freed < excess_bytes then
+              want = math.max(want, math.ceil((excess_bytes - freed) * length / math.max(size, 1)) + 2)
+            end
+            local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', want)
+            for _, victim in ipairs(batch) do
+              if #victims >= excess and freed >= excess_bytes then break end
+              victims[#victims + 1] = victim[1]
+              for _, field in ipairs(victim[2]) do freed = freed + #field end
+            end
+            if #batch < want then break end
+            from = '(' .. batch[#batch][1]
+          end
+          if #victims == 0 then return 0, freed, 0 end
+          local lost_to_any, lost = {}, 0
+          for name, fields in pairs(groups) do
+            local delivered = fields['last-delivered-id']
+            local pending = {}
+            if delivered then
+              for _, p in ipairs(redis.call('XPENDING', KEYS[1], name, victims[1], victims[#victims], #victims)) do
+                pending[p[1]] = true
+              end
+            end
+            local first, last, n = nil, nil, 0
+            for _, id in ipairs(victims) do
+              if not delivered or id_less(delivered, id) or pending[id] then
+                first = first or id
+                last = id
+                n = n + 1
+                lost_to_any[id] = true
+              end
+            end
+            if n > 0 then record(name, first, last, n) end
+          end
+          for _ in pairs(lost_to_any) do lost = lost + 1 end
+          local ms, seq = parse_id(victims[#victims])
+          redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f-%.0f', ms, seq + 1))
+          return #victims, freed, lost
+        end
         local cap, cap_bytes, count, shared = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[5]), tonumber(ARGV[6])
         local flags, fixed, first = ARGV[7], tonumber(ARGV[8]), 9 + shared * 2
         -- Which entries are new: an id remembered in a bucket, or earlier in this call, makes a duplicate.
@@ -79,59 +185,20 @@ public static class StreamAppender
         -- An empty (or deleted) stream holds nothing, whatever its count says.
         local size = length == 0 and 0 or counted
         local excess, excess_bytes = length + new - cap, size + new_bytes - cap_bytes
-        local lost, freed = 0, 0
-        if excess > 0 or excess_bytes > 0 then
-          local victims, from = {}, '-'
-          while #victims < excess or freed < excess_bytes do
-            -- Entries are read a few more than the average entry size says the bytes need.
-            local want = excess - #victims
-            if freed < excess_bytes then
-              want = math.max(want, math.ceil((excess_bytes - freed) * length / math.max(size, 1)) + 2)
-            end
-            local batch = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', want)
-            for _, victim in ipairs(batch) do
-              if #victims >= excess and freed >= excess_bytes then break end
-              victims[#victims + 1] = victim[1]
-              for _, field in ipairs(victim[2]) do freed = freed + #field end
-            end
-            if #batch < want then break end
-            from = '(' .. batch[#batch][1]
+        local lost = 0
+        if length > 0 and (excess > 0 or excess_bytes > 0) then
+          local groups = groups_of(KEYS[1])
+          if not groups[ARGV[4]] then groups[ARGV[4]] = {} end
+          local cut, freed = 0, 0
+          if excess_bytes <= 0 and lags_known(groups) then
+            cut = math.min(excess, length)
+            if cut > 0 then lost = cut_oldest(cut, length, groups) end
+            -- Not read, the entries' bytes are taken at the stream's average.
+            freed = math.floor(size * cut / math.max(length, 1))
+          else
+            cut, freed, lost = cut_reading(excess, excess_bytes, length, size, groups)
           end
-          if #victims > 0 then
-            -- Per group, whatever of the victims it has not committed (never delivered, or pending) is its loss.
-            local groups = groups_of(KEYS[1])
-            if not groups[ARGV[4]] then groups[ARGV[4]] = {} end
-            local lost_to_any = {}
-            for name, fields in pairs(groups) do
-              local delivered = fields['last-delivered-id']
-              local pending = {}
-              if delivered then
-                for _, p in ipairs(redis.call('XPENDING', KEYS[1], name, victims[1], victims[#victims], #victims)) do
-                  pending[p[1]] = true
-                end
-              end
-              local first, last, n = nil, nil, 0
-              for _, id in ipairs(victims) do
-                if not delivered or id_less(delivered, id) or pending[id] then
-                  first = first or id
-                  last = id
-                  n = n + 1
-                  lost_to_any[id] = true
-                end
-              end
-              if n > 0 then
-                -- The persister's range keeps the plain field names; another group's are prefixed with its name.
-                local prefix = name == ARGV[4] and '' or name .. ':'
-                redis.call('HSETNX', KEYS[2], prefix .. 'first', first)
-                redis.call('HSET', KEYS[2], prefix .. 'last', last)
-                redis.call('HINCRBY', KEYS[2], prefix .. 'count', n)
-              end
-            end
-            for _ in pairs(lost_to_any) do lost = lost + 1 end
-            local ms, seq = parse_id(victims[#victims])
-            redis.call('XTRIM', KEYS[1], 'MINID', string.format('%.0f-%.0f', ms, seq + 1))
-          end
-          size = #victims < length and math.max(size - freed, 0) or 0
+          size = cut < length and math.max(size - freed, 0) or 0
         end
         -- Each new entry: its four fields, then the call's shared ones. The reply is the call's loss,
         -- a '1' or '0' per entry for whether it was a duplicate, then each entry's stream ID; callers

@@ -82,6 +82,51 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
         Assert.InRange(measured, usage * 0.9, usage * 1.1);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_entry_cap_counts_what_each_group_had_not_read_or_still_held_whether_or_not_Redis_knows_its_lag(bool aGroupsLagUnknown)
+    {
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamLength"] = "1000" })
+            .WaitReadyAsync();
+        var accepted = new List<string>();
+        async Task PostAsync(int from) => accepted.AddRange((await Events.AcceptedAsync(
+            await Events.PostAsync(ingest.Http, Events.Array(Events.Run("run-c", 500, from + 1))))).Select(r => r.StreamId));
+        await PostAsync(0);
+        await PostAsync(500);
+        // The persister was delivered the first 300 and committed 100; the ranker was delivered 600 and holds two.
+        await Db.StreamCreateConsumerGroupAsync(Stream, StreamKeys.PersisterGroup, "0");
+        var read = await Db.StreamReadGroupAsync(Stream, StreamKeys.PersisterGroup, "p", ">", 300);
+        await Db.StreamAcknowledgeAsync(Stream, StreamKeys.PersisterGroup, [.. read.Take(100).Select(e => e.Id)]);
+        await Db.StreamCreateConsumerGroupAsync(Stream, "ranker", "0");
+        read = await Db.StreamReadGroupAsync(Stream, "ranker", "r", ">", 600);
+        await Db.StreamAcknowledgeAsync(Stream, "ranker", [.. read.Where((_, i) => i is not (50 or 400)).Select(e => e.Id)]);
+        if (aGroupsLagUnknown)
+        {
+            // A group set to an entry inside the stream: Redis cannot say how many it has read. It has lost nothing.
+            await Db.StreamCreateConsumerGroupAsync(Stream, "audit", accepted[600]);
+            Assert.Null((await Db.StreamGroupInfoAsync(Stream)).Single(g => g.Name == "audit").Lag);
+        }
+
+        await PostAsync(1000);
+
+        Assert.Equal(1000, await Db.StreamLengthAsync(Stream));
+        Assert.Equal(accepted[500], (await Db.StreamRangeAsync(Stream, "-", "+", 1))[0].Id.ToString());
+        var overflow = (await Db.HashGetAllAsync(StreamKeys.Overflow(0))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+        Assert.Equal(new Dictionary<string, string>
+        {
+            // Never delivered 300–499, pending 100–299.
+            ["first"] = accepted[100],
+            ["last"] = accepted[499],
+            ["count"] = "400",
+            ["ranker:first"] = accepted[50],
+            ["ranker:last"] = accepted[400],
+            ["ranker:count"] = "2",
+        }, overflow);
+        // Lost to some group: 100–499, and 50.
+        Assert.Equal(401, Lost(await ingest.Http.GetStringAsync("/metrics")));
+    }
+
     [Fact]
     public async Task A_deleted_stream_starts_its_byte_count_again()
     {

@@ -192,9 +192,9 @@ public static class StreamAppender
           local cut, freed = 0, 0
           if excess_bytes <= 0 and lags_known(groups) then
             cut = math.min(excess, length)
-            if cut > 0 then lost = cut_oldest(cut, length, groups) end
-            -- Not read, the entries' bytes are taken at the stream's average.
-            freed = math.floor(size * cut / math.max(length, 1))
+            lost = cut_oldest(cut, length, groups)
+            -- Not read, the entries' bytes count at the stream's average.
+            freed = math.floor(size * cut / length)
           else
             cut, freed, lost = cut_reading(excess, excess_bytes, length, size, groups)
           end

@@ -24,6 +24,7 @@ public sealed record RawLimitFigures(
     Figure ServerXadd,
     Figure ClientXadd,
     Figure ClientXaddAlways,
+    Figure DurableXaddP99,
     Figure XaddRedisCpu,
     Figure ScriptArgumentsRedisCpu,
     Figure ScriptXaddRedisCpu,
@@ -36,7 +37,7 @@ public sealed record RawLimitFigures(
     Figure Chained)
 {
     public IReadOnlyList<Figure> All =>
-        [ServerXadd, ClientXadd, ClientXaddAlways, XaddRedisCpu, ScriptArgumentsRedisCpu, ScriptXaddRedisCpu, AppendScriptRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
+        [ServerXadd, ClientXadd, ClientXaddAlways, DurableXaddP99, XaddRedisCpu, ScriptArgumentsRedisCpu, ScriptXaddRedisCpu, AppendScriptRedisCpu, ReadGroupAck, ReadGroupAckWithoutParsing, ReadGroupAckWithoutParsingAlways, Appender, AppenderLargeTransactions, Chained];
 }
 
 /// <summary>
@@ -85,6 +86,7 @@ public static partial class RawLimits
             await Reported(RedisBenchmarkXaddAsync(redisPort)),
             await Reported(ClientXaddAsync(redisPort, NoPersistence)),
             await Reported(ClientXaddAsync(alwaysPort, AppendFsyncAlways)),
+            await Reported(DurableXaddLatencyAsync(alwaysPort)),
             await Reported(XaddRedisCpuAsync(redisPort)),
             await Reported(ScriptRedisCpuAsync(redisPort, ScriptKind.ArgumentsOnly)),
             await Reported(ScriptRedisCpuAsync(redisPort, ScriptKind.XaddsOnly)),
@@ -187,6 +189,40 @@ public static partial class RawLimits
         await DeleteStreamAsync(redis.GetDatabase(), count);
         return new Figure("XADD inside Redis", Invariant($"INFO commandstats over {count:N0} entries of {AverageEnvelopeBytes(samples)} B envelopes"),
             usec, "µs/event", FigureKind.Raw);
+    }
+
+    /// <summary>
+    /// How long one durable write takes: <paramref name="count"/> XADDs of one entry each, one at
+    /// a time at <paramref name="perSecond"/> a second (the rate of the SSE latency runs'
+    /// requests), on the server with <c>appendfsync always</c>, where every answer waits for
+    /// the fsync of its write. An entry reaches any reader only after that fsync, so the p99 of
+    /// this round trip is a floor under the ingest → SSE p99.
+    /// </summary>
+    public static async Task<Figure> DurableXaddLatencyAsync(int alwaysPort, int perSecond = 100, int count = 1_000)
+    {
+        var samples = SampleEvents.Create(count);
+        await using var redis = await ConnectAsync(alwaysPort);
+        var db = redis.GetDatabase();
+        await WarmUpAsync(() => db.StreamAddAsync(Stream, samples[0].EntryFields()));
+        await db.KeyDeleteAsync(Stream);
+        var took = new double[count];
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / perSecond) - clock.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due);
+            }
+            var start = Stopwatch.GetTimestamp();
+            await db.StreamAddAsync(Stream, samples[i].EntryFields());
+            took[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        await DeleteStreamAsync(db, count);
+        Array.Sort(took);
+        return new Figure("XADD round trip p99, AOF appendfsync always",
+            Invariant($"{count:N0} XADDs of one entry, one at a time at {perSecond}/s, each answered after its fsync; p50 {took[count / 2]:F2} ms"),
+            took[count * 99 / 100], "ms", FigureKind.Raw);
     }
 
     /// <summary>The scripts whose time inside Redis <see cref="ScriptRedisCpuAsync"/> measures.</summary>

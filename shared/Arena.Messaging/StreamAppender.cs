@@ -25,9 +25,9 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// still pending — is recorded in the partition's overflow hash under that group (the
 /// persister counts even before its group exists), to be reported as a <c>stream_overflow</c>
 /// event; a call's whole loss is reported on its first new entry. When only the cap of entries
-/// removes entries and Redis knows every group's lag, they are removed unread: what each group
-/// lost follows from its lag and its pending entries, and their bytes are counted at the
-/// stream's average entry size (the trimmer measures the stream again after its next trim).</item>
+/// removes entries and Redis knows every group's lag, only the first and the last of them are
+/// read: what each group lost follows from its lag and its pending entries, and their bytes
+/// are counted at those two's mean (the trimmer measures the stream again after its next trim).</item>
 /// </list>
 /// Every entry has the fields <c>event_id</c>, <c>run_id</c>, <c>type</c>, <c>envelope</c>, then
 /// the call's shared ones (<see cref="Shared"/>): their names, and the shared values, are sent
@@ -61,11 +61,18 @@ public static class StreamAppender
           end
           return true
         end
-        -- Removes the oldest `cut` entries without reading them and returns how many of them some group
-        -- had not committed, recording each group's loss. A group was never delivered the newest of its
-        -- lag's entries (all of them when it does not exist), and holds pending what XPENDING says.
+        local function bytes_of(entry)
+          local n = 0
+          for _, field in ipairs(entry[2]) do n = n + #field end
+          return n
+        end
+        -- Removes the oldest `cut` entries, reading only the first and the last of them, and returns how
+        -- many of them some group had not committed, recording each group's loss, and their bytes as
+        -- those two's mean says. A group was never delivered the newest of its lag's entries (all of
+        -- them when it does not exist), and holds pending what XPENDING says.
         local function cut_oldest(cut, length, groups)
-          local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+          local first_victim = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+          local oldest = first_victim[1]
           local kept, never = length - cut, {}
           for name, fields in pairs(groups) do
             local delivered = fields['last-delivered-id']
@@ -78,7 +85,8 @@ public static class StreamAppender
           end
           -- The newest victim is the oldest entry once all but one of the victims are gone.
           redis.call('XTRIM', KEYS[1], 'MAXLEN', kept + 1)
-          local newest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1][1]
+          local last_victim = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+          local newest = last_victim[1]
           redis.call('XTRIM', KEYS[1], 'MAXLEN', kept)
           local widest, pending_victims = nil, {}
           for name, fields in pairs(groups) do
@@ -100,7 +108,7 @@ public static class StreamAppender
           for id in pairs(pending_victims) do
             if not widest or id_less(id, widest[2]) then total = total + 1 end
           end
-          return total
+          return total, math.floor(cut * (bytes_of(first_victim) + bytes_of(last_victim)) / 2)
         end
         -- Removes the oldest entries, as many as either cap needs, reading them to count their bytes;
         -- returns how many, their bytes, and how many of them some group had not committed (never
@@ -117,7 +125,7 @@ public static class StreamAppender
             for _, victim in ipairs(batch) do
               if #victims >= excess and freed >= excess_bytes then break end
               victims[#victims + 1] = victim[1]
-              for _, field in ipairs(victim[2]) do freed = freed + #field end
+              freed = freed + bytes_of(victim)
             end
             if #batch < want then break end
             from = '(' .. batch[#batch][1]
@@ -192,9 +200,7 @@ public static class StreamAppender
           local cut, freed = 0, 0
           if excess_bytes <= 0 and lags_known(groups) then
             cut = math.min(excess, length)
-            lost = cut_oldest(cut, length, groups)
-            -- Not read, the entries' bytes count at the stream's average.
-            freed = math.floor(size * cut / length)
+            lost, freed = cut_oldest(cut, length, groups)
           else
             cut, freed, lost = cut_reading(excess, excess_bytes, length, size, groups)
           end

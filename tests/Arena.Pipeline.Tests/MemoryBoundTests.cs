@@ -128,6 +128,31 @@ public sealed class MemoryBoundTests(ITestOutputHelper output) : PipelineTest(ou
     }
 
     [Fact]
+    public async Task Entries_the_entry_cap_removes_unread_leave_the_byte_count_true_so_the_byte_cap_still_holds()
+    {
+        const long cap = 1024 * 1024;
+        await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string>
+        {
+            ["Ingest__MaxStreamLength"] = "1000",
+            ["Ingest__MaxStreamBytes"] = cap.ToString(CultureInfo.InvariantCulture),
+        }).WaitReadyAsync();
+        // A full stream of small events, then larger ones that push the small out by the entry cap
+        // until the byte cap binds: the small ones' bytes must not be taken for the stream's average.
+        await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Events.Run("run-small", 1000))));
+        for (var batch = 0; batch < 12; batch++)
+        {
+            await Events.AcceptedAsync(await Events.PostAsync(ingest.Http, Events.Array(Enumerable.Range(batch * 50, 50).Select(seq => Large("run-big", seq, 2_000)))));
+        }
+
+        var entries = await Db.StreamRangeAsync(Stream);
+        var bytes = entries.Sum(e => e.Values.Sum(v => ((byte[])v.Name!).Length + ((byte[])v.Value!).Length));
+        var counted = (long)await Db.StringGetAsync(StreamKeys.Size(0));
+        Output.WriteLine($"{entries.Length} entries of {bytes} bytes (cap {cap}); counted {counted}");
+        Assert.InRange(bytes, cap - 3_000, cap);
+        Assert.InRange(counted, bytes * 0.98, bytes * 1.02);
+    }
+
+    [Fact]
     public async Task A_deleted_stream_starts_its_byte_count_again()
     {
         await using var ingest = await TestServices.Ingest(Redis, Output, new Dictionary<string, string> { ["Ingest__MaxStreamBytes"] = (1024 * 1024).ToString(CultureInfo.InvariantCulture) })

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Arena.Contracts;
 using Arena.Ingest;
+using Arena.Load;
 using Arena.Messaging;
 using Arena.Persister;
 using Arena.Persister.Storage;
@@ -205,7 +206,7 @@ public static partial class RawLimits
         var db = redis.GetDatabase();
         await WarmUpAsync(() => db.StreamAddAsync(Stream, samples[0].EntryFields()));
         await db.KeyDeleteAsync(Stream);
-        var took = new double[count];
+        var latencies = new LatencyHistogram();
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
@@ -216,13 +217,13 @@ public static partial class RawLimits
             }
             var start = Stopwatch.GetTimestamp();
             await db.StreamAddAsync(Stream, samples[i].EntryFields());
-            took[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            latencies.RecordMilliseconds(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         await DeleteStreamAsync(db, count);
-        Array.Sort(took);
+        var summary = latencies.Summary();
         return new Figure("XADD round trip p99, AOF appendfsync always",
-            Invariant($"{count:N0} XADDs of one entry, one at a time at {perSecond}/s, each answered after its fsync; p50 {took[count / 2]:F2} ms"),
-            took[count * 99 / 100], "ms", FigureKind.Raw);
+            Invariant($"{count:N0} XADDs of one entry, one at a time at {perSecond}/s, each answered after its fsync; p50 {summary.P50Ms:F2} ms"),
+            summary.P99Ms, "ms", FigureKind.Raw);
     }
 
     /// <summary>The scripts whose time inside Redis <see cref="ScriptRedisCpuAsync"/> measures.</summary>

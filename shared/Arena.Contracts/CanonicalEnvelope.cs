@@ -56,28 +56,7 @@ public static class CanonicalEnvelope
                 written[at++] = (byte)',';
             }
         }
-        var rest = spliced ? raw[1..] : raw;
-        if (escapes == 0)
-        {
-            rest.CopyTo(written.AsSpan(at));
-            return written;
-        }
-        var inString = false;
-        foreach (var b in rest)
-        {
-            inString ^= b == (byte)'"';
-            if (inString && Escaped(b) == Escape)
-            {
-                "\\u00"u8.CopyTo(written.AsSpan(at));
-                written[at + 4] = (byte)"0123456789ABCDEF"[b >> 4];
-                written[at + 5] = (byte)"0123456789ABCDEF"[b & 0xF];
-                at += 6;
-            }
-            else
-            {
-                written[at++] = b;
-            }
-        }
+        EscapeInStrings(spliced ? raw[1..] : raw, written.AsSpan(at));
         return written;
     }
 
@@ -117,6 +96,11 @@ public static class CanonicalEnvelope
     /// </summary>
     private static int Escapes(ReadOnlySpan<byte> json)
     {
+        // Nothing but printable ASCII without a space or a backslash: only what it escapes changes.
+        if (json.IndexOfAny(NotPlainNorEscaped) < 0)
+        {
+            return EscapeInStrings(json, []);
+        }
         var escapes = 0;
         while (true)
         {
@@ -154,6 +138,52 @@ public static class CanonicalEnvelope
         }
     }
 
+    /// <summary>
+    /// How many of the characters the writer escapes are inside this JSON's strings, which hold
+    /// no backslash (so every quote opens or closes one: a character is inside a string when an
+    /// odd number of quotes precede it); with room in <paramref name="to"/>, the JSON is copied
+    /// there with those escaped as the writer does, and the rest as it is.
+    /// </summary>
+    private static int EscapeInStrings(ReadOnlySpan<byte> json, Span<byte> to)
+    {
+        var copy = !to.IsEmpty;
+        var (escapes, quotes) = (0, 0);
+        while (true)
+        {
+            var next = json.IndexOfAny(EscapedBytes);
+            if (next < 0)
+            {
+                if (copy)
+                {
+                    json.CopyTo(to);
+                }
+                return escapes;
+            }
+            var before = json[..next];
+            quotes += before.Count((byte)'"');
+            var b = json[next];
+            var inString = (quotes & 1) == 1;
+            escapes += inString ? 1 : 0;
+            if (copy)
+            {
+                before.CopyTo(to);
+                if (inString)
+                {
+                    "\\u00"u8.CopyTo(to[next..]);
+                    to[next + 4] = (byte)"0123456789ABCDEF"[b >> 4];
+                    to[next + 5] = (byte)"0123456789ABCDEF"[b & 0xF];
+                    to = to[(next + 6)..];
+                }
+                else
+                {
+                    to[next] = b;
+                    to = to[(next + 1)..];
+                }
+            }
+            json = json[(next + 1)..];
+        }
+    }
+
     /// <summary>Whether the writer writes every character of <paramref name="text"/> as it is.</summary>
     private static bool IsPlain(string text)
     {
@@ -173,6 +203,14 @@ public static class CanonicalEnvelope
     /// <summary>The bytes <see cref="Escapes"/> stops at inside a string: every one that <see cref="Escaped"/> does not keep.</summary>
     private static readonly SearchValues<byte> InsideStrings = SearchValues.Create(
         Enumerable.Range(0, 256).Select(b => (byte)b).Where(b => Escaped(b) != Plain).ToArray());
+
+    /// <summary>The bytes other than a quote that the writer does not keep as they are, and the space, which it keeps only inside a string.</summary>
+    private static readonly SearchValues<byte> NotPlainNorEscaped = SearchValues.Create(
+        Enumerable.Range(0, 256).Select(b => (byte)b).Where(b => b == ' ' || (b != '"' && Escaped(b) == Other)).ToArray());
+
+    /// <summary>The bytes the writer escapes inside a string (<see cref="Escaped"/> says <c>Escape</c>).</summary>
+    private static readonly SearchValues<byte> EscapedBytes = SearchValues.Create(
+        Enumerable.Range(0, 256).Select(b => (byte)b).Where(b => Escaped(b) == Escape).ToArray());
 
     /// <summary>What the writer's default encoder does with a byte of a string: keeps it, escapes it as <c>\u00XX</c>, or other.</summary>
     private static int Escaped(byte b) => b switch

@@ -48,6 +48,13 @@ public sealed class CanonicalEnvelopeTests
         }
     }
 
+
+    /// <summary>A <c>+</c> in a number is not in a string and stays; the same character in names and values, first, last or repeated, is escaped.</summary>
+    [Theory]
+    [InlineData("""{"event_id":"e-1","run_id":"r1","seq":3,"type":"turn_start","schema_version":1,"ts":"2026-11-23T10:00:00+01:00","payload":{"turn":1,"player_id":"p1","n":1e+5,"+":"+","m":-2E+3}}""")]
+    [InlineData("""{"run_id":"r1","seq":3,"type":"turn_start","schema_version":1,"ts":"2026-11-23T10:00:00+01:00","payload":{"turn":1,"player_id":"p1","a<b>":"<&'`+>","xs":[1e+1,"++",2E+2],"z":"+"}}""")]
+    [InlineData("""{"run_id":"r1","seq":3,"type":"turn_start","schema_version":1,"ts":"2026-11-23T10:00:00Z","payload":{"turn":1,"player_id":"p1","k":1.5e+300}}""")]
+    public void Escaped_characters_are_escaped_in_strings_and_kept_in_numbers(string json) => AssertSameAsRewrite(json);
     public static TheoryData<string> Strings()
     {
         var data = new TheoryData<string>();

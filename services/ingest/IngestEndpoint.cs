@@ -50,7 +50,7 @@ public static class IngestEndpoint
         {
             var results = await publisher.PublishAsync(read.Events!, caller.Producer, http.RequestAborted);
             metrics.Accepted.Add(results.Count);
-            return Results.Json(new AcceptedResponse(results), IngestJson.Default.AcceptedResponse, statusCode: StatusCodes.Status202Accepted);
+            return new AcceptedResult(new AcceptedResponse(results));
         }
         catch (RedisUnavailableException e)
         {

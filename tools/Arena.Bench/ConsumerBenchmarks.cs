@@ -10,6 +10,9 @@ namespace Arena.Bench;
 /// <summary>The persister draining a stream filled beforehand, from nothing delivered or from its own pending entries.</summary>
 internal static class ConsumerBenchmarks
 {
+    /// <summary>How many entries the drain commits: the raw appender it is held to writes as many rows.</summary>
+    public const int DrainEntries = 1_000_000;
+
     /// <summary>Events/s at which a fresh persister commits <paramref name="count"/> entries that were never delivered.</summary>
     public static async Task<double> PersisterDrainAsync(int count)
     {

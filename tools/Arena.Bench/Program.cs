@@ -116,10 +116,10 @@ async Task<int> BenchAsync(string outDir, HashSet<string>? only)
         double? drain = null;
         if (Runs("drain"))
         {
-            Console.WriteLine("persister drain (1,000,000 entries filled beforehand):");
-            drain = await ConsumerBenchmarks.PersisterDrainAsync(1_000_000);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"persister drain ({ConsumerBenchmarks.DrainEntries:N0} entries filled beforehand):"));
+            drain = await ConsumerBenchmarks.PersisterDrainAsync(ConsumerBenchmarks.DrainEntries);
             // The persister's transactions grow to 10,000 rows while it drains: held to the appender at that size, with the 1,000-row one beside it.
-            Add(new Figure("persister drain", "1,000,000 entries in the stream beforehand", drain.Value, "events/s", FigureKind.Pipeline,
+            Add(new Figure("persister drain", string.Create(CultureInfo.InvariantCulture, $"{ConsumerBenchmarks.DrainEntries:N0} entries in the stream beforehand"), drain.Value, "events/s", FigureKind.Pipeline,
                 Ratio(drain.Value, raw.AppenderLargeTransactions with { Name = "the DuckDB appender at 10,000 rows per transaction" }, 0.8)
                 + "; " + Ratio(drain.Value, raw.Appender with { Name = "the same at 1,000" }, null)));
         }

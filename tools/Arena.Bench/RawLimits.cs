@@ -207,13 +207,14 @@ public static partial class RawLimits
         await WarmUpAsync(() => db.StreamAddAsync(Stream, samples[0].EntryFields()));
         await db.KeyDeleteAsync(Stream);
         var latencies = new LatencyHistogram();
-        var clock = Stopwatch.StartNew();
+        var schedule = new RateSchedule(perSecond, batchSize: 1);
+        var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < count; i++)
         {
-            var due = TimeSpan.FromSeconds((double)i / perSecond) - clock.Elapsed;
-            if (due > TimeSpan.Zero)
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), started + schedule.DueTicks(i));
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(due);
+                await Task.Delay(wait);
             }
             var start = Stopwatch.GetTimestamp();
             await db.StreamAddAsync(Stream, samples[i].EntryFields());

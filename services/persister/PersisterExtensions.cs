@@ -36,7 +36,12 @@ public static class PersisterExtensions
         builder.Services.AddHostedService<Checkpointer>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
             isTransient: DuckDbFile.IsTransient);
-        builder.Services.PostConfigure<ConsumerOptions>(o => o.MaxBatchSize = PersisterOptions.MaxBatchSizeOf(o, builder.Configuration.GetSection(PersisterOptions.Section)));
+        builder.Services.PostConfigure<ConsumerOptions>(o =>
+        {
+            var section = builder.Configuration.GetSection(PersisterOptions.Section);
+            o.MaxBatchSize = PersisterOptions.MaxBatchSizeOf(o, section);
+            o.Linger = PersisterOptions.LingerOf(o, section);
+        });
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
         builder.Services.AddHostedService<StreamTrimmer>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);

@@ -27,6 +27,15 @@ public sealed class ConsumerOptions
     [Range(0, 10_000)]
     public int MaxBatchSize { get; set; }
 
+    /// <summary>
+    /// After a read of new entries that found some but was not full, how long from that read's
+    /// start the next one waits, so that a steady flow is handled in fewer, larger batches (each
+    /// batch has a fixed cost, such as a store's transaction) at the price of up to this much
+    /// latency. The first entries after a quiet spell are read at once. Zero: read again at once.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
+    public TimeSpan Linger { get; set; }
+
     /// <summary>How long an idle reader waits for a wake-up before it polls anyway.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:10")]
     public TimeSpan IdlePoll { get; set; } = TimeSpan.FromMilliseconds(250);

@@ -168,6 +168,7 @@ public sealed class GroupConsumer(
         }
 
         var count = _ahead[partition] is null ? options.BatchSize : _aheadCount[partition];
+        var readAt = time.GetTimestamp();
         var (entries, _) = await TakeAheadOr(partition, () => ReadNewAsync(db, stream, count));
         var full = entries.Length == count;
         if (full)
@@ -181,6 +182,16 @@ public sealed class GroupConsumer(
             await HandleAsync(db, partition, stream, entries, null, stoppingToken);
         }
         _batchInHand = ReadingAhead;
+        if (!full && entries.Length > 0 && options.Linger > TimeSpan.Zero)
+        {
+            // More is likely on its way: gather it into the next batch rather than wait for a wake-up.
+            var rest = options.Linger - time.GetElapsedTime(readAt);
+            if (rest > TimeSpan.Zero)
+            {
+                await Task.Delay(rest, time, stoppingToken);
+            }
+            return true;
+        }
         return full;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Arena.Contracts;
 using Arena.Messaging;
 using Arena.Pipeline.Tests.Infrastructure;
@@ -49,6 +50,26 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
         await Wait.UntilAsync(async () => await DrainedAsync("g") && consumer.Handled.Count == 1150, "the new entries");
         Assert.Equal([100, 200, 400, 300, 100, 50], consumer.Batches);
         Assert.All(consumer.Handled.Values, n => Assert.Equal(1, n));
+    }
+
+    [Fact]
+    public async Task A_lingering_consumer_reads_the_first_entry_at_once_and_gathers_a_steady_flow_into_one_batch()
+    {
+        var linger = TimeSpan.FromSeconds(3);
+        await using var consumer = TestConsumer.Start(Client, "g", "c1", configure: o => (o.Linger, o.IdlePoll) = (linger, TimeSpan.FromMilliseconds(5)));
+        var clock = Stopwatch.StartNew();
+        await AddAsync(1);
+        await Wait.UntilAsync(() => Task.FromResult(consumer.Handled.Count == 1), "the first entry");
+        Assert.True(clock.Elapsed < linger, $"the first entry waited {clock.ElapsedMilliseconds} ms");
+
+        // Ten more, 20 ms apart: a reader polling every 5 ms takes them one by one unless it lingers.
+        for (var i = 0; i < 10; i++)
+        {
+            await AddAsync(1);
+            await Task.Delay(20);
+        }
+        await Wait.UntilAsync(() => Task.FromResult(consumer.Handled.Count == 11), "the flow");
+        Assert.Equal([1, 10], consumer.Batches);
     }
 
     [Fact]

@@ -34,13 +34,15 @@ public sealed class DuckDbFile : IDisposable
         Writer.Open();
         try
         {
-            // Settings of the database instance, which the readers' connections share.
+            // Settings of the database instance, which the readers' connections share. Spills go
+            // beside the file, as they do when the file is opened directly (not into the working directory).
+            Execute(Writer, $"SET temp_directory = '{Quoted(path + ".tmp")}'");
             if (options is { DuckDbMemoryLimit.Length: > 0 })
             {
                 Execute(Writer, $"SET memory_limit = '{options.DuckDbMemoryLimit}'");
             }
             Execute(Writer, string.Create(CultureInfo.InvariantCulture,
-                $"ATTACH '{path.Replace("'", "''", StringComparison.Ordinal)}' AS {Catalog} (ROW_GROUP_SIZE {RowGroupSize})"));
+                $"ATTACH '{Quoted(path)}' AS {Catalog} (ROW_GROUP_SIZE {RowGroupSize})"));
             Execute(Writer, $"USE {Catalog}");
             Execute(Writer, schema);
         }
@@ -50,6 +52,8 @@ public sealed class DuckDbFile : IDisposable
             throw;
         }
     }
+
+    private static string Quoted(string text) => text.Replace("'", "''", StringComparison.Ordinal);
 
     public string Path { get; }
 

@@ -37,6 +37,18 @@ public sealed class DuckDbFileTests
     }
 
     [Fact]
+    public void Spills_go_beside_the_file_and_readers_share_the_writers_instance()
+    {
+        using var file = DuckDbFile.Open(_dir, "t.duckdb", Schema, "test");
+        Append(file, 0, 10);
+        using var reader = file.OpenReader();
+        using var command = reader.CreateCommand();
+        command.CommandText = "SELECT current_setting('temp_directory')";
+        Assert.Equal(file.Path + ".tmp", command.ExecuteScalar());
+        Assert.Equal(10, Scalar(reader, "SELECT count(*) FROM t"));
+    }
+
+    [Fact]
     public void A_file_written_with_DuckDBs_default_row_groups_opens_and_takes_more_rows()
     {
         var path = Path.Combine(_dir, "t.duckdb");

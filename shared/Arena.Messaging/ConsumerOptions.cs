@@ -28,10 +28,11 @@ public sealed class ConsumerOptions
     public int MaxBatchSize { get; set; }
 
     /// <summary>
-    /// After a read of new entries that found some but was not full, how long from that read's
-    /// start the next one waits, so that a steady flow is handled in fewer, larger batches (each
-    /// batch has a fixed cost, such as a store's transaction) at the price of up to this much
-    /// latency. The first entries after a quiet spell are read at once. Zero: read again at once.
+    /// After a round of reads over the partitions that found new entries but filled no batch, how
+    /// long from that round's start the next one waits, so that a steady flow is handled in fewer,
+    /// larger batches (each batch has a fixed cost, such as a store's transaction) at the price of
+    /// up to this much latency, however many partitions. The first entries after a quiet spell are
+    /// read at once. Zero: read again at once.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05")]
     public TimeSpan Linger { get; set; }

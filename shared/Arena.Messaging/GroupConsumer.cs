@@ -52,7 +52,9 @@ public sealed class GroupConsumer(
 
         async Task<TimeSpan?> RoundAsync(CancellationToken ct)
         {
+            var roundAt = time.GetTimestamp();
             var busy = false;
+            var found = false;
             for (var p = 0; p < partitions; p++)
             {
                 var stream = StreamKeys.Events(p);
@@ -61,7 +63,9 @@ public sealed class GroupConsumer(
                     await EnsureGroupAsync(db, stream);
                     groupReady[p] = true;
                 }
-                busy |= await ReadAsync(db, p, stream, pendingCursor, ct);
+                var read = await ReadAsync(db, p, stream, pendingCursor, ct);
+                busy |= read == Read.More;
+                found |= read == Read.Some;
             }
 
             if (time.GetUtcNow() >= nextClaim)
@@ -72,6 +76,16 @@ public sealed class GroupConsumer(
                     await RemoveDeadConsumersAsync(db, StreamKeys.Events(p));
                 }
                 nextClaim = time.GetUtcNow() + options.ClaimInterval;
+            }
+            if (!busy && found && options.Linger > TimeSpan.Zero)
+            {
+                // More is likely on its way: gather it into the next batches rather than wait for a wake-up.
+                var rest = options.Linger - time.GetElapsedTime(roundAt);
+                if (rest > TimeSpan.Zero)
+                {
+                    await Task.Delay(rest, time, ct);
+                }
+                return null;
             }
             var untilClaim = nextClaim - time.GetUtcNow();
             return busy ? null : untilClaim < options.IdlePoll ? Max(untilClaim, TimeSpan.Zero) : options.IdlePoll;
@@ -138,11 +152,14 @@ public sealed class GroupConsumer(
         }
     }
 
+    /// <summary>What one read found: a full batch or this consumer's own pending entries (more is waiting), new entries short of a full batch, or none.</summary>
+    private enum Read { More, Some, None }
+
     /// <summary>
-    /// Reads one batch (own pending entries while the walk lasts, else new ones); true when more is waiting.
+    /// Reads one batch (own pending entries while the walk lasts, else new ones) and handles it.
     /// After a full batch the next read starts before this one is handled (Redis and the handler's store overlap).
     /// </summary>
-    private async Task<bool> ReadAsync(IDatabase db, int partition, string stream, RedisValue?[] pendingCursor, CancellationToken stoppingToken)
+    private async Task<Read> ReadAsync(IDatabase db, int partition, string stream, RedisValue?[] pendingCursor, CancellationToken stoppingToken)
     {
         _batchInHand = true;
         if (pendingCursor[partition] is { } cursor)
@@ -153,7 +170,7 @@ public sealed class GroupConsumer(
             {
                 pendingCursor[partition] = null;
                 _batchInHand = ReadingAhead;
-                return true;
+                return Read.More;
             }
             pendingCursor[partition] = held[^1].Id;
             // A restart that finds many entries its predecessor held grows its batches as a backlog of new ones does.
@@ -164,11 +181,10 @@ public sealed class GroupConsumer(
             }
             await HandleAsync(db, partition, stream, held, deliveries, stoppingToken);
             _batchInHand = ReadingAhead;
-            return true;
+            return Read.More;
         }
 
         var count = _ahead[partition] is null ? options.BatchSize : _aheadCount[partition];
-        var readAt = time.GetTimestamp();
         var (entries, _) = await TakeAheadOr(partition, () => ReadNewAsync(db, stream, count));
         var full = entries.Length == count;
         if (full)
@@ -182,17 +198,7 @@ public sealed class GroupConsumer(
             await HandleAsync(db, partition, stream, entries, null, stoppingToken);
         }
         _batchInHand = ReadingAhead;
-        if (!full && entries.Length > 0 && options.Linger > TimeSpan.Zero)
-        {
-            // More is likely on its way: gather it into the next batch rather than wait for a wake-up.
-            var rest = options.Linger - time.GetElapsedTime(readAt);
-            if (rest > TimeSpan.Zero)
-            {
-                await Task.Delay(rest, time, stoppingToken);
-            }
-            return true;
-        }
-        return full;
+        return full ? Read.More : entries.Length > 0 ? Read.Some : Read.None;
     }
 
     /// <summary>The batch read ahead for <paramref name="partition"/>, else a read started now.</summary>

@@ -73,6 +73,20 @@ public sealed class ConsumerConformanceTests(ITestOutputHelper output) : Pipelin
     }
 
     [Fact]
+    public async Task A_lingering_consumer_of_several_partitions_lingers_once_per_round_not_once_per_partition()
+    {
+        var linger = TimeSpan.FromSeconds(3);
+        await Db.StreamAddAsync(StreamKeys.Events(0), [new("n", 0), new("tag", "ok")]);
+        await Db.StreamAddAsync(StreamKeys.Events(1), [new("n", 1), new("tag", "ok")]);
+        var clock = Stopwatch.StartNew();
+        await using var consumer = TestConsumer.Start(Client, "g", "c1", configure: o => (o.Linger, o.IdlePoll) = (linger, TimeSpan.FromMilliseconds(5)),
+            partitions: 2);
+        // One round reads both partitions; a linger after the first partition's read would hold back the second's.
+        await Wait.UntilAsync(() => Task.FromResult(consumer.Handled.Count == 2), "an entry from each partition");
+        Assert.True(clock.Elapsed < linger, $"the second partition's entry waited {clock.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
     public async Task A_restart_grows_its_batches_through_the_entries_it_held_as_through_a_backlog()
     {
         await AddAtOnceAsync(1000);

@@ -38,6 +38,7 @@ public sealed class TimestampTests
     [InlineData("2026-11-23T10:00:00-23:59", "2026-11-24T09:59:00Z")]
     [InlineData("2026-11-23t10:00:00.25z", "2026-11-23T10:00:00.25Z")]
     [InlineData("2026-11-23T10:00:00-00:00", "2026-11-23T10:00:00Z")]
+    [InlineData("2026-11-23T10:00:00\\u002B23:59", "2026-11-22T10:01:00Z")]
     public void Every_rfc3339_offset_and_letter_case_is_read_as_its_utc_instant(string ts, string utc)
     {
         var instant = Read(ts);

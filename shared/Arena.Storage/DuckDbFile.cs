@@ -37,6 +37,8 @@ public sealed class DuckDbFile : IDisposable
             // Settings of the database instance, which the readers' connections share. Spills go
             // beside the file, as they do when the file is opened directly (not into the working directory).
             Execute(Writer, $"SET temp_directory = '{Quoted(path + ".tmp")}'");
+            Execute(Writer, string.Create(CultureInfo.InvariantCulture,
+                $"SET threads = {(options ?? new()).ThreadsOn(Environment.ProcessorCount)}"));
             if (options is { DuckDbMemoryLimit.Length: > 0 })
             {
                 Execute(Writer, $"SET memory_limit = '{options.DuckDbMemoryLimit}'");

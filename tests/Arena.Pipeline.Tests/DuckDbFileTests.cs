@@ -49,6 +49,20 @@ public sealed class DuckDbFileTests
     }
 
     [Fact]
+    public void DuckDB_runs_one_thread_fewer_than_the_cores_unless_told_how_many()
+    {
+        using (var file = DuckDbFile.Open(_dir, "a.duckdb", Schema, "test"))
+        {
+            Assert.Equal(Math.Max(1, Environment.ProcessorCount - 1), Scalar(file.Writer, "SELECT current_setting('threads')"));
+        }
+        using (var file = DuckDbFile.Open(_dir, "b.duckdb", Schema, "test", new DuckDbOptions { DuckDbThreads = 3 }))
+        {
+            using var reader = file.OpenReader();
+            Assert.Equal(3, Scalar(reader, "SELECT current_setting('threads')"));
+        }
+    }
+
+    [Fact]
     public void A_file_written_with_DuckDBs_default_row_groups_opens_and_takes_more_rows()
     {
         var path = Path.Combine(_dir, "t.duckdb");

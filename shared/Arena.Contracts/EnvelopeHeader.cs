@@ -53,21 +53,16 @@ public sealed record EnvelopeHeader(string EventId, string RunId, long Seq, stri
         return problem is null ? new EnvelopeHeader(eventId!, runId!, seq!.Value, type!, version!.Value, ts) : null;
     }
 
-    /// <summary>An RFC 3339 string read where it lies, without a string or the regex (<see cref="Rfc3339.TryParse(ReadOnlySpan{byte}, out DateTimeOffset, out string?)"/>).</summary>
+    /// <summary>An RFC 3339 string read where it lies, without a string or the regex.</summary>
     private static bool TryReadInstant(ref Utf8JsonReader reader, out DateTimeOffset instant)
     {
-        instant = default;
         if (reader.TokenType != JsonTokenType.String)
         {
+            instant = default;
             reader.Skip();
             return false;
         }
-        if (!reader.ValueIsEscaped)
-        {
-            return Rfc3339.TryParse(reader.ValueSpan, out instant, out _);
-        }
-        Span<char> text = reader.ValueSpan.Length <= 256 ? stackalloc char[reader.ValueSpan.Length] : new char[reader.ValueSpan.Length];
-        return Rfc3339.TryParse(text[..reader.CopyString(text)], out instant, out _);
+        return Rfc3339.TryParse(ref reader, out instant);
     }
 
     private static string? StringOrNull(ref Utf8JsonReader reader)

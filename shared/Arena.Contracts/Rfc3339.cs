@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Arena.Contracts;
@@ -65,6 +66,21 @@ public static partial class Rfc3339
         Span<char> text = utf8.Length <= 256 ? stackalloc char[utf8.Length] : new char[utf8.Length];
         Ascii.ToUtf16(utf8, text, out _);
         return Instant(text, out instant, out problem);
+    }
+
+    /// <summary>
+    /// <see cref="TryParse(ReadOnlySpan{byte}, out DateTimeOffset, out string?)"/> of the JSON string
+    /// <paramref name="reader"/> stands on, read where it lies; an escaped one (.NET's default
+    /// encoder sends the '+' of an offset as "\u002B") is unescaped into characters first.
+    /// </summary>
+    public static bool TryParse(ref Utf8JsonReader reader, out DateTimeOffset instant)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return TryParse(reader.ValueSpan, out instant, out _);
+        }
+        Span<char> text = reader.ValueSpan.Length <= 256 ? stackalloc char[reader.ValueSpan.Length] : new char[reader.ValueSpan.Length];
+        return TryParse(text[..reader.CopyString(text)], out instant, out _);
     }
 
     /// <summary><see cref="Pattern"/>, position by position.</summary>

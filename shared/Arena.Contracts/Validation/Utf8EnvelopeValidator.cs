@@ -382,22 +382,9 @@ public static class Utf8EnvelopeValidator
         {
             return false;
         }
-        DateTimeOffset instant;
-        if (!s.Reader.ValueIsEscaped)
+        if (!Rfc3339.TryParse(ref s.Reader, out var instant))
         {
-            if (!Rfc3339.TryParse(text, out instant, out _))
-            {
-                return false;
-            }
-        }
-        else
-        {
-            // .NET's default encoder sends the '+' of an offset as "\u002B".
-            Span<char> chars = stackalloc char[text.Length];
-            if (!Rfc3339.TryParse(chars[..s.Reader.CopyString(chars)], out instant, out _))
-            {
-                return false;
-            }
+            return false;
         }
         ts = instant;
         return true;

@@ -35,12 +35,11 @@ public static class PersisterExtensions
         builder.Services.AddHostedService<SnapshotLoop>();
         builder.Services.AddHostedService<Checkpointer>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
-            isTransient: DuckDbFile.IsTransient);
+            isTransient: DuckDbFile.IsTransient, linger: ConsumerOptions.ServiceLinger);
         builder.Services.PostConfigure<ConsumerOptions>(o =>
         {
             var section = builder.Configuration.GetSection(PersisterOptions.Section);
             o.MaxBatchSize = PersisterOptions.MaxBatchSizeOf(o, section);
-            o.Linger = PersisterOptions.LingerOf(o, section);
         });
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
         builder.Services.AddHostedService<StreamTrimmer>();

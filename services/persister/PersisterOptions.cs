@@ -55,18 +55,6 @@ public sealed class PersisterOptions : IValidatableObject
             ? BacklogBatchSize
             : consumer.MaxBatchSize;
 
-    /// <summary>
-    /// The consumer's <see cref="ConsumerOptions.Linger"/> unless <c>Persister__Linger</c> is set:
-    /// a DuckDB transaction costs about 5 ms of CPU besides its rows, so at 10,000 events/s
-    /// batches gathered over 100 ms (1,000 rows) take about half the CPU per row of the
-    /// ~300-row batches a persister reading on every wake-up commits (15 against 27 µs, docs/benchmarks.md).
-    /// </summary>
-    public static readonly TimeSpan DefaultLinger = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>The consumer's <see cref="ConsumerOptions.Linger"/>: as configured, else <see cref="DefaultLinger"/>.</summary>
-    public static TimeSpan LingerOf(ConsumerOptions consumer, IConfiguration section) =>
-        section[nameof(ConsumerOptions.Linger)] is null ? DefaultLinger : consumer.Linger;
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (SnapshotInterval > TimeSpan.Zero && SnapshotInterval < TimeSpan.FromMilliseconds(100))

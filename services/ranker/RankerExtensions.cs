@@ -25,7 +25,7 @@ public static class RankerExtensions
         builder.Services.AddSingleton<LeaderboardService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LeaderboardService>());
         builder.Services.AddStreamConsumer<RankHandler>(RankerOptions.Section, RankerOptions.Group,
-            isTransient: DuckDbFile.IsTransient);
+            isTransient: DuckDbFile.IsTransient, linger: ConsumerOptions.ServiceLinger);
         return builder;
     }
 

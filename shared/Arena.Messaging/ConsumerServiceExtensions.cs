@@ -1,4 +1,5 @@
 using Arena.ServiceDefaults;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,14 +16,16 @@ public static class ConsumerServiceExtensions
     /// tracing, metrics and the <see cref="ErrorPolicy"/> (see <see cref="ConsumerPipeline"/>).
     /// </summary>
     /// <param name="isTransient">Failures of the service's own dependencies (e.g. its store) to pause on rather than count as poison (rule 1 of <see cref="ErrorPolicy"/>).</param>
+    /// <param name="linger">The service's <see cref="ConsumerOptions.Linger"/> while its section sets none.</param>
     public static IServiceCollection AddStreamConsumer<THandler>(this IServiceCollection services, string section, string group,
-        Func<Exception, bool>? isTransient = null)
+        Func<Exception, bool>? isTransient = null, TimeSpan linger = default)
         where THandler : class, IBatchHandler
     {
-        services.AddValidatedOptions<ConsumerOptions>(section).PostConfigure(o =>
+        services.AddValidatedOptions<ConsumerOptions>(section).PostConfigure<IConfiguration>((o, configuration) =>
         {
             o.Group = string.IsNullOrEmpty(o.Group) ? group : o.Group;
             o.ConsumerName = string.IsNullOrEmpty(o.ConsumerName) ? ConsumerOptions.DefaultConsumerName(o.Group) : o.ConsumerName;
+            o.Linger = configuration.GetSection(section)[nameof(ConsumerOptions.Linger)] is null ? linger : o.Linger;
         });
         services.AddSingleton<ConsumerMetrics>();
         services.AddSingleton<THandler>();

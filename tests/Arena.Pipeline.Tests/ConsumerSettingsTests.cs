@@ -1,0 +1,45 @@
+using Arena.Messaging;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Arena.Pipeline.Tests;
+
+/// <summary>A consumer service's settings as <see cref="ConsumerServiceExtensions.AddStreamConsumer"/> binds them from its section.</summary>
+public sealed class ConsumerSettingsTests
+{
+    private sealed class NoHandler : IBatchHandler
+    {
+        public ValueTask<IReadOnlyList<MessageOutcome>> HandleAsync(IReadOnlyList<StreamMessage> batch, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("not run");
+    }
+
+    private static ConsumerOptions Bound(TimeSpan serviceLinger, params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))
+            .Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
+        services.AddStreamConsumer<NoHandler>("Ranker", "ranker", linger: serviceLinger);
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<ConsumerOptions>>().Value;
+    }
+
+    [Fact]
+    public void A_service_lingers_as_it_says_while_its_section_sets_no_linger()
+    {
+        Assert.Equal(ConsumerOptions.ServiceLinger, Bound(ConsumerOptions.ServiceLinger).Linger);
+        Assert.Equal(TimeSpan.Zero, Bound(TimeSpan.Zero).Linger);
+        Assert.Equal("ranker", Bound(ConsumerOptions.ServiceLinger).Group);
+    }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("00:00:00.250")]
+    public void A_linger_set_in_the_section_wins_even_when_it_is_zero(string linger)
+    {
+        var bound = Bound(ConsumerOptions.ServiceLinger, ("Ranker:Linger", linger), ("Persister:Linger", "00:00:01"));
+
+        Assert.Equal(TimeSpan.Parse(linger, System.Globalization.CultureInfo.InvariantCulture), bound.Linger);
+    }
+}

@@ -35,12 +35,7 @@ public static class PersisterExtensions
         builder.Services.AddHostedService<SnapshotLoop>();
         builder.Services.AddHostedService<Checkpointer>();
         builder.Services.AddStreamConsumer<PersistHandler>(PersisterOptions.Section, StreamKeys.PersisterGroup,
-            isTransient: DuckDbFile.IsTransient, linger: ConsumerOptions.ServiceLinger);
-        builder.Services.PostConfigure<ConsumerOptions>(o =>
-        {
-            var section = builder.Configuration.GetSection(PersisterOptions.Section);
-            o.MaxBatchSize = PersisterOptions.MaxBatchSizeOf(o, section);
-        });
+            isTransient: DuckDbFile.IsTransient, linger: ConsumerOptions.ServiceLinger, maxBatchSize: PersisterOptions.BacklogBatchSize);
         builder.Services.AddValidatedOptions<TrimOptions>(PersisterOptions.Section);
         builder.Services.AddHostedService<StreamTrimmer>();
         builder.Services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: [ServiceDefaultsExtensions.ReadyTag]);

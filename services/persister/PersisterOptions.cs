@@ -46,15 +46,6 @@ public sealed class PersisterOptions : IValidatableObject
     /// </summary>
     public const int BacklogBatchSize = 10_000;
 
-    /// <summary>
-    /// The consumer's <see cref="ConsumerOptions.MaxBatchSize"/>: as configured, or, when neither
-    /// it nor the batch size is, <see cref="BacklogBatchSize"/>. A batch size set on its own stays fixed.
-    /// </summary>
-    public static int MaxBatchSizeOf(ConsumerOptions consumer, IConfiguration section) =>
-        section[nameof(ConsumerOptions.MaxBatchSize)] is null && section[nameof(ConsumerOptions.BatchSize)] is null
-            ? BacklogBatchSize
-            : consumer.MaxBatchSize;
-
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (SnapshotInterval > TimeSpan.Zero && SnapshotInterval < TimeSpan.FromMilliseconds(100))

@@ -17,15 +17,21 @@ public static class ConsumerServiceExtensions
     /// </summary>
     /// <param name="isTransient">Failures of the service's own dependencies (e.g. its store) to pause on rather than count as poison (rule 1 of <see cref="ErrorPolicy"/>).</param>
     /// <param name="linger">The service's <see cref="ConsumerOptions.Linger"/> while its section sets none.</param>
+    /// <param name="maxBatchSize">The service's <see cref="ConsumerOptions.MaxBatchSize"/> while its section sets neither it
+    /// nor <see cref="ConsumerOptions.BatchSize"/> (a batch size set on its own stays fixed).</param>
     public static IServiceCollection AddStreamConsumer<THandler>(this IServiceCollection services, string section, string group,
-        Func<Exception, bool>? isTransient = null, TimeSpan linger = default)
+        Func<Exception, bool>? isTransient = null, TimeSpan linger = default, int maxBatchSize = 0)
         where THandler : class, IBatchHandler
     {
         services.AddValidatedOptions<ConsumerOptions>(section).PostConfigure<IConfiguration>((o, configuration) =>
         {
+            var settings = configuration.GetSection(section);
             o.Group = string.IsNullOrEmpty(o.Group) ? group : o.Group;
             o.ConsumerName = string.IsNullOrEmpty(o.ConsumerName) ? ConsumerOptions.DefaultConsumerName(o.Group) : o.ConsumerName;
-            o.Linger = configuration.GetSection(section)[nameof(ConsumerOptions.Linger)] is null ? linger : o.Linger;
+            o.Linger = settings[nameof(ConsumerOptions.Linger)] is null ? linger : o.Linger;
+            o.MaxBatchSize = settings[nameof(ConsumerOptions.MaxBatchSize)] is null && settings[nameof(ConsumerOptions.BatchSize)] is null
+                ? maxBatchSize
+                : o.MaxBatchSize;
         });
         services.AddSingleton<ConsumerMetrics>();
         services.AddSingleton<THandler>();

@@ -14,13 +14,16 @@ public sealed class ConsumerSettingsTests
             throw new InvalidOperationException("not run");
     }
 
-    private static ConsumerOptions Bound(TimeSpan serviceLinger, params (string Key, string Value)[] settings)
+    private static ConsumerOptions Bound(TimeSpan serviceLinger, params (string Key, string Value)[] settings) =>
+        Bound(serviceLinger, 0, settings);
+
+    private static ConsumerOptions Bound(TimeSpan serviceLinger, int serviceMaxBatchSize, params (string Key, string Value)[] settings)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))
             .Build();
         var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration);
-        services.AddStreamConsumer<NoHandler>("Ranker", "ranker", linger: serviceLinger);
+        services.AddStreamConsumer<NoHandler>("Ranker", "ranker", linger: serviceLinger, maxBatchSize: serviceMaxBatchSize);
         using var provider = services.BuildServiceProvider();
         return provider.GetRequiredService<IOptions<ConsumerOptions>>().Value;
     }
@@ -41,5 +44,18 @@ public sealed class ConsumerSettingsTests
         var bound = Bound(ConsumerOptions.ServiceLinger, ("Ranker:Linger", linger), ("Persister:Linger", "00:00:01"));
 
         Assert.Equal(TimeSpan.Parse(linger, System.Globalization.CultureInfo.InvariantCulture), bound.Linger);
+    }
+
+    [Theory]
+    [InlineData(null, null, 10_000)]
+    [InlineData(null, "2000", 2000)]
+    [InlineData("500", null, 0)] // a batch size set on its own stays fixed
+    [InlineData("500", "4000", 4000)]
+    public void A_service_grows_its_batches_as_it_says_while_its_section_sets_neither_size(string? batchSize, string? maxBatchSize, int expected)
+    {
+        (string, string)[] settings = [.. new[] { ("Ranker:BatchSize", batchSize), ("Ranker:MaxBatchSize", maxBatchSize) }
+            .Where(s => s.Item2 is not null).Select(s => (s.Item1, s.Item2!))];
+
+        Assert.Equal(expected, Bound(ConsumerOptions.ServiceLinger, 10_000, settings).MaxBatchSize);
     }
 }

@@ -100,7 +100,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>A build stage copies the root build files and every folder the projects it builds live in.</summary>
+    /// <summary>A build stage copies the root build files, every folder the projects it builds live in, and what they import.</summary>
     private static void AssertCopiesWhatItBuilds(Dockerfile build, IReadOnlySet<string> projects)
     {
         var copied = build.All("COPY").SelectMany(c => c.Split(' ')[..^1]).ToList();
@@ -113,6 +113,13 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             var relative = Path.GetRelativePath(Repo.Root, project).Replace('\\', '/');
             Assert.True(copied.Any(source => source.EndsWith('/') && relative.StartsWith(source, StringComparison.Ordinal)),
                 $"{relative} is built but not copied into the image (COPY sources: {string.Join(", ", copied)})");
+            // MSBuild files a project imports from outside its folder (the services' ReadyToRun.props) are copied too.
+            foreach (var import in System.Xml.Linq.XDocument.Load(project).Descendants("Import"))
+            {
+                var file = Path.GetRelativePath(Repo.Root, Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, import.Attribute("Project")!.Value))).Replace('\\', '/');
+                Assert.True(copied.Any(source => source == file || (source.EndsWith('/') && file.StartsWith(source, StringComparison.Ordinal))),
+                    $"{relative} imports {file}, which is not copied into the image (COPY sources: {string.Join(", ", copied)})");
+            }
             // Files a project builds in from outside its folder (ingest's schemas) are copied too.
             foreach (var item in System.Xml.Linq.XDocument.Load(project).Descendants("EmbeddedResource"))
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Arena.Harness;
 using Arena.Pipeline.Tests.Infrastructure;
 
 namespace Arena.Pipeline.Tests;
@@ -19,16 +20,16 @@ public sealed class RedisProcessTests
             var value = new string('x', 1_000);
             await Task.WhenAll(Enumerable.Range(0, 100_000).Select(i => db.StringSetAsync(string.Create(CultureInfo.InvariantCulture, $"k{i}"), value)));
             await redis.CliAsync("BGREWRITEAOF");
-            int? rewrite = null;
-            await Wait.UntilAsync(() => (rewrite = RewriteOf(redis.Port)) is not null, "the AOF rewrite's fork to start");
+            var rewrite = 0;
+            await Wait.UntilAsync(() => (rewrite = ProcFs.ChildrenOf(redis.ProcessId).FirstOrDefault()) > 0, "the AOF rewrite's fork to start");
 
             disposed = true;
             await redis.DisposeAsync();
 
             Assert.False(Directory.Exists(dir));
             // Killed with its parent, not left to write into a folder that is gone: exited, or a zombie awaiting its reaper.
-            var stat = $"/proc/{rewrite}/stat";
-            Assert.True(!File.Exists(stat) || ProcessState(File.ReadAllText(stat)) == 'Z', $"the rewrite {rewrite} still runs: {(File.Exists(stat) ? File.ReadAllText(stat) : "")}");
+            var state = ProcFs.State(rewrite);
+            Assert.True(state is null or 'Z', $"the rewrite {rewrite} is still in state {state}");
         }
         finally
         {
@@ -38,31 +39,4 @@ public sealed class RedisProcessTests
             }
         }
     }
-
-    /// <summary>The process id of the AOF rewrite forked by the server on <paramref name="port"/> (Redis titles it <c>redis-aof-rewrite 127.0.0.1:port</c>).</summary>
-    private static int? RewriteOf(int port)
-    {
-        foreach (var proc in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(proc), CultureInfo.InvariantCulture, out var pid))
-            {
-                try
-                {
-                    var cmdline = File.ReadAllText(Path.Combine(proc, "cmdline"));
-                    if (cmdline.StartsWith("redis-aof-rewrite", StringComparison.Ordinal) && cmdline.Contains(string.Create(CultureInfo.InvariantCulture, $":{port}"), StringComparison.Ordinal))
-                    {
-                        return pid;
-                    }
-                }
-                catch (IOException)
-                {
-                    // Gone while we looked.
-                }
-            }
-        }
-        return null;
-    }
-
-    /// <summary>The state letter of <c>/proc/pid/stat</c>, after the command name in parentheses.</summary>
-    private static char ProcessState(string stat) => stat[(stat.LastIndexOf(')') + 2)..][0];
 }

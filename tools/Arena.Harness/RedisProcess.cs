@@ -42,6 +42,9 @@ public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server's process id (its forks, such as an AOF rewrite, are its children).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>Its folder: the AOF, <c>nodes.conf</c> of a cluster node, and <c>redis.log</c>.</summary>
     public string Dir { get; }
 
@@ -149,7 +152,7 @@ public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
         if (!_process.HasExited)
         {
             // With its forks: an AOF rewrite's child outlives its parent and would go on writing into the folder.
-            var forks = ChildrenOf(_process.Id);
+            var forks = ProcFs.ChildrenOf(_process.Id);
             _process.Kill();
             await _process.WaitForExitAsync();
             foreach (var fork in forks)
@@ -168,32 +171,5 @@ public sealed class RedisProcess : IRedisTarget, IAsyncDisposable
         }
         _process.Dispose();
         Directory.Delete(Dir, recursive: true);
-    }
-
-    /// <summary>The processes whose parent is <paramref name="pid"/>, from <c>/proc/*/stat</c> (its fourth field, after the name in parentheses).</summary>
-    private static List<int> ChildrenOf(int pid)
-    {
-        var children = new List<int>();
-        foreach (var proc in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(proc), CultureInfo.InvariantCulture, out var id))
-            {
-                continue;
-            }
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(proc, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
-                {
-                    children.Add(id);
-                }
-            }
-            catch (IOException)
-            {
-                // Gone while we looked.
-            }
-        }
-        return children;
     }
 }

@@ -113,7 +113,7 @@ public sealed class DockerfileTests(ITestOutputHelper output)
             var relative = Path.GetRelativePath(Repo.Root, project).Replace('\\', '/');
             Assert.True(copied.Any(source => source.EndsWith('/') && relative.StartsWith(source, StringComparison.Ordinal)),
                 $"{relative} is built but not copied into the image (COPY sources: {string.Join(", ", copied)})");
-            // MSBuild files a project imports from outside its folder are copied too.
+            // MSBuild files a project imports from outside its folder (the services' ReadyToRun.props) are copied too.
             foreach (var import in System.Xml.Linq.XDocument.Load(project).Descendants("Import"))
             {
                 var file = Path.GetRelativePath(Repo.Root, Path.GetFullPath(Path.Combine(Path.GetDirectoryName(project)!, import.Attribute("Project")!.Value))).Replace('\\', '/');

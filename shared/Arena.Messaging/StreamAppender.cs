@@ -169,12 +169,15 @@ public static class StreamAppender
           end
           field_of[e] = field
         end
+        -- A bucket's hash that does not exist (the next one, as a rule) is not asked for every id.
         local known = {}
         if #wanted > 0 then
           for k = 4, 6 do
-            local found = redis.call('HMGET', KEYS[k], unpack(wanted))
-            for i = 1, #wanted do
-              if found[i] then known[wanted[i]] = found[i] end
+            if redis.call('EXISTS', KEYS[k]) == 1 then
+              local found = redis.call('HMGET', KEYS[k], unpack(wanted))
+              for i = 1, #wanted do
+                if found[i] then known[wanted[i]] = found[i] end
+              end
             end
           end
         end

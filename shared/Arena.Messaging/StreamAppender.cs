@@ -14,7 +14,7 @@ public readonly record struct Appended(string StreamId, bool Duplicate, long Los
 /// <list type="bullet">
 /// <item>a producer-supplied event id is looked up, as the field <c>&lt;run_id&gt;/&lt;event_id&gt;</c>,
 /// in the partition's dedupe hashes of the current time bucket and its neighbours (one
-/// <c>HMGET</c> each per call), so a re-sent event returns its original stream ID and adds
+/// <c>HMGET</c> per call for each that exists), so a re-sent event returns its original stream ID and adds
 /// nothing; a call's new ids go into the current bucket's hash with one <c>HSET</c>. A bucket is
 /// as wide as the window and its hash expires when the next bucket ends, so an id is remembered
 /// for between one and two windows (<see cref="StreamKeys.DedupeBucket"/>);</item>

@@ -127,6 +127,22 @@ public sealed class IngestApiTests(ITestOutputHelper output) : PipelineTest(outp
     }
 
     [Fact]
+    public async Task Event_remembered_in_the_next_bucket_by_an_ingest_whose_clock_runs_ahead_is_a_duplicate()
+    {
+        // Another ingest, its clock a window ahead, remembered the id in the bucket after this one's current one.
+        var window = TimeSpan.FromMinutes(10);
+        var next = DedupeMemory.Buckets(0, window).Last();
+        const string Original = "1700000000000-7";
+        await Db.HashSetAsync(next, StreamKeys.DedupeField("run-n", "run-n:1"), Original);
+
+        var resent = Assert.Single(await Events.AcceptedAsync(await Post(Events.TurnStart("run-n", 1, "run-n:1"))));
+
+        Assert.True(resent.Duplicate);
+        Assert.Equal(Original, resent.StreamId);
+        Assert.Equal(0, await Db.StreamLengthAsync(Stream));
+    }
+
+    [Fact]
     public async Task Event_resent_within_the_window_across_a_bucket_boundary_is_a_duplicate()
     {
         // Ids are kept in hashes per time bucket as wide as the window: the original goes just

@@ -191,7 +191,7 @@ public sealed class ExportTests(ITestOutputHelper output) : PipelineTest(output)
         HttpResponseMessage? refused = null;
         for (var attempt = 0; attempt < 5 && refused is null; attempt++)
         {
-            var holding = persister.Http.GetByteArrayAsync("/v1/export?format=parquet");
+            var holding = persister.Http.GetAsync("/v1/export?format=parquet");
             while (!holding.IsCompleted && refused is null)
             {
                 var export = await persister.Http.GetAsync("/v1/export?format=csv&type=game_end");
@@ -204,7 +204,13 @@ public sealed class ExportTests(ITestOutputHelper output) : PipelineTest(output)
                     Assert.Equal(HttpStatusCode.OK, export.StatusCode);
                 }
             }
-            Assert.Equal("PAR1"u8.ToArray(), (await holding)[..4]);
+            using var held = await holding;
+            if (held.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                // The first CSV export reached the slot before the Parquet one: this attempt proves nothing.
+                continue;
+            }
+            Assert.Equal("PAR1"u8.ToArray(), (await held.Content.ReadAsByteArrayAsync())[..4]);
         }
 
         Assert.NotNull(refused);
